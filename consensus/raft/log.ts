@@ -1,0 +1,238 @@
+// The Raft log: stable entries (Storage) followed by unstable ones, with commit and apply cursors.
+import { assert, CompactedError, UnavailableError } from './errors.ts';
+import { Unstable } from './log_unstable.ts';
+import type { Storage } from './storage.ts';
+import type { Entry, Snapshot } from './types.ts';
+import { limitSize } from './util.ts';
+
+export class RaftLog {
+  readonly storage: Storage;
+  readonly unstable: Unstable;
+  /** Highest index known to be committed (stored on a quorum). */
+  committed: number;
+  /** Highest index handed to the application for applying. */
+  applied: number;
+  readonly applyBytesMax: number;
+
+  constructor(storage: Storage, applyBytesMax: number) {
+    this.storage = storage;
+    const first = storage.firstIndex();
+    const last = storage.lastIndex();
+    this.unstable = new Unstable(last + 1);
+    this.committed = first - 1;
+    this.applied = first - 1;
+    this.applyBytesMax = applyBytesMax;
+  }
+
+  toString(): string {
+    return `committed=${this.committed}, applied=${this.applied}, unstable.offset=${this.unstable.offset}, unstable.len=${this.unstable.entries.length}`;
+  }
+
+  /** Appends ents after (index, logTerm) if it matches; returns the last new index, or -1 on mismatch. */
+  maybeAppend(index: number, logTerm: number, committed: number, ents: Entry[]): number {
+    if (!this.matchTerm(index, logTerm)) return -1;
+    const lastNewIndex = index + ents.length;
+    const ci = this.findConflict(ents);
+    if (ci !== 0) {
+      assert(ci > this.committed, () => `entry ${ci} conflicts with committed entry [committed(${this.committed})]`);
+      this.append(ents.slice(ci - (index + 1)));
+    }
+    this.commitTo(Math.min(committed, lastNewIndex));
+    return lastNewIndex;
+  }
+
+  append(ents: Entry[]): number {
+    if (ents.length === 0) return this.lastIndex();
+    const after = ents[0].index - 1;
+    assert(after >= this.committed, () => `after(${after}) is out of range [committed(${this.committed})]`);
+    this.unstable.truncateAndAppend(ents);
+    return this.lastIndex();
+  }
+
+  /** The index of the first entry whose term conflicts with ours, the first new one, or 0. */
+  findConflict(ents: Entry[]): number {
+    for (const e of ents) {
+      if (!this.matchTerm(e.index, e.term)) return e.index;
+    }
+    return 0;
+  }
+
+  /**
+   * The largest index <= index whose term is <= term: where the leader's and our logs may match.
+   * An unknown (compacted) term yields [index, 0] — a possible match.
+   */
+  findConflictByTerm(index: number, term: number): [number, number] {
+    for (; index > 0; index--) {
+      let ourTerm: number;
+      try {
+        ourTerm = this.term(index);
+      } catch {
+        return [index, 0];
+      }
+      if (ourTerm <= term) return [index, ourTerm];
+    }
+    return [0, 0];
+  }
+
+  unstableEntries(): Entry[] {
+    return this.unstable.entries;
+  }
+
+  hasNextOrInProgressSnapshot(): boolean {
+    return this.unstable.snapshot !== undefined;
+  }
+
+  /** Committed entries not yet handed out for applying, bounded by applyBytesMax. */
+  nextCommittedEnts(): Entry[] {
+    if (this.hasNextOrInProgressSnapshot()) return [];
+    const off = Math.max(this.applied + 1, this.firstIndex());
+    const hi = this.committed + 1;
+    if (hi <= off) return [];
+    return this.slice(off, hi, this.applyBytesMax);
+  }
+
+  hasNextCommittedEnts(): boolean {
+    if (this.hasNextOrInProgressSnapshot()) return false;
+    return this.committed + 1 > Math.max(this.applied + 1, this.firstIndex());
+  }
+
+  snapshot(): Snapshot {
+    return this.unstable.snapshot ?? this.storage.snapshot();
+  }
+
+  firstIndex(): number {
+    return this.unstable.maybeFirstIndex() ?? this.storage.firstIndex();
+  }
+
+  lastIndex(): number {
+    return this.unstable.maybeLastIndex() ?? this.storage.lastIndex();
+  }
+
+  /** The last index whose entry is durable in this replica's log (the leader counts itself only up to here). */
+  persistedLastIndex(): number {
+    if (this.unstable.snapshot) return 0;
+    return this.unstable.offset - 1;
+  }
+
+  commitTo(toCommit: number): void {
+    if (this.committed < toCommit) {
+      assert(
+        this.lastIndex() >= toCommit,
+        () => `tocommit(${toCommit}) is out of range [lastIndex(${this.lastIndex()})]. Was the raft log corrupted, truncated, or lost?`,
+      );
+      this.committed = toCommit;
+    }
+  }
+
+  appliedTo(i: number): void {
+    if (i === 0) return;
+    assert(
+      this.committed >= i && i >= this.applied,
+      () => `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`,
+    );
+    this.applied = i;
+  }
+
+  stableTo(i: number, t: number): void {
+    this.unstable.stableTo(i, t);
+  }
+
+  stableSnapTo(i: number): void {
+    this.unstable.stableSnapTo(i);
+  }
+
+  lastTerm(): number {
+    return this.term(this.lastIndex());
+  }
+
+  /** Term of entry i. Throws CompactedError / UnavailableError outside [firstIndex-1, lastIndex]. */
+  term(i: number): number {
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
+    const dummyIndex = this.firstIndex() - 1;
+    if (i < dummyIndex) throw new CompactedError(i, dummyIndex + 1);
+    if (i > this.lastIndex()) throw new UnavailableError(i, this.lastIndex());
+    return this.storage.term(i);
+  }
+
+  zeroTermOnOutOfRange(i: number): number {
+    try {
+      return this.term(i);
+    } catch (e) {
+      if (e instanceof CompactedError || e instanceof UnavailableError) return 0;
+      throw e;
+    }
+  }
+
+  matchTerm(i: number, term: number): boolean {
+    try {
+      return this.term(i) === term;
+    } catch (e) {
+      if (e instanceof CompactedError || e instanceof UnavailableError) return false;
+      throw e;
+    }
+  }
+
+  /** Entries from i on, limited to bytesMax. Throws CompactedError if i was compacted. */
+  entries(i: number, bytesMax: number): Entry[] {
+    if (i > this.lastIndex()) return [];
+    return this.slice(i, this.lastIndex() + 1, bytesMax);
+  }
+
+  allEntries(): Entry[] {
+    for (;;) {
+      try {
+        return this.entries(this.firstIndex(), Number.MAX_SAFE_INTEGER);
+      } catch (e) {
+        if (e instanceof CompactedError) continue; // compacted concurrently; retry
+        throw e;
+      }
+    }
+  }
+
+  /** Raft §5.4.1: is a candidate log ending at (lastIndex, term) at least as up-to-date as ours? */
+  isUpToDate(lastIndex: number, term: number): boolean {
+    const ourTerm = this.lastTerm();
+    return term > ourTerm || (term === ourTerm && lastIndex >= this.lastIndex());
+  }
+
+  /** Commits maxIndex if its entry is from term (§5.4.2: only current-term entries commit by counting). */
+  maybeCommit(maxIndex: number, term: number): boolean {
+    if (maxIndex > this.committed && this.zeroTermOnOutOfRange(maxIndex) === term) {
+      this.commitTo(maxIndex);
+      return true;
+    }
+    return false;
+  }
+
+  restore(s: Snapshot): void {
+    this.committed = s.metadata.index;
+    this.unstable.restore(s);
+  }
+
+  /** Entries in [lo, hi), limited to bytesMax (at least one). Throws CompactedError when lo was compacted. */
+  slice(lo: number, hi: number, bytesMax: number): Entry[] {
+    this.mustCheckOutOfBounds(lo, hi);
+    if (lo === hi) return [];
+    let ents: Entry[] = [];
+    if (lo < this.unstable.offset) {
+      const storedHi = Math.min(hi, this.unstable.offset);
+      const stored = this.storage.entries(lo, storedHi, bytesMax);
+      if (stored.length < storedHi - lo) return stored; // hit the size limit
+      ents = stored;
+    }
+    if (hi > this.unstable.offset) {
+      const unstable = this.unstable.slice(Math.max(lo, this.unstable.offset), hi);
+      ents = ents.length > 0 ? ents.concat(unstable) : unstable;
+    }
+    return limitSize(ents, bytesMax);
+  }
+
+  private mustCheckOutOfBounds(lo: number, hi: number): void {
+    assert(lo <= hi, () => `invalid slice ${lo} > ${hi}`);
+    const fi = this.firstIndex();
+    if (lo < fi) throw new CompactedError(lo, fi);
+    const length = this.lastIndex() + 1 - fi;
+    assert(hi <= fi + length, () => `slice[${lo},${hi}) out of bound [${fi},${this.lastIndex()}]`);
+  }
+}

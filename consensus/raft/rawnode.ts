@@ -1,0 +1,210 @@
+// RawNode: the application's handle on one Raft group. Feed it ticks, messages and proposals;
+// take a Ready, persist / send / apply it, then advance(). No I/O, timers or threads inside.
+import { encodeConfChange } from './confchange_codec.ts';
+import { assert, ProposalDroppedError } from './errors.ts';
+import type { RaftConfig } from './raft.ts';
+import { Raft } from './raft.ts';
+import type { ProgressState } from './progress.ts';
+import type { ConfChange, ConfState, HardState, Message, Ready, ReplicaId, SoftState, StateRole } from './types.ts';
+import { hardStateEqual, isLocalMessage, isResponseMessage, newMessage, NONE } from './types.ts';
+import { payloadsSizeBytes } from './util.ts';
+
+export interface ProgressStatus {
+  match: number;
+  next: number;
+  state: ProgressState;
+  isLearner: boolean;
+  recentActive: boolean;
+  inflight: number;
+}
+
+export interface Status {
+  id: ReplicaId;
+  hardState: HardState;
+  softState: SoftState;
+  applied: number;
+  lastIndex: number;
+  leadTransferee: ReplicaId;
+  quiesced: boolean;
+  /** Only on the leader. */
+  progress?: Record<number, ProgressStatus>;
+  config: ConfState;
+}
+
+export class RawNode {
+  readonly raft: Raft;
+  private prevSoftState: SoftState;
+  private prevHardState: HardState;
+  /** A Ready was handed out and not yet advanced. */
+  private readyPending = false;
+
+  constructor(config: RaftConfig) {
+    this.raft = new Raft(config);
+    this.prevSoftState = this.raft.softState();
+    this.prevHardState = this.raft.hardState();
+  }
+
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Advances the clock without elections or heartbeats (for groups known to be idle). */
+  tickQuiesced(): void {
+    this.raft.electionElapsed++;
+  }
+
+  campaign(): void {
+    this.raft.step(newMessage({ type: 'hup', from: this.raft.id }));
+  }
+
+  /** Proposes a command. Throws ProposalDroppedError when it cannot be appended or forwarded. */
+  propose(data: Uint8Array): void {
+    this.raft.step(newMessage({ type: 'prop', from: this.raft.id, entries: [{ term: 0, index: 0, type: 'normal', data }] }));
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    const data = encodeConfChange(cc);
+    this.raft.step(newMessage({ type: 'prop', from: this.raft.id, entries: [{ term: 0, index: 0, type: 'confChange', data }] }));
+  }
+
+  /** Applies a committed conf change entry (call while applying it) and returns the new configuration. */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raft.applyConfChange(cc);
+  }
+
+  /** Steps a message received from the network. Local message types are refused. */
+  step(m: Message): void {
+    if (isLocalMessage(m.type)) throw new Error(`raft: cannot step raft local message ${m.type}`);
+    if (isResponseMessage(m.type) && !this.raft.prs.progress.has(m.from)) return; // from an unknown peer
+    try {
+      this.raft.step(m);
+    } catch (e) {
+      // A forwarded proposal the leader cannot take is dropped, like any lost message.
+      if (e instanceof ProposalDroppedError) return;
+      throw e;
+    }
+  }
+
+  /** Requests a linearizable read point; the answer comes back as a ReadState with the same context. */
+  readIndex(context: Uint8Array): void {
+    this.raft.step(newMessage({ type: 'readIndex', from: this.raft.id, context }));
+  }
+
+  transferLeader(transferee: ReplicaId): void {
+    this.raft.step(newMessage({ type: 'transferLeader', from: transferee }));
+  }
+
+  reportUnreachable(id: ReplicaId): void {
+    this.raft.step(newMessage({ type: 'unreachable', from: id }));
+  }
+
+  reportSnapshot(id: ReplicaId, ok: boolean): void {
+    this.raft.step(newMessage({ type: 'snapStatus', from: id, reject: !ok }));
+  }
+
+  /** Leader only: stop heartbeats if the group is idle and every follower is caught up. */
+  quiesce(): boolean {
+    return this.raft.quiesce();
+  }
+
+  isQuiesced(): boolean {
+    return this.raft.quiesced;
+  }
+
+  hasReady(): boolean {
+    const r = this.raft;
+    const ss = r.softState();
+    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) return true;
+    if (!hardStateEqual(r.hardState(), this.prevHardState)) return true;
+    if (r.raftLog.hasNextOrInProgressSnapshot()) return true;
+    if (r.msgs.length > 0 || r.raftLog.unstableEntries().length > 0 || r.raftLog.hasNextCommittedEnts()) return true;
+    return r.readStates.length > 0;
+  }
+
+  ready(): Ready {
+    assert(!this.readyPending, 'ready() called again before advance()');
+    const r = this.raft;
+    const rd: Ready = {
+      entries: r.raftLog.unstableEntries().slice(),
+      committedEntries: r.raftLog.nextCommittedEnts(),
+      messages: r.msgs,
+      readStates: r.readStates,
+      mustSync: false,
+    };
+    r.msgs = [];
+    r.readStates = [];
+    const ss = r.softState();
+    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) rd.softState = ss;
+    const hs = r.hardState();
+    if (!hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
+    if (r.raftLog.unstable.snapshot) rd.snapshot = r.raftLog.unstable.snapshot;
+    // A changed vote or term must be durable before any message built on it leaves (§3.8).
+    rd.mustSync = rd.entries.length > 0 || hs.vote !== this.prevHardState.vote || hs.term !== this.prevHardState.term;
+    this.readyPending = true;
+    return rd;
+  }
+
+  /** The Ready was persisted, sent and applied. */
+  advance(rd: Ready): void {
+    assert(this.readyPending, 'advance() without a pending ready()');
+    this.readyPending = false;
+    const r = this.raft;
+    if (rd.softState) this.prevSoftState = rd.softState;
+    if (rd.hardState) this.prevHardState = rd.hardState;
+    if (rd.committedEntries.length > 0) {
+      const last = rd.committedEntries[rd.committedEntries.length - 1];
+      r.appliedTo(last.index, payloadsSizeBytes(rd.committedEntries));
+    }
+    if (rd.entries.length > 0) {
+      const e = rd.entries[rd.entries.length - 1];
+      r.raftLog.stableTo(e.index, e.term);
+    }
+    if (rd.snapshot) r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
+    if (rd.entries.length > 0 || rd.snapshot) r.persistedTo(r.raftLog.persistedLastIndex());
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const st: Status = {
+      id: r.id,
+      hardState: r.hardState(),
+      softState: r.softState(),
+      applied: r.raftLog.applied,
+      lastIndex: r.raftLog.lastIndex(),
+      leadTransferee: r.leadTransferee,
+      quiesced: r.quiesced,
+      config: r.prs.confState(),
+    };
+    if (r.state === 'leader') {
+      const progress: Record<number, ProgressStatus> = {};
+      r.prs.visit((id, pr) => {
+        progress[id] = {
+          match: pr.match,
+          next: pr.next,
+          state: pr.state,
+          isLearner: pr.isLearner,
+          recentActive: pr.recentActive,
+          inflight: pr.inflights.count,
+        };
+      });
+      st.progress = progress;
+    }
+    return st;
+  }
+
+  get id(): ReplicaId {
+    return this.raft.id;
+  }
+
+  get role(): StateRole {
+    return this.raft.state;
+  }
+
+  get leader(): ReplicaId {
+    return this.raft.lead;
+  }
+
+  get hasLeader(): boolean {
+    return this.raft.lead !== NONE;
+  }
+}
