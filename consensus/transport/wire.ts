@@ -192,7 +192,7 @@ export function decodeBatchBody(body: Uint8Array, frameBytesMax: number, framesO
             `frame for group ${groupId} has ${payloadBytes} payload bytes, above frameBytesMax ${frameBytesMax}`,
           );
         }
-        framesOut.push({ groupId, payload: reader.readBytes(payloadBytes, 'frame payload').slice() });
+        framesOut.push({ groupId, payload: new Uint8Array(reader.readBytes(payloadBytes, 'frame payload')) });
       }
       decoded = { kind: 'frames', frameCount };
       break;
