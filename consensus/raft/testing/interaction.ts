@@ -121,10 +121,12 @@ const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, none:
 
 class Transcript {
   lines: string[] = [];
+  /** `log-level none` silences everything, for quiet setup steps. */
+  muted = false;
   private indent = '';
 
   write(line: string): void {
-    this.lines.push(this.indent + line);
+    if (!this.muted) this.lines.push(this.indent + line);
   }
 
   withIndent(f: () => void): void {
@@ -242,8 +244,14 @@ export class InteractionEnv {
         return this.stabilize(this.idsOrAll(cmd));
       case 'status':
         return this.forEachNode(cmd, (n) => this.status(n));
-      case 'raft-log':
-        return this.forEachNode(cmd, (n) => this.raftLog(n));
+      case 'raft-log': {
+        const many = positional(cmd).length > 1;
+        return this.forEachNode(cmd, (n) => {
+          if (!many) return this.raftLog(n);
+          this.out.write(`${n.id}:`);
+          this.out.withIndent(() => this.raftLog(n));
+        });
+      }
       case 'raft-state':
         return this.raftState();
       case 'applied':
@@ -265,6 +273,13 @@ export class InteractionEnv {
         return this.forEachNode(cmd, (n) => this.out.write(n.rn.quiesce() ? `${n.id} quiesced` : `${n.id} cannot quiesce`));
       case 'restart':
         return this.forEachNode(cmd, (n) => this.restart(n));
+      case 'set-randomized-election-timeout': {
+        // Holds until the node's next role or term change re-randomises it (as in etcd).
+        const timeout = toInt(keyVals(cmd, 'timeout')?.[0] ?? '', 'set-randomized-election-timeout timeout');
+        return this.forEachNode(cmd, (n) => {
+          n.rn.raft.randomizedElectionTimeout = timeout;
+        });
+      }
       default:
         throw new Error(`unknown command ${JSON.stringify(cmd.name)} in: ${cmd.text}`);
     }
@@ -310,6 +325,7 @@ export class InteractionEnv {
       throw new Error(`log-level: expected debug, info, warn or none, got ${JSON.stringify(level)}`);
     }
     this.level = level;
+    this.out.muted = level === 'none';
   }
 
   /**
