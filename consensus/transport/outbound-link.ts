@@ -107,6 +107,14 @@ export class OutboundLink {
     }
   }
 
+  /** The peer just dialed us, so it is up: skip the rest of the backoff instead of waiting it out. */
+  expedite(): void {
+    if (this.state !== 'waitingToReconnect') return;
+    this.teardown();
+    this.failedAttempts = 0;
+    this.dial();
+  }
+
   /** Called every heartbeat interval: ping, or give up on a link that has gone silent. */
   tick(nowMs: number, stalled: boolean): void {
     if (this.state !== 'ready') return;

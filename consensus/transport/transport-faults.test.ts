@@ -74,6 +74,24 @@ describe('a peer that is down', () => {
   });
 });
 
+describe('a restarted peer', () => {
+  it('is redialed as soon as it dials us, not after the remaining backoff', async () => {
+    const slowRetry = { reconnectDelayMsMin: 60_000, reconnectDelayMsMax: 60_000 };
+    const [a, b] = await startMesh(['a', 'b'], { limits: slowRetry });
+    cleanup.push(a);
+    await waitConnected([a, b]);
+    const port = b.transport.address().port;
+    await b.transport.close();
+    await waitFor('a lost its link to b', () => a.transport.stats().peers.b.linkState === 'waitingToReconnect');
+    // a's next dial is 30-60 s away; b's own dial must bring it forward.
+    const restarted = await node('b', { port, limits: slowRetry });
+    restarted.transport.addPeer('a', a.transport.address());
+    await waitConnected([a, restarted]);
+    a.transport.send('b', 3, Uint8Array.of(3));
+    await waitFor('frame to the restarted b', () => framesFrom(restarted, 'a').length === 1);
+  });
+});
+
 describe('a peer that does not read', () => {
   it('fills only its own bounded queue; frames to another peer keep flowing', async () => {
     const limits = { frameBytesMax: 64 * 1024, batchBytesMax: 256 * 1024, queueBytesMax: 1024 * 1024, queueFramesMax: 1000 };

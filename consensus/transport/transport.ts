@@ -273,6 +273,7 @@ export class Transport {
         // A redial supersedes the old connection; dropping it keeps per-link order (its unread tail is discarded).
         this.inboundByNode.get(node)?.close('info', 'linkLost', `${node} reconnected; closing its previous inbound connection`);
         this.inboundByNode.set(node, accepted);
+        this.peers.get(node)?.link.expedite();
       },
       frames: (fromNode, frames, payloadBytes) => {
         const peer = this.peers.get(fromNode);
