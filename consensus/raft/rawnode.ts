@@ -138,8 +138,10 @@ export class RawNode {
     const hs = r.hardState();
     if (!hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
     if (r.raftLog.unstable.snapshot) rd.snapshot = r.raftLog.unstable.snapshot;
-    // A changed vote or term must be durable before any message built on it leaves (§3.8).
-    rd.mustSync = rd.entries.length > 0 || hs.vote !== this.prevHardState.vote || hs.term !== this.prevHardState.term;
+    // A changed vote or term must be durable before any message built on it leaves (§3.8); so must a
+    // snapshot, whose installation this Ready's MsgAppResp acknowledges.
+    rd.mustSync =
+      rd.entries.length > 0 || rd.snapshot !== undefined || hs.vote !== this.prevHardState.vote || hs.term !== this.prevHardState.term;
     this.readyPending = true;
     return rd;
   }
