@@ -15,6 +15,8 @@
 //   liveness.ts             peer up/down from "heard within peerDeadMs" (pure)
 //   backoff.ts              capped exponential reconnect delay with jitter (pure)
 //   limits.ts               every bound and its default, zod-validated
+//   testing/                test harness and a peer process for SIGSTOP tests
+//   bench.ts                on-demand loopback benchmark: npx tsx consensus/transport/bench.ts
 //
 // Payload-agnostic: it moves (groupId, payload) frames and never imports the Raft core.
 // Delivery is at-most-once and in order per link; frames are dropped, never reordered, when a

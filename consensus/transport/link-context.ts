@@ -20,6 +20,7 @@ export type TransportLogEvent =
   | 'inboundRejected'
   | 'protocolViolation'
   | 'linkSilent'
+  | 'peerAddressChanged'
   | 'serverError';
 
 export interface TransportLogEntry {

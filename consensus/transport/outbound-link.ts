@@ -36,6 +36,7 @@ export interface OutboundLinkStats {
   queuedBytes: number;
   /** Frames handed to the socket (not an acknowledgement of receipt). */
   sentFrames: number;
+  /** Bytes written, handshake and pings included. */
   sentBytes: number;
   /** socket.write() calls: handshakes, pings and frame batches. */
   writes: number;
@@ -80,10 +81,6 @@ export class OutboundLink {
     if (this.state === 'idle') this.dial();
   }
 
-  isReady(): boolean {
-    return this.state === 'ready';
-  }
-
   /** Queues a frame; false if it was dropped. Never blocks, never throws for a down peer. */
   send(frame: Frame): boolean {
     if (this.state === 'closed' || !this.queue.tryPush(frame)) {
@@ -99,7 +96,7 @@ export class OutboundLink {
     if (address.host === this.address.host && address.port === this.address.port) return;
     this.address = { ...address };
     if (this.state === 'connecting' || this.state === 'ready' || this.state === 'waitingToReconnect') {
-      this.ctx.log('info', 'linkLost', this.peer, `address of ${this.peer} changed to ${address.host}:${address.port}; redialing`);
+      this.ctx.log('info', 'peerAddressChanged', this.peer, `address of ${this.peer} changed to ${address.host}:${address.port}; redialing`);
       this.teardown();
       this.state = 'waitingToReconnect';
       this.failedAttempts = 0;
