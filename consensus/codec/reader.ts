@@ -127,7 +127,11 @@ export class Reader {
     }
     const from = this.pos;
     this.pos += length;
-    return this.aliasBytes ? this.buf.subarray(from, from + length) : this.buf.slice(from, from + length);
+    // Always a plain Uint8Array (a Buffer input's slice() would alias, and be a Buffer).
+    if (this.aliasBytes) return new Uint8Array(this.buf.buffer, this.buf.byteOffset + from, length);
+    const copy = new Uint8Array(length);
+    copy.set(this.buf.subarray(from, from + length));
+    return copy;
   }
 
   /** Throws unless every byte was consumed: trailing bytes mean the input is not what we think. */

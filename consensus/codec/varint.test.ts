@@ -95,3 +95,15 @@ describe('Reader', () => {
     }
   });
 });
+
+describe('Reader over a Buffer', () => {
+  it('returns plain, independent Uint8Arrays for byte fields', () => {
+    const w = new Writer();
+    w.bytes(Uint8Array.from([1, 2, 3]));
+    const input = Buffer.from(w.finish());
+    const out = new Reader(input).bytes(10, 'b');
+    input[2] = 9;
+    expect(Buffer.isBuffer(out)).toBe(false);
+    expect([...out]).toEqual([1, 2, 3]);
+  });
+});
