@@ -161,7 +161,11 @@ export class RawNode {
       const e = rd.entries[rd.entries.length - 1];
       r.raftLog.stableTo(e.index, e.term);
     }
-    if (rd.snapshot) r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
+    if (rd.snapshot) {
+      r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
+      // Installing the snapshot brought the state machine to its index (etcd's appliedSnap).
+      r.appliedTo(rd.snapshot.metadata.index, 0);
+    }
     if (rd.entries.length > 0 || rd.snapshot) r.persistedTo(r.raftLog.persistedLastIndex());
   }
 
