@@ -154,11 +154,30 @@ interface AppliedCommand {
   data: string;
 }
 
+/**
+ * MemoryStorage whose snapshot() is the state machine as of the last applied entry, like an
+ * application that snapshots on demand when the leader needs one (etcd's interaction env does the
+ * same). Without it a leader could only send its last compaction snapshot, which may predate the
+ * conf change that added the very replica it is catching up.
+ */
+class OnDemandSnapshotStorage extends MemoryStorage {
+  onDemand: (() => Snapshot) | undefined;
+
+  override snapshot(): Snapshot {
+    return this.onDemand ? this.onDemand() : super.snapshot();
+  }
+
+  /** The snapshot the stored log starts after (what survives a restart). */
+  compactionSnapshot(): Snapshot {
+    return super.snapshot();
+  }
+}
+
 export interface InteractionNode {
   id: ReplicaId;
   rn: RawNode;
   /** Survives `restart`: it stands for the replica's disk. */
-  storage: MemoryStorage;
+  storage: OnDemandSnapshotStorage;
   config: RaftConfig;
   stateMachine: AppliedCommand[];
   /** The configuration after each applied conf change, so `compact` can snapshot at any applied index. */
@@ -362,7 +381,7 @@ export class InteractionEnv {
 
     for (let i = 0; i < count; i++) {
       const id = this.nodes.size === 0 ? 1 : Math.max(...this.nodes.keys()) + 1;
-      const storage = new MemoryStorage();
+      const storage = new OnDemandSnapshotStorage();
       const confState: ConfState = { ...emptyConfState(), voters: voters.slice(), learners: learners.slice() };
       if (bootIndex > 0) {
         storage.applySnapshot({ metadata: { index: bootIndex, term: 1, confState }, data: encodeStateMachine([]) });
@@ -392,6 +411,7 @@ export class InteractionEnv {
         stateMachine: [],
         confHistory: [{ index: bootIndex, confState }],
       };
+      storage.onDemand = () => this.appliedSnapshot(node);
       this.nodes.set(id, node);
     }
   }
@@ -404,7 +424,7 @@ export class InteractionEnv {
     const hs = r.hardState();
     const disk = n.storage.hardState;
     const lostHardState = hs.term !== disk.term || hs.vote !== disk.vote || hs.commit !== disk.commit ? hs : undefined;
-    const snap = n.storage.snapshot();
+    const snap = n.storage.compactionSnapshot();
     // The state machine lives in memory: it restarts from the snapshot and replays the committed log.
     n.stateMachine = decodeStateMachine(snap.data);
     n.confHistory = [{ index: snap.metadata.index, confState: snap.metadata.confState }];
@@ -623,6 +643,23 @@ export class InteractionEnv {
     }
   }
 
+  private confStateAt(n: InteractionNode, index: number): ConfState {
+    let confState = n.confHistory[0].confState;
+    for (const h of n.confHistory) if (h.index <= index) confState = h.confState;
+    return confState;
+  }
+
+  /** The state machine as of the last applied entry. */
+  private appliedSnapshot(n: InteractionNode): Snapshot {
+    const base = n.storage.compactionSnapshot();
+    const index = n.rn.raft.raftLog.applied;
+    if (index <= base.metadata.index) return base;
+    return {
+      metadata: { index, term: n.rn.raft.raftLog.term(index), confState: this.confStateAt(n, index) },
+      data: encodeStateMachine(n.stateMachine.filter((c) => c.index <= index)),
+    };
+  }
+
   /** compact <id> <index>: snapshot the state machine at `index` (which must be applied) and drop the log up to it. */
   private compact(cmd: Command): void {
     const [idTok, indexTok] = positional(cmd);
@@ -631,8 +668,7 @@ export class InteractionEnv {
     const index = toInt(indexTok, 'compact index');
     const applied = n.rn.raft.raftLog.applied;
     if (index > applied) throw new Error(`compact ${n.id} ${index}: only applied entries can be compacted (applied ${applied})`);
-    let confState = n.confHistory[0].confState;
-    for (const h of n.confHistory) if (h.index <= index) confState = h.confState;
+    const confState = this.confStateAt(n, index);
     const snap: Snapshot = n.storage.createSnapshot(index, confState, encodeStateMachine(n.stateMachine.filter((c) => c.index <= index)));
     n.storage.compact(index);
     this.out.write(`${n.id} compacted its log up to ${snap.metadata.index} (snapshot term ${snap.metadata.term}, ${describeConfig(confState)})`);
