@@ -1,0 +1,32 @@
+// Counters of the runtime, read by /metrics exporters and the benchmarks.
+
+export class RuntimeMetrics {
+  proposals = 0;
+  proposalsTimedOut = 0;
+  applied = 0;
+  messagesSent = 0;
+  messagesDropped = 0;
+  messagesReceived = 0;
+  framesUnknownGroup = 0;
+  framesUndecodable = 0;
+  framesMisaddressed = 0;
+  snapshotsTaken = 0;
+  snapshotsSent = 0;
+  snapshotsInstalled = 0;
+  quiesces = 0;
+  syncs = 0;
+  syncMsTotal = 0;
+  syncMsMax = 0;
+  groupsPerSyncTotal = 0;
+
+  observeSync(ms: number, groups: number): void {
+    this.syncs++;
+    this.syncMsTotal += ms;
+    if (ms > this.syncMsMax) this.syncMsMax = ms;
+    this.groupsPerSyncTotal += groups;
+  }
+
+  snapshot(): Record<string, number> {
+    return { ...this } as unknown as Record<string, number>;
+  }
+}

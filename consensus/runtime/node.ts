@@ -1,0 +1,528 @@
+// A node of the multi-raft runtime: hosts many Raft groups, drives their ticks and Ready loop
+// (persist → send → apply → advance, with one fsync per batch across all groups), and carries
+// every group's messages over one TCP link per peer node.
+import { decodeMessage, encodeMessage, CodecError } from '../codec/index.ts';
+import type { ConfChange, ConfState, Message, Ready, ReplicaId } from '../raft/index.ts';
+import { decodeConfChange, emptyConfState, isSafeBeforePersist, NONE, ProposalDroppedError } from '../raft/index.ts';
+import type { PeerAddress, Frame } from '../transport/index.ts';
+import { Transport } from '../transport/index.ts';
+import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
+import { IndeterminateError, UnavailableError, UnknownGroupError } from './errors.ts';
+import type { GroupOptions, ProposalWaiter, ReadWaiter, RecoveredState } from './group.ts';
+import { Group } from './group.ts';
+import type { RuntimeOptions } from './options.ts';
+import { resolveRuntimeOptions } from './options.ts';
+import type { StateMachine } from './state_machine.ts';
+import type { DurableLog } from './durable_log.ts';
+import { RuntimeMetrics } from './metrics.ts';
+
+export function nodeName(id: ReplicaId): string {
+  return `n${id}`;
+}
+
+export function parseNodeName(name: string): ReplicaId | undefined {
+  const m = /^n([1-9][0-9]{0,8})$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export interface GroupStatus {
+  groupId: number;
+  role: string;
+  leader: ReplicaId;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  snapshotIndex: number;
+  quiesced: boolean;
+  config: ConfState;
+}
+
+export class RaftNode {
+  readonly id: ReplicaId;
+  readonly options: ReturnType<typeof resolveRuntimeOptions>;
+  readonly metrics = new RuntimeMetrics();
+  private readonly groups = new Map<number, Group>();
+  private readonly wal: DurableLog;
+  private readonly recovered: Map<number, RecoveredState>;
+  private transport: Transport | undefined;
+  private readonly dirty = new Set<Group>();
+  private loopScheduled = false;
+  private loopRunning = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private tickTimer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private closed = false;
+  private fatal: Error | undefined;
+  private readonly peerUp = new Map<ReplicaId, boolean>();
+
+  constructor(options: RuntimeOptions, wal: DurableLog, recovered: Map<number, RecoveredState>) {
+    this.options = resolveRuntimeOptions(options);
+    this.id = this.options.nodeId;
+    this.wal = wal;
+    this.recovered = recovered;
+  }
+
+  /** Groups that have durable state on this node (to be reopened after a restart). */
+  recoveredGroupIds(): number[] {
+    return [...this.recovered.keys()].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    const peers: Record<string, PeerAddress> = {};
+    for (const [id, addr] of Object.entries(this.options.peers)) if (Number(id) !== this.id) peers[nodeName(Number(id))] = addr;
+    this.transport = new Transport({
+      nodeId: nodeName(this.id),
+      listen: this.options.listen,
+      peers,
+      limits: {
+        frameBytesMax: this.options.frameBytesMax,
+        batchBytesMax: this.options.frameBytesMax + 64 * 1024,
+        queueBytesMax: Math.max(64 * 1024 * 1024, 2 * this.options.frameBytesMax),
+        ...this.options.transportLimits,
+      },
+      onFrames: (from, frames) => this.onFrames(from, frames),
+      onPeerStatus: (node, up) => this.onPeerStatus(node, up),
+      onLog: this.options.onTransportLog,
+    });
+    await this.transport.start();
+    this.tickTimer = setInterval(() => this.tick(), this.options.tickMs);
+    this.tickTimer.unref?.();
+  }
+
+  address(): PeerAddress {
+    if (!this.transport) throw new Error('raft node not started');
+    return this.transport.address();
+  }
+
+  transportStats(): ReturnType<Transport['stats']> | undefined {
+    return this.transport?.stats();
+  }
+
+  setPeers(peers: Record<number, PeerAddress>): void {
+    const named: Record<string, PeerAddress> = {};
+    for (const [id, addr] of Object.entries(peers)) if (Number(id) !== this.id) named[nodeName(Number(id))] = addr;
+    this.transport?.setPeers(named);
+  }
+
+  /**
+   * Hosts a group. `voters`/`learners` bootstrap a brand-new group (every replica must pass the
+   * same); a group with durable state on this node resumes from it and ignores them.
+   */
+  openGroup(groupId: number, sm: StateMachine, members: { voters: ReplicaId[]; learners?: ReplicaId[] }): Group {
+    if (this.groups.has(groupId)) throw new Error(`group ${groupId} is already open on node ${this.id}`);
+    const initial: ConfState = { ...emptyConfState(), voters: [...members.voters].sort((a, b) => a - b), learners: [...(members.learners ?? [])].sort((a, b) => a - b) };
+    const recovered = this.recovered.get(groupId);
+    const opts: GroupOptions = {
+      electionTicks: this.options.electionTicks,
+      heartbeatTicks: this.options.heartbeatTicks,
+      preVote: this.options.preVote,
+      checkQuorum: this.options.checkQuorum,
+      messageBytesMax: this.options.messageBytesMax,
+      inflightMsgsMax: this.options.inflightMsgsMax,
+      uncommittedBytesMax: this.options.uncommittedBytesMax,
+      seed: this.options.seed * 1_000_003 + groupId * 31 + this.id,
+      logger: this.options.raftLogger,
+    };
+    const g = new Group(groupId, this.id, sm, initial, recovered, opts);
+    this.recovered.delete(groupId);
+    if (!recovered) {
+      // Record the bootstrap configuration durably, so a restart before any snapshot resumes it.
+      this.wal.append(groupId, { snapshot: g.storage.snapshot() });
+    }
+    this.groups.set(groupId, g);
+    this.markDirty(g);
+    return g;
+  }
+
+  /** Stops hosting a group (after it was removed from it); its durable state is dropped. */
+  closeGroup(groupId: number): void {
+    const g = this.groups.get(groupId);
+    if (!g) return;
+    g.failAll(() => new UnavailableError(`group ${groupId} was closed on node ${this.id}`));
+    this.groups.delete(groupId);
+    this.dirty.delete(g);
+    this.wal.removeGroup?.(groupId);
+  }
+
+  hasGroup(groupId: number): boolean {
+    return this.groups.has(groupId);
+  }
+
+  groupIds(): number[] {
+    return [...this.groups.keys()];
+  }
+
+  private group(groupId: number): Group {
+    const g = this.groups.get(groupId);
+    if (!g) throw new UnknownGroupError(groupId);
+    return g;
+  }
+
+  leaderOf(groupId: number): ReplicaId {
+    return this.group(groupId).rn.leader;
+  }
+
+  status(groupId: number): GroupStatus {
+    const g = this.group(groupId);
+    const st = g.rn.status();
+    return {
+      groupId,
+      role: st.softState.role,
+      leader: st.softState.lead,
+      term: st.hardState.term,
+      commitIndex: st.hardState.commit,
+      appliedIndex: g.appliedIndex,
+      lastIndex: st.lastIndex,
+      snapshotIndex: g.snapshotIndex,
+      quiesced: st.quiesced,
+      config: g.confState,
+    };
+  }
+
+  /**
+   * Proposes a command and resolves once it is applied on this node, with the state machine's
+   * result. Rejects with UnavailableError (definitely not applied) or IndeterminateError.
+   */
+  propose(groupId: number, payload: Uint8Array, timeoutMs = this.options.proposalTimeoutMs): Promise<{ index: number; term: number; result: unknown }> {
+    this.checkOpen();
+    const g = this.group(groupId);
+    if (g.proposals.size >= this.options.pendingProposalsMax) {
+      return Promise.reject(new UnavailableError(`group ${groupId} has ${g.proposals.size} proposals in flight on node ${this.id}; back off`));
+    }
+    const seq = ++this.seq;
+    try {
+      g.rn.propose(encodeEnvelope(this.id, seq, payload));
+    } catch (e) {
+      if (e instanceof ProposalDroppedError) return Promise.reject(new UnavailableError(e.message));
+      throw e;
+    }
+    g.idleTicks = 0;
+    this.markDirty(g);
+    this.metrics.proposals++;
+    return new Promise((resolve, reject) => {
+      const w: ProposalWaiter = { resolve, reject, deadlineMs: performance.now() + timeoutMs };
+      g.proposals.set(seq, w);
+    });
+  }
+
+  /** A linearizable read barrier (ReadIndex, §6.4): resolves when this node has applied the read index. */
+  readIndex(groupId: number, timeoutMs = this.options.proposalTimeoutMs): Promise<{ index: number }> {
+    this.checkOpen();
+    const g = this.group(groupId);
+    const seq = ++this.seq;
+    const ctx = new Uint8Array(12);
+    const dv = new DataView(ctx.buffer);
+    dv.setUint32(0, this.id);
+    dv.setFloat64(4, seq);
+    try {
+      g.rn.readIndex(ctx);
+    } catch (e) {
+      if (e instanceof ProposalDroppedError) return Promise.reject(new UnavailableError(e.message));
+      throw e;
+    }
+    g.idleTicks = 0;
+    this.markDirty(g);
+    return new Promise((resolve, reject) => {
+      const w: ReadWaiter = { resolve, reject, deadlineMs: performance.now() + timeoutMs };
+      g.reads.set(Buffer.from(ctx).toString('latin1'), w);
+    });
+  }
+
+  proposeConfChange(groupId: number, cc: ConfChange): void {
+    const g = this.group(groupId);
+    try {
+      g.rn.proposeConfChange(cc);
+    } catch (e) {
+      if (e instanceof ProposalDroppedError) throw new UnavailableError(e.message);
+      throw e;
+    }
+    this.markDirty(g);
+  }
+
+  transferLeader(groupId: number, to: ReplicaId): void {
+    const g = this.group(groupId);
+    g.rn.transferLeader(to);
+    this.markDirty(g);
+  }
+
+  campaign(groupId: number): void {
+    const g = this.group(groupId);
+    g.rn.campaign();
+    this.markDirty(g);
+  }
+
+  /** Stops ticks and the transport, waits for the Ready loop, closes the WAL. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    await this.loopDone;
+    for (const g of this.groups.values()) g.failAll(() => new UnavailableError(`node ${this.id} is shutting down`));
+    await this.transport?.close();
+    await this.wal.close();
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.fatal) throw new UnavailableError(`node ${this.id} stopped after a fatal error: ${this.fatal.message}`);
+    if (this.closed) throw new UnavailableError(`node ${this.id} is shutting down`);
+  }
+
+  private onFrames(from: string, frames: Frame[]): void {
+    if (this.closed) return;
+    for (const f of frames) {
+      const g = this.groups.get(f.groupId);
+      if (!g) {
+        this.metrics.framesUnknownGroup++;
+        continue;
+      }
+      let m: Message;
+      try {
+        m = decodeMessage(f.payload);
+      } catch (e) {
+        if (e instanceof CodecError) {
+          this.metrics.framesUndecodable++;
+          continue;
+        }
+        throw e;
+      }
+      if (m.to !== this.id || nodeName(m.from) !== from) {
+        this.metrics.framesMisaddressed++;
+        continue;
+      }
+      g.rn.step(m);
+      this.dirty.add(g);
+    }
+    this.metrics.messagesReceived += frames.length;
+    this.scheduleLoop();
+  }
+
+  private onPeerStatus(node: string, up: boolean): void {
+    const id = parseNodeName(node);
+    if (id === undefined) return;
+    this.peerUp.set(id, up);
+    if (up) return;
+    // A quiesced group does not tick, so it would never notice its leader died: wake every group
+    // led from that node so its election timer runs again.
+    for (const g of this.groups.values()) {
+      if (g.rn.leader === id && g.rn.isQuiesced()) {
+        g.rn.raft.quiesced = false;
+      }
+      if (g.rn.role === 'leader') g.rn.reportUnreachable(id);
+    }
+  }
+
+  private tick(): void {
+    if (this.closed || this.fatal) return;
+    const now = performance.now();
+    for (const g of this.groups.values()) {
+      if (g.rn.isQuiesced()) {
+        g.rn.tickQuiesced();
+      } else {
+        g.rn.tick();
+        g.idleTicks++;
+        if (g.rn.role === 'leader' && g.idleTicks >= this.options.quiesceAfterIdleTicks && g.proposals.size === 0 && g.reads.size === 0) {
+          if (g.rn.quiesce()) this.metrics.quiesces++;
+        }
+        this.dirty.add(g);
+      }
+      this.expireWaiters(g, now);
+    }
+    this.scheduleLoop();
+  }
+
+  private expireWaiters(g: Group, now: number): void {
+    if (g.proposals.size > 0) {
+      for (const [seq, w] of g.proposals) {
+        if (w.deadlineMs > now) break; // insertion order = deadline order for one timeout
+        g.proposals.delete(seq);
+        this.metrics.proposalsTimedOut++;
+        w.reject(new IndeterminateError(`proposal to group ${g.id} was not applied within the timeout; it may still take effect`));
+      }
+    }
+    if (g.reads.size > 0) {
+      for (const [key, w] of g.reads) {
+        if (w.deadlineMs > now) continue;
+        g.reads.delete(key);
+        w.reject(new UnavailableError(`read index for group ${g.id} timed out (no leader confirmed it)`));
+      }
+    }
+    if (g.readyReads.length > 0) {
+      g.readyReads = g.readyReads.filter((w) => {
+        if (w.deadlineMs > now) return true;
+        w.reject(new UnavailableError(`read for group ${g.id} timed out waiting for apply`));
+        return false;
+      });
+    }
+  }
+
+  private markDirty(g: Group): void {
+    this.dirty.add(g);
+    this.scheduleLoop();
+  }
+
+  private scheduleLoop(): void {
+    if (this.loopScheduled || this.loopRunning || this.closed) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      this.loopDone = this.runLoop();
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    if (this.loopRunning) return;
+    this.loopRunning = true;
+    try {
+      while (this.dirty.size > 0 && !this.fatal) {
+        const batch: Array<[Group, Ready]> = [];
+        for (const g of this.dirty) {
+          if (this.groups.get(g.id) === g && g.rn.hasReady()) batch.push([g, g.rn.ready()]);
+        }
+        this.dirty.clear();
+        if (batch.length === 0) break;
+        await this.handleBatch(batch);
+        if (this.closed) break;
+      }
+    } catch (e) {
+      // A storage failure leaves the durable state unknown: stop rather than risk acknowledging.
+      this.fatal = e instanceof Error ? e : new Error(String(e));
+      this.options.onFatal?.(this.fatal);
+      for (const g of this.groups.values()) g.failAll(() => new IndeterminateError(`node ${this.id} failed: ${this.fatal!.message}`));
+    } finally {
+      this.loopRunning = false;
+    }
+    if (this.dirty.size > 0 && !this.closed && !this.fatal) this.scheduleLoop();
+  }
+
+  private async handleBatch(batch: Array<[Group, Ready]>): Promise<void> {
+    const later: Array<[Group, Message[]]> = [];
+    // 1. A leader's appends may leave before its own disk write (thesis §10.2.1).
+    for (const [g, rd] of batch) {
+      if (g.rn.role === 'leader' && rd.messages.length > 0) {
+        const rest: Message[] = [];
+        for (const m of rd.messages) (isSafeBeforePersist(m) ? this.sendMessage(g, m) : rest.push(m));
+        later.push([g, rest]);
+      } else {
+        later.push([g, rd.messages]);
+      }
+    }
+    // 2. Persist every group's entries, hard state and snapshot; one fsync covers the batch.
+    let mustSync = false;
+    for (const [g, rd] of batch) {
+      if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
+        this.wal.append(g.id, { snapshot: rd.snapshot, entries: rd.entries.length > 0 ? rd.entries : undefined, hardState: rd.hardState });
+      }
+      if (rd.mustSync || rd.snapshot) mustSync = true;
+    }
+    if (mustSync) {
+      const t0 = performance.now();
+      await this.wal.sync();
+      this.metrics.observeSync(performance.now() - t0, batch.length);
+      for (const g of this.groups.values()) {
+        if (g.walCompactTo > 0) {
+          this.wal.compact(g.id, g.walCompactTo);
+          g.walCompactTo = 0;
+        }
+      }
+    }
+    // 3. The durable state becomes visible to the Raft core's storage.
+    for (const [g, rd] of batch) {
+      if (rd.snapshot) {
+        g.storage.applySnapshot(rd.snapshot);
+        g.sm.restore(rd.snapshot.data);
+        g.confState = rd.snapshot.metadata.confState;
+        g.snapshotIndex = rd.snapshot.metadata.index;
+        g.appliedIndex = rd.snapshot.metadata.index;
+        this.metrics.snapshotsInstalled++;
+      }
+      if (rd.entries.length > 0) g.storage.append(rd.entries);
+      if (rd.hardState) g.storage.setHardState(rd.hardState);
+    }
+    // 4. Everything else may now leave: responses assert durable state.
+    for (const [g, msgs] of later) for (const m of msgs) this.sendMessage(g, m);
+    // 5. Apply, answer waiters, advance.
+    for (const [g, rd] of batch) {
+      if (this.groups.get(g.id) !== g) continue;
+      if (rd.entries.length > 0 || rd.committedEntries.length > 0) g.idleTicks = 0;
+      this.applyCommitted(g, rd);
+      for (const rs of rd.readStates) {
+        const key = Buffer.from(rs.context).toString('latin1');
+        const w = g.reads.get(key);
+        if (!w) continue;
+        g.reads.delete(key);
+        w.index = rs.index;
+        g.readyReads.push(w);
+      }
+      g.rn.advance(rd);
+      g.releaseReads();
+      this.maybeSnapshot(g);
+      if (g.rn.hasReady()) this.dirty.add(g);
+    }
+  }
+
+  private applyCommitted(g: Group, rd: Ready): void {
+    for (const e of rd.committedEntries) {
+      if (e.type === 'confChange') {
+        g.confState = g.rn.applyConfChange(decodeConfChange(e.data));
+        this.options.onConfChange?.(g.id, g.confState);
+      } else if (e.data.byteLength > 0) {
+        const env = decodeEnvelope(e.data);
+        if (env) {
+          let result: unknown;
+          let error: Error | undefined;
+          try {
+            result = g.sm.apply({ index: e.index, term: e.term, data: env.payload });
+          } catch (err) {
+            // A state machine that throws is a bug; it would diverge replicas. Stop loudly.
+            error = err instanceof Error ? err : new Error(String(err));
+            throw new Error(`state machine of group ${g.id} threw at index ${e.index}: ${error.message}`);
+          }
+          if (env.originNode === this.id) {
+            const w = g.proposals.get(env.seq);
+            if (w) {
+              g.proposals.delete(env.seq);
+              w.resolve({ index: e.index, term: e.term, result });
+            }
+          }
+        }
+        this.metrics.applied++;
+      }
+      g.appliedIndex = e.index;
+    }
+  }
+
+  private maybeSnapshot(g: Group): void {
+    if (g.appliedIndex - g.snapshotIndex < this.options.snapshotEveryEntries) return;
+    const snap = g.storage.createSnapshot(g.appliedIndex, g.confState, g.sm.snapshot());
+    g.snapshotIndex = snap.metadata.index;
+    this.wal.append(g.id, { snapshot: snap });
+    // Keep a tail of entries so slightly lagging followers catch up from the log, not a snapshot.
+    const compactTo = g.appliedIndex - this.options.snapshotTrailingEntries;
+    if (compactTo > g.storage.firstIndex()) {
+      g.storage.compact(compactTo);
+      // The WAL may drop entries only once the snapshot covering them is durable (next sync).
+      g.walCompactTo = compactTo;
+    }
+    this.metrics.snapshotsTaken++;
+  }
+
+  private sendMessage(g: Group, m: Message): void {
+    if (m.to === this.id || m.to === NONE) return;
+    const payload = encodeMessage(m);
+    const ok = this.transport?.send(nodeName(m.to), g.id, payload) ?? false;
+    this.metrics.messagesSent++;
+    if (!ok) {
+      this.metrics.messagesDropped++;
+      if (g.rn.role === 'leader') g.rn.reportUnreachable(m.to);
+    }
+    if (m.type === 'snap') {
+      // The transport is fire-and-forget: report optimistically; a lost snapshot is re-sent after
+      // the follower's next rejection.
+      g.rn.reportSnapshot(m.to, ok);
+      this.metrics.snapshotsSent++;
+    }
+  }
+}

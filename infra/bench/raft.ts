@@ -1,0 +1,197 @@
+// `nimmer bench raft`: one group of 3 replicas in 3 processes over TCP with the fsync'd WAL.
+// Measures commits/s and latency at 1, 16 and 256 proposers against the disk's raw fsync rate
+// (measured in the same run), leader failover after SIGKILL, and RSS of 1,000 idle groups.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { forkTs, ipcRequest } from '../proc/spawn_ts.ts';
+import { freePort } from './free_port.ts';
+import { measureFsyncPerSec } from './fsync_baseline.ts';
+
+const NODE_MAIN = fileURLToPath(new URL('./raft_node_main.ts', import.meta.url));
+
+export interface RaftBenchOptions {
+  seconds: number;
+  proposers: number[];
+  entryBytes: number;
+  idleGroups: number;
+  failoverTrials: number;
+  tickMs: number;
+  electionTicks: number;
+  out?: string;
+  keep: boolean;
+}
+
+interface Cluster {
+  dir: string;
+  children: Map<number, ChildProcess>;
+  ports: Map<number, number>;
+  groups: number;
+}
+
+type Status = { group1: { role: string; leader: number; term: number }; leaders: number; ledHere: number; quiesced: number; groups: number; rssBytes: number };
+
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+async function startNode(c: Cluster, id: number, opts: RaftBenchOptions): Promise<void> {
+  const peers: Record<number, { host: string; port: number }> = {};
+  for (const [pid, port] of c.ports) peers[pid] = { host: '127.0.0.1', port };
+  const cfg = {
+    nodeId: id,
+    dataDir: path.join(c.dir, `n${id}`),
+    port: c.ports.get(id)!,
+    peers,
+    groups: c.groups,
+    voters: [...c.ports.keys()],
+    tickMs: opts.tickMs,
+    electionTicks: opts.electionTicks,
+    heartbeatTicks: 2,
+  };
+  const child = forkTs(NODE_MAIN, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
+  await new Promise<void>((resolve, reject) => {
+    const onMsg = (m: unknown) => {
+      if ((m as { ready?: boolean }).ready) {
+        child.off('message', onMsg);
+        resolve();
+      }
+    };
+    child.on('message', onMsg);
+    child.once('exit', (code) => reject(new Error(`bench node n${id} exited with ${code} during start`)));
+  });
+  c.children.set(id, child);
+}
+
+async function startCluster(dir: string, groups: number, opts: RaftBenchOptions): Promise<Cluster> {
+  const c: Cluster = { dir, children: new Map(), ports: new Map(), groups };
+  for (const id of [1, 2, 3]) c.ports.set(id, await freePort());
+  await Promise.all([1, 2, 3].map((id) => startNode(c, id, opts)));
+  return c;
+}
+
+async function stopCluster(c: Cluster): Promise<void> {
+  for (const child of c.children.values()) child.kill('SIGKILL');
+  c.children.clear();
+}
+
+async function statuses(c: Cluster): Promise<Map<number, Status>> {
+  const out = new Map<number, Status>();
+  await Promise.all(
+    [...c.children].map(async ([id, child]) => {
+      try {
+        out.set(id, await ipcRequest<Status>(child, { cmd: 'status' }, 10_000));
+      } catch {
+        /* a dead node has no status */
+      }
+    }),
+  );
+  return out;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function leaderOf(c: Cluster): Promise<number> {
+  return waitFor('a leader of group 1', 30_000, async () => {
+    for (const [id, st] of await statuses(c)) if (st.group1.role === 'leader') return id;
+    return undefined;
+  });
+}
+
+function fmt(n: number, digits = 2): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
+}
+
+export async function runRaftBench(opts: RaftBenchOptions): Promise<Record<string, unknown>> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'nimmer-bench-raft-'));
+  const report: Record<string, unknown> = { machine: { cpus: os.cpus().length, node: process.version }, options: opts };
+  try {
+    log(`bench raft: data in ${root}`);
+    log('1/4 baseline: raw fsync rate of this disk (256-byte write + fdatasync, 2 s)');
+    const baseline = await measureFsyncPerSec(root);
+    report.baseline = baseline;
+    log(`    raw fsync: ${fmt(baseline.fsyncsPerSec, 0)}/s (${fmt(baseline.fsyncMsMean, 3)} ms each)`);
+
+    log(`2/4 throughput: one group, 3 replicas in 3 processes, ${opts.entryBytes}-byte entries, ${opts.seconds} s per level`);
+    const c = await startCluster(path.join(root, 'throughput'), 1, opts);
+    const results: unknown[] = [];
+    try {
+      const leader = await leaderOf(c);
+      log(`    leader: n${leader}`);
+      await ipcRequest(c.children.get(leader)!, { cmd: 'load', proposers: 4, durationMs: 1000, entryBytes: opts.entryBytes }); // warm-up
+      for (const p of opts.proposers) {
+        const r = await ipcRequest<Record<string, number>>(c.children.get(leader)!, { cmd: 'load', proposers: p, durationMs: opts.seconds * 1000, entryBytes: opts.entryBytes }, opts.seconds * 1000 + 60_000);
+        results.push(r);
+        log(
+          `    proposers=${String(p).padStart(3)}  commits/s=${fmt(r.commitsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 3)} ms  p99=${fmt(r.latencyMsP99, 3)} ms  entries/fsync=${fmt(r.entriesPerFsync, 1)}  fsync=${fmt(r.fsyncMsMean, 3)} ms  ratio commits/s : raw fsync/s = ${fmt(r.commitsPerSec / baseline.fsyncsPerSec, 2)}  errors=${r.errors}`,
+        );
+      }
+      report.throughput = results;
+
+      log(`3/4 failover: SIGKILL the leader under light load, time until a new leader commits (${opts.failoverTrials} trials)`);
+      const electionTimeoutMs = opts.tickMs * opts.electionTicks;
+      const trials: number[] = [];
+      for (let t = 0; t < opts.failoverTrials; t++) {
+        const old = await leaderOf(c);
+        // keep the group busy so it is not quiesced (the realistic case for a serving leader)
+        const busy = ipcRequest(c.children.get(old)!, { cmd: 'load', proposers: 1, durationMs: 60_000, entryBytes: 64 }, 70_000).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 300));
+        const killedAt = Date.now();
+        c.children.get(old)!.kill('SIGKILL');
+        c.children.delete(old);
+        void busy;
+        const others = [...c.children.entries()];
+        const okAt = await Promise.any(others.map(([, ch]) => ipcRequest<{ okAtMs: number }>(ch, { cmd: 'proposeUntilOk', timeoutMs: 20_000 }, 25_000)));
+        const ms = okAt.okAtMs - killedAt;
+        trials.push(ms);
+        log(`    trial ${t + 1}: new leader committed ${ms} ms after SIGKILL (election timeout ${electionTimeoutMs} ms; ${fmt(ms / electionTimeoutMs)}×)`);
+        await startNode(c, old, opts); // restart from its WAL
+        await waitFor('the restarted node to catch up', 30_000, async () => {
+          const st = (await statuses(c)).get(old);
+          return st && st.group1.leader !== 0 ? true : undefined;
+        });
+      }
+      report.failover = { electionTimeoutMs, trialsMs: trials, maxMs: Math.max(...trials), maxRatio: Math.max(...trials) / electionTimeoutMs };
+    } finally {
+      await stopCluster(c);
+    }
+
+    log(`4/4 memory: ${opts.idleGroups} idle groups (3 replicas each) in each of 3 processes`);
+    const m = await startCluster(path.join(root, 'idle'), opts.idleGroups, opts);
+    try {
+      const settled = await waitFor(`all ${opts.idleGroups} groups to elect and quiesce`, 180_000, async () => {
+        const st = await statuses(m);
+        const leaders = [...st.values()].reduce((a, s) => a + s.ledHere, 0);
+        const quiet = [...st.values()].reduce((a, s) => a + s.quiesced, 0);
+        process.stdout.write(`\r    leaders ${leaders}/${opts.idleGroups}, quiesced replicas ${quiet}/${opts.idleGroups * 3}   `);
+        return leaders === opts.idleGroups && quiet === opts.idleGroups * 3 ? st : undefined;
+      });
+      process.stdout.write('\n');
+      await new Promise((r) => setTimeout(r, 2000));
+      const rss: number[] = [];
+      for (const child of m.children.values()) rss.push((await ipcRequest<{ rssBytes: number }>(child, { cmd: 'gc' })).rssBytes);
+      const cpu0 = process.cpuUsage();
+      void cpu0;
+      report.memory = { groups: opts.idleGroups, rssBytesPerProcess: rss, rssMiBMax: Math.max(...rss) / 2 ** 20, settledProcesses: settled.size };
+      log(`    RSS per process: ${rss.map((b) => `${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}`);
+    } finally {
+      await stopCluster(m);
+    }
+  } finally {
+    if (!opts.keep) await rm(root, { recursive: true, force: true });
+  }
+  if (opts.out) {
+    await mkdir(path.dirname(opts.out), { recursive: true });
+    await writeFile(opts.out, JSON.stringify(report, null, 2));
+    log(`report written to ${opts.out}`);
+  }
+  return report;
+}
