@@ -1,0 +1,63 @@
+// Canonical JSON (the RFC 8785 rules that matter for our data): object keys sorted by UTF-16
+// code units, no whitespace, ECMAScript number formatting, undefined properties left out.
+// The same value always yields the same bytes, whatever order its keys were built in, so every
+// replica that encodes a catalogue hashes it identically.
+
+const depthMax = 32;
+
+export function canonicalJson(value: unknown): string {
+  const out: string[] = [];
+  write(value, out, '$', 0);
+  return out.join('');
+}
+
+function write(value: unknown, out: string[], path: string, depth: number): void {
+  if (depth > depthMax) throw new TypeError(`canonical JSON: nesting deeper than ${depthMax} at ${path}`);
+  switch (typeof value) {
+    case 'string':
+      out.push(JSON.stringify(value));
+      return;
+    case 'boolean':
+      out.push(value ? 'true' : 'false');
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON: ${value} at ${path} is not a finite number`);
+      out.push(Object.is(value, -0) ? '0' : JSON.stringify(value));
+      return;
+    case 'object':
+      if (value === null) {
+        out.push('null');
+        return;
+      }
+      if (Array.isArray(value)) {
+        out.push('[');
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out.push(',');
+          const item: unknown = value[i];
+          if (item === undefined) throw new TypeError(`canonical JSON: undefined array element at ${path}[${i}]`);
+          write(item, out, `${path}[${i}]`, depth + 1);
+        }
+        out.push(']');
+        return;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
+        throw new TypeError(`canonical JSON: ${path} is not a plain object`);
+      }
+      {
+        const record = value as Record<string, unknown>;
+        const keys = Object.keys(record)
+          .filter((k) => record[k] !== undefined)
+          .sort();
+        out.push('{');
+        keys.forEach((k, i) => {
+          if (i > 0) out.push(',');
+          out.push(JSON.stringify(k), ':');
+          write(record[k], out, `${path}.${k}`, depth + 1);
+        });
+        out.push('}');
+      }
+      return;
+    default:
+      throw new TypeError(`canonical JSON: cannot encode a ${typeof value} at ${path}`);
+  }
+}
