@@ -2,6 +2,31 @@
 // etcd-io/raft's rafttest.InteractionEnv: RawNodes over MemoryStorage, a global in-flight message
 // queue the script delivers, drops or partitions explicitly, and a deterministic transcript of
 // every Ready, message and log line. Nothing happens unless a command says so.
+//
+// Commands (ids are replica ids; several may be given where it makes sense):
+//   add-nodes <n> [voters=(1,2,3) learners=(4) index=<i>] [prevote= checkquorum= inflight=
+//       read-only=safe|lease-based step-down-on-removal= disable-proposal-forwarding=
+//       max-uncommitted-bytes= election=3 heartbeat=1 seed=]   new replicas with the next free ids
+//   campaign <id>                      start an election (a pre-vote one with prevote=true)
+//   propose <id> <data>                propose a command (errors such as a dropped proposal are printed)
+//   propose-conf-change <id> [transition=auto|implicit|explicit] [v<id> l<id> r<id> …]
+//                                      add voter / add learner / remove; no changes = leave joint
+//   transfer-leadership from=<id> to=<id>
+//   read-index <id> <context>          request a linearizable read point
+//   report-unreachable <id> <peer>     the transport on <id> failed to reach <peer>
+//   quiesce <id>                       ask an idle leader to quiesce the group
+//   tick <id…> [n=1] | tick-heartbeat <id…> | tick-election <id…>
+//                                      advance clocks (a quiesced replica ticks quiesced)
+//   set-randomized-election-timeout <id…> timeout=<ticks>
+//   process-ready <id…>                persist, send, apply and advance one Ready
+//   deliver-msgs [<id…>] [drop=(<id…>)] [type=MsgApp]
+//                                      deliver (or drop) the queued messages addressed to these ids
+//   stabilize [<id…>]                  process Readys and deliver messages among these until quiet
+//   partition <ids> [/ <ids> …] | heal  drop messages between groups (one group: it vs the rest)
+//   compact <id> <index>               snapshot the applied state at <index> and truncate the log
+//   restart <id>                       rebuild the replica from its storage, losing unpersisted state
+//   status <id> | raft-state | raft-log <id…> | applied [<id…>]   inspect
+//   log-level debug|info|warn|none     filter core log lines (none also silences the transcript)
 import { decodeConfChange } from '../confchange_codec.ts';
 import { RaftError } from '../errors.ts';
 import type { RaftConfig, RaftLogger } from '../raft.ts';
@@ -255,8 +280,14 @@ export class InteractionEnv {
         return this.forEachNode(cmd, (n) => this.tick(n, n.config.heartbeatTick));
       case 'tick':
         return this.forEachNode(cmd, (n) => this.tick(n, toInt(keyVals(cmd, 'n')?.[0] ?? '1', 'tick n')));
-      case 'process-ready':
-        return this.forEachNode(cmd, (n) => this.processReady(n));
+      case 'process-ready': {
+        const many = positional(cmd).length > 1;
+        return this.forEachNode(cmd, (n) => {
+          if (!many) return this.processReady(n);
+          this.out.write(`> ${n.id} handling Ready`);
+          this.out.withIndent(() => this.processReady(n));
+        });
+      }
       case 'deliver-msgs':
         return this.deliverMsgsCmd(cmd);
       case 'stabilize':
