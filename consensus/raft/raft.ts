@@ -210,7 +210,11 @@ export class Raft {
     let ents: Entry[];
     try {
       prevTerm = this.raftLog.term(prevIndex);
-      ents = this.raftLog.entries(pr.next, this.messageBytesMax);
+      // A replicating follower whose in-flight window is full (a heartbeat response unpaused it)
+      // gets an empty append: every in-flight append may have been lost, and the answer to this
+      // one frees the window. Sending entries would overflow it.
+      const throttled = pr.state === 'replicate' && pr.inflights.full();
+      ents = throttled ? [] : this.raftLog.entries(pr.next, this.messageBytesMax);
     } catch (e) {
       if (e instanceof CompactedError || e instanceof UnavailableError) return this.maybeSendSnapshot(to);
       throw e;
