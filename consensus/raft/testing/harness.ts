@@ -5,10 +5,10 @@ import { Raft } from '../raft.ts';
 import { seededRandom } from '../rand.ts';
 import { RawNode } from '../rawnode.ts';
 import { MemoryStorage } from '../storage.ts';
-import type { Entry, HardState, Message, ReplicaId } from '../types.ts';
+import type { Entry, HardState, Message, ReadState, ReplicaId } from '../types.ts';
 import { newMessage } from '../types.ts';
-import type { ConfigOverrides, TestNetwork, TestNode } from './network.ts';
-import { newTestConfig } from './network.ts';
+import type { ConfigOverrides, TestNode } from './network.ts';
+import { newTestConfig, TestNetwork } from './network.ts';
 
 export interface TestRaftOptions extends Partial<Omit<RaftConfig, 'id' | 'storage' | 'random'>> {
   /** Storage to start from; by default a fresh one whose configuration has `voters`. */
@@ -136,4 +136,20 @@ export function preparedStorage(voters: ReplicaId[], entries: Entry[], hardState
   s.append(entries);
   if (hardState) s.setHardState(hardState);
   return s;
+}
+
+/** A TestNetwork that also keeps the read states each replica's Ready handed out. */
+export class ReadStateNetwork extends TestNetwork {
+  readonly readStates = new Map<ReplicaId, ReadState[]>();
+
+  override processReady(id: ReplicaId): boolean {
+    const pending = this.node(id).rn.raft.readStates.slice();
+    const had = super.processReady(id);
+    if (had && pending.length > 0) this.readStates.set(id, [...(this.readStates.get(id) ?? []), ...pending]);
+    return had;
+  }
+
+  readsOf(id: ReplicaId): { index: number; context: string }[] {
+    return (this.readStates.get(id) ?? []).map((rs) => ({ index: rs.index, context: text(rs.context) }));
+  }
 }
