@@ -63,12 +63,8 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): [number, number] {
     for (; index > 0; index--) {
-      let ourTerm: number;
-      try {
-        ourTerm = this.term(index);
-      } catch {
-        return [index, 0];
-      }
+      const ourTerm = this.termOrUndefined(index);
+      if (ourTerm === undefined) return [index, 0];
       if (ourTerm <= term) return [index, ourTerm];
     }
     return [0, 0];
@@ -147,30 +143,33 @@ export class RaftLog {
 
   /** Term of entry i. Throws CompactedError / UnavailableError outside [firstIndex-1, lastIndex]. */
   term(i: number): number {
-    const t = this.unstable.maybeTerm(i);
+    const t = this.termOrUndefined(i);
     if (t !== undefined) return t;
     const dummyIndex = this.firstIndex() - 1;
     if (i < dummyIndex) throw new CompactedError(i, dummyIndex + 1);
-    if (i > this.lastIndex()) throw new UnavailableError(i, this.lastIndex());
-    return this.storage.term(i);
+    throw new UnavailableError(i, this.lastIndex());
+  }
+
+  /** Term of entry i, or undefined outside [firstIndex-1, lastIndex]. Never throws (a hot path). */
+  termOrUndefined(i: number): number | undefined {
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
+    const dummyIndex = this.firstIndex() - 1;
+    if (i < dummyIndex || i > this.lastIndex()) return undefined;
+    try {
+      return this.storage.term(i);
+    } catch (e) {
+      if (e instanceof CompactedError || e instanceof UnavailableError) return undefined;
+      throw e;
+    }
   }
 
   zeroTermOnOutOfRange(i: number): number {
-    try {
-      return this.term(i);
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return 0;
-      throw e;
-    }
+    return this.termOrUndefined(i) ?? 0;
   }
 
   matchTerm(i: number, term: number): boolean {
-    try {
-      return this.term(i) === term;
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return false;
-      throw e;
-    }
+    return this.termOrUndefined(i) === term;
   }
 
   /** Entries from i on, limited to bytesMax. Throws CompactedError if i was compacted. */
