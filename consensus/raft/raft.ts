@@ -577,10 +577,11 @@ export class Raft {
         else this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === 'heartbeat' || m.type === 'app')) {
+      if ((this.checkQuorum || this.preVote || !this.promotable()) && (m.type === 'heartbeat' || m.type === 'app')) {
         // A stale leader (cut off, then reconnected) learns our term from this response. Without it,
         // with check-quorum or pre-vote, a partitioned node's higher term could never reach it and
-        // the group could stall (etcd issue 5451).
+        // the group could stall (etcd issue 5451). A replica that cannot campaign (a learner) must
+        // answer too: otherwise nothing ever brings its term and the leader's back together.
         this.send(newMessage({ type: 'appResp', to: m.from }));
       } else if (m.type === 'preVote') {
         // Reject pre-votes from lower terms so the sender learns it is behind.
