@@ -28,7 +28,8 @@ export interface NatsOptions {
   supervisor?: Supervisor;
   /**
    * The route URLs server `serverIndex` solicits, e.g. through fault proxies in front of
-   * `clusterPorts[j]`. Default: direct routes to every other server's cluster port.
+   * `clusterPorts[j]`. Default: direct routes to every other server's cluster port. When
+   * given, gossip-discovered direct routes are prevented (see UNREACHABLE_ADVERTISE).
    */
   routeUrlsFor?: (serverIndex: number, clusterPorts: readonly number[]) => readonly string[] | Promise<readonly string[]>;
   readyTimeoutMs?: number;
@@ -72,6 +73,11 @@ const STOP_GRACE_MS = 10_000;
 const JETSTREAM_MEMORY_BYTES_MAX_DEFAULT = 256 * 1024 * 1024;
 const JETSTREAM_FILE_BYTES_MAX_DEFAULT = 4 * 1024 * 1024 * 1024;
 const POLL_MS = 100;
+// With routeUrlsFor, routes must go only where it says. NATS gossips each server's
+// advertised cluster address and peers then dial it directly (an "implicit route"), which
+// would bypass fault proxies; advertising an address nobody listens on makes each such
+// dial fail once (one ERR line in the log) while the explicit routes carry the traffic.
+const UNREACHABLE_ADVERTISE = '127.0.0.1:1';
 
 export class NatsStartError extends Error {
   constructor(message: string) {
@@ -267,7 +273,16 @@ async function startLocal(options: NatsOptions, mode: LocalNatsMode): Promise<Na
         storeDir: path.join(modeDir, record.name),
         jetstreamMemoryBytesMax: options.jetstreamMemoryBytesMax ?? JETSTREAM_MEMORY_BYTES_MAX_DEFAULT,
         jetstreamFileBytesMax: options.jetstreamFileBytesMax ?? JETSTREAM_FILE_BYTES_MAX_DEFAULT,
-        ...(clustered ? { cluster: { name: NATS_CLUSTER_NAME, port: clusterPorts[i] as number, routes } } : {}),
+        ...(clustered
+          ? {
+              cluster: {
+                name: NATS_CLUSTER_NAME,
+                port: clusterPorts[i] as number,
+                routes,
+                ...(options.routeUrlsFor !== undefined ? { advertise: UNREACHABLE_ADVERTISE } : {}),
+              },
+            }
+          : {}),
       });
       await writeFile(configFile, config);
       started.push(

@@ -17,6 +17,8 @@ export interface NatsServerConfig {
     port: number;
     /** nats-route:// URLs of the other servers (direct, or through fault proxies). */
     routes: readonly string[];
+    /** host:port this server tells its peers to reach it at (gossip); default its listen address. */
+    advertise?: string;
   };
 }
 
@@ -43,6 +45,7 @@ export function renderNatsConfig(config: NatsServerConfig): string {
       `  name: ${quote(config.cluster.name)}`,
       `  listen: ${quote(`${config.host}:${config.cluster.port}`)}`,
       `  routes: [${config.cluster.routes.map(quote).join(', ')}]`,
+      ...(config.cluster.advertise !== undefined ? [`  advertise: ${quote(config.cluster.advertise)}`] : []),
       '}',
     );
   }
@@ -52,6 +55,17 @@ export function renderNatsConfig(config: NatsServerConfig): string {
 /** Direct routes from server `index` to every other server's cluster port. */
 export function directRoutes(host: string, clusterPorts: readonly number[], index: number): string[] {
   return clusterPorts.filter((_, j) => j !== index).map((port) => `nats-route://${host}:${port}`);
+}
+
+/**
+ * For routeUrlsFor through proxies: the one peer server `index` solicits in a ring
+ * (i → i+1 mod n). Every pair is then joined by exactly one connection, whereas both
+ * sides soliciting each other (a full mesh of explicit routes) makes nats-server 2.9 close
+ * "duplicate routes" and re-dial for seconds. JetStream needs every server to solicit at
+ * least one route, so a ring, not a half mesh.
+ */
+export function ringRoutePeer(index: number, count: number): number {
+  return (index + 1) % count;
 }
 
 export function natsServerName(index: number): string {

@@ -125,6 +125,8 @@ async function startEmbedded(options: PostgresOptions): Promise<Postgres> {
   const bins = findPostgresBinaries();
   const supervisor = options.supervisor ?? new Supervisor({ logDir: path.join(dataDir, 'logs') });
   await mkdir(dataDir, { recursive: true });
+  // A taken fixed port fails before the slow part (initdb).
+  if (options.port !== undefined) await choosePort(options.port, undefined);
 
   const runAs = isRoot() ? await chooseOsUser(clusterDir, options.osUser) : undefined;
   if (runAs !== undefined) await ensureReachable(dataDir, clusterDir, runAs);

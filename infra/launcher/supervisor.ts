@@ -160,7 +160,9 @@ export function readTail(file: string, bytes: number): string {
     const length = Math.min(bytes, size);
     const buffer = Buffer.alloc(length);
     readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString('utf8');
+    const text = buffer.toString('utf8');
+    // Cut at a line start, not mid-line.
+    return length < size ? text.slice(text.indexOf('\n') + 1) : text;
   } finally {
     closeSync(fd);
   }
