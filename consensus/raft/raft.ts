@@ -742,7 +742,7 @@ export class Raft {
         pr.recentActive = true;
         pr.msgAppFlowPaused = false;
         if (pr.match < this.raftLog.lastIndex() || pr.state === 'probe') this.sendAppend(m.from);
-        if (this.readOnly.option !== 'safe' || !m.context || m.context.byteLength === 0) return;
+        if (!m.context || m.context.byteLength === 0) return;
         const acks = this.readOnly.recvAck(m.from, m.context);
         if (!acks || this.prs.voteResult(acks) !== 'won') return;
         for (const rs of this.readOnly.advance(m)) {
@@ -1029,7 +1029,11 @@ export class Raft {
   }
 
   private sendReadIndexResponse(m: Message): void {
-    if (this.readOnly.option === 'safe') {
+    // A lease read is safe only while a quorum has been heard from in the current check-quorum
+    // interval: followers honour the lease for an election timeout after they last heard from us,
+    // and the interval's check credits acks up to an election timeout old, so a newer leader may
+    // already exist (etcd-io/raft#166). Without that, confirm leadership with a heartbeat round.
+    if (this.readOnly.option === 'safe' || !this.prs.quorumActive()) {
       this.readOnly.addRequest(this.raftLog.committed, m);
       // The leader acknowledges itself; heartbeats collect the rest of the quorum.
       this.readOnly.recvAck(this.id, m.context);
