@@ -108,6 +108,19 @@ describe('startPostgres (embedded)', () => {
     }
   });
 
+  it.runIf(isRoot())('explains, before initdb, a data dir the unprivileged user cannot reach', async () => {
+    const locked = makeTempDir('pg-locked'); // mode 0700, owned by root
+    try {
+      const inner = path.join(locked, 'data');
+      await expect(startPostgres({ dataDir: inner, supervisor: new Supervisor({ logDir: path.join(inner, 'logs'), handleSignals: false }) })).rejects.toThrow(
+        new RegExp(`cannot reach ${inner}/postgres: ${locked} is not searchable.*chmod o\\+x ${locked}`),
+      );
+      expect(existsSync(path.join(inner, 'postgres'))).toBe(false);
+    } finally {
+      removeDir(locked);
+    }
+  });
+
   it('refuses to start a second server on a dir whose postmaster still runs', async () => {
     await expect(startPostgres({ dataDir, supervisor: new Supervisor({ logDir: path.join(dataDir, 'logs2'), handleSignals: false }) })).rejects.toThrow(
       new RegExp(`another Postgres \\(pid ${pg.pid}\\) is running`),
