@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findPostgresBinaries, MissingBinaryError } from './binaries.ts';
+import { detectOrphanGuard } from './orphan_guard.ts';
 import { isRoot, lookupUser } from './os_user.ts';
 import { freePort } from './ports.ts';
 import { parsePgFlag, startPostgres, type Postgres } from './postgres.ts';
@@ -129,7 +130,7 @@ describe('startPostgres (embedded)', () => {
 
   it('leaves no postmaster behind when the launcher that started it is SIGKILLed', async () => {
     await pg.stop();
-    const parent = await startLauncherParent(dataDir, 'pdeathsig', 'idle', ['postgres']);
+    const parent = await startLauncherParent(dataDir, detectOrphanGuard(), 'idle', ['postgres']);
     const postmaster = parent.pids.postgres as number;
     strayPids.add(postmaster);
     expect(isProcessAlive(postmaster)).toBe(true);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,8 +34,10 @@ function newSupervisor(name: string, options: { stopGraceMs?: number } = {}): Su
 }
 
 describe('Supervisor', () => {
-  it('uses PR_SET_PDEATHSIG through setpriv on this machine', () => {
-    expect(detectOrphanGuard()).toBe('pdeathsig');
+  it('guards binaries with PR_SET_PDEATHSIG when setpriv supports it (it does on the dev machines), else a watchdog', () => {
+    const help = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
+    const supported = help.status === 0 && help.stdout.includes('--pdeathsig');
+    expect(detectOrphanGuard()).toBe(supported ? 'pdeathsig' : 'watchdog');
   });
 
   it('writes a child’s output to logs/<name>.log and reports an expected exit after stop', async () => {
@@ -115,7 +118,7 @@ describe('Supervisor', () => {
 
 describe('no orphans when the launcher dies', () => {
   for (const guard of ['pdeathsig', 'watchdog'] as const) {
-    it(`SIGKILL of the launcher takes nats-server, a binary and a TS child with it (${guard})`, async () => {
+    it.runIf(guard === 'watchdog' || detectOrphanGuard() === 'pdeathsig')(`SIGKILL of the launcher takes nats-server, a binary and a TS child with it (${guard})`, async () => {
       const parentDir = path.join(dir, `orphan-${guard}`);
       const parent = await startLauncherParent(parentDir, guard, 'idle', ['sleep', 'ts', 'nats']);
       const children = Object.values(parent.pids);
@@ -130,7 +133,7 @@ describe('no orphans when the launcher dies', () => {
 
   it('SIGTERM to the launcher stops every child gracefully, then the launcher exits 143', async () => {
     const parentDir = path.join(dir, 'sigterm');
-    const parent = await startLauncherParent(parentDir, 'pdeathsig', 'idle', ['sleep', 'ts', 'nats']);
+    const parent = await startLauncherParent(parentDir, detectOrphanGuard(), 'idle', ['sleep', 'ts', 'nats']);
     Object.values(parent.pids).forEach((pid) => strayPids.add(pid));
     const idleLog = path.join(parentDir, 'logs', 'idle.log');
     // Its SIGTERM handler exists once it has started (tsx takes a moment).
@@ -145,7 +148,7 @@ describe('no orphans when the launcher dies', () => {
 
   it('an uncaught exception in the launcher still stops every child', async () => {
     const parentDir = path.join(dir, 'throw');
-    const parent = await startLauncherParent(parentDir, 'pdeathsig', 'throw', ['sleep', 'ts']);
+    const parent = await startLauncherParent(parentDir, detectOrphanGuard(), 'throw', ['sleep', 'ts']);
     Object.values(parent.pids).forEach((pid) => strayPids.add(pid));
     expect((await parent.exited).code).toBe(1);
     for (const pid of Object.values(parent.pids)) expect(await waitForProcessGone(pid, ORPHAN_DEADLINE_MS)).toBe(true);
