@@ -50,7 +50,12 @@ export class RawNode {
 
   /** Advances the clock without elections or heartbeats (for groups known to be idle). */
   tickQuiesced(): void {
-    this.raft.electionElapsed++;
+    // Advance toward the election timeout but stop one tick short: a quiesced group keeps its
+    // check-quorum lease (so a replica that missed the quiesce heartbeat cannot win a pre-vote
+    // and depose a healthy leader), yet once woken (its leader's node died) it times out after
+    // at most one randomized election window instead of a full fresh one.
+    const r = this.raft;
+    if (r.electionElapsed < r.electionTimeout - 1) r.electionElapsed++;
   }
 
   campaign(): void {

@@ -1,7 +1,7 @@
 // One Raft group hosted on a node: its RawNode, in-memory log view, state machine, and the
 // callers waiting on proposals and reads.
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/index.ts';
-import { MemoryStorage, RawNode, seededRandom } from '../raft/index.ts';
+import { encodeConfChange, MemoryStorage, RawNode, seededRandom } from '../raft/index.ts';
 import type { RaftLogger } from '../raft/index.ts';
 import type { StateMachine } from './state_machine.ts';
 
@@ -50,6 +50,8 @@ export class Group {
   /** Reads whose ReadState arrived, waiting for apply to reach their index. */
   readyReads: ReadWaiter[] = [];
   idleTicks = 0;
+  /** Entries a brand-new founding replica must persist before anything else. */
+  bootstrapEntries: Entry[] | undefined;
   /** WAL entries up to here may go once the snapshot that covers them is durable. */
   walCompactTo = 0;
 
@@ -62,13 +64,17 @@ export class Group {
       this.storage.applySnapshot(recovered.snapshot);
       sm.restore(recovered.snapshot.data);
       conf = recovered.snapshot.metadata.confState;
-    } else {
-      // Bootstrap: every replica starts from the same initial configuration at index 0.
-      this.storage.snapshot().metadata.confState = initialConf;
     }
     if (recovered) {
       this.storage.append(recovered.entries);
       this.storage.setHardState(recovered.hardState);
+    } else if (initialConf.voters.length > 0) {
+      // Bootstrap like etcd: the initial members are conf-change entries at term 1, already
+      // committed, identical on every founding replica. A replica that joins later starts empty
+      // and receives them (or a snapshot) from the leader, so it learns the configuration.
+      this.bootstrapEntries = bootstrapEntries(initialConf);
+      this.storage.append(this.bootstrapEntries);
+      this.storage.setHardState({ term: 1, vote: 0, commit: this.bootstrapEntries.length });
     }
     this.confState = conf;
     this.snapshotIndex = this.storage.snapshot().metadata.index;
@@ -108,4 +114,17 @@ export class Group {
     for (const w of this.readyReads) w.reject(make());
     this.readyReads = [];
   }
+}
+
+function bootstrapEntries(conf: ConfState): Entry[] {
+  const changes = [
+    ...conf.voters.map((replica) => ({ type: 'addVoter' as const, replica })),
+    ...conf.learners.map((replica) => ({ type: 'addLearner' as const, replica })),
+  ];
+  return changes.map((change, i) => ({
+    term: 1,
+    index: i + 1,
+    type: 'confChange' as const,
+    data: encodeConfChange({ transition: 'auto', changes: [change] }),
+  }));
 }

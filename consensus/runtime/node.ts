@@ -55,6 +55,8 @@ export class RaftNode {
   private closed = false;
   private fatal: Error | undefined;
   private readonly peerUp = new Map<ReplicaId, boolean>();
+  /** A group was bootstrapped: the next batch must fsync even if no Ready asks for it. */
+  private bootstrapPending = false;
 
   constructor(options: RuntimeOptions, wal: DurableLog, recovered: Map<number, RecoveredState>) {
     this.options = resolveRuntimeOptions(options);
@@ -126,9 +128,10 @@ export class RaftNode {
     };
     const g = new Group(groupId, this.id, sm, initial, recovered, opts);
     this.recovered.delete(groupId);
-    if (!recovered) {
-      // Record the bootstrap configuration durably, so a restart before any snapshot resumes it.
-      this.wal.append(groupId, { snapshot: g.storage.snapshot() });
+    if (g.bootstrapEntries) {
+      // Durable with the first sync, before any message of this group leaves.
+      this.wal.append(groupId, { entries: g.bootstrapEntries, hardState: g.storage.hardState });
+      this.bootstrapPending = true;
     }
     this.groups.set(groupId, g);
     this.markDirty(g);
@@ -410,7 +413,8 @@ export class RaftNode {
       }
     }
     // 2. Persist every group's entries, hard state and snapshot; one fsync covers the batch.
-    let mustSync = false;
+    let mustSync = this.bootstrapPending;
+    this.bootstrapPending = false;
     for (const [g, rd] of batch) {
       if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
         this.wal.append(g.id, { snapshot: rd.snapshot, entries: rd.entries.length > 0 ? rd.entries : undefined, hardState: rd.hardState });
