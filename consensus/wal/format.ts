@@ -45,8 +45,13 @@ export function parseSegmentFileName(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export function snapshotFileName(term: number, index: number): string {
-  return `${term}-${index}.snap`;
+/**
+ * `<term>-<index>.snap`, or `<term>-<index>.<fileSeq>.snap` when that name is still taken by a file
+ * that durable state may reference (the same snapshot persisted again, a group re-created): a
+ * snapshot file is never overwritten in place.
+ */
+export function snapshotFileName(term: number, index: number, fileSeq: number): string {
+  return fileSeq === 0 ? `${term}-${index}.snap` : `${term}-${index}.${fileSeq}.snap`;
 }
 
 export function groupSnapDir(dir: string, groupId: number): string {

@@ -18,6 +18,8 @@ import { formatVersion, RecordType, recordTypeName, segmentMagic } from './forma
 export interface SnapshotRef {
   metadata: SnapshotMetadata;
   dataBytes: number;
+  /** Disambiguates the file name (see snapshotFileName); 0 for the plain name. */
+  fileSeq: number;
 }
 
 export type WalRecord =
@@ -62,22 +64,24 @@ export function writeHardStatePayload(w: Writer, groupId: number, hs: HardState)
 function writeRef(w: Writer, ref: SnapshotRef): void {
   writeSnapshotMetadata(w, ref.metadata);
   w.uvarint(ref.dataBytes);
+  w.uvarint(ref.fileSeq);
 }
 
 function readRef(r: Reader): SnapshotRef {
   const metadata = readSnapshotMetadata(r);
   const dataBytes = r.uvarint();
-  return { metadata, dataBytes };
+  const fileSeq = r.uvarint();
+  return { metadata, dataBytes, fileSeq };
 }
 
-// snapshotRef: groupId | keepLog u8 | metadata | dataBytes
+// snapshotRef: groupId | keepLog u8 | metadata | dataBytes | fileSeq
 export function writeSnapshotRefPayload(w: Writer, groupId: number, keepLog: boolean, ref: SnapshotRef): void {
   w.uvarint(groupId);
   w.bool(keepLog);
   writeRef(w, ref);
 }
 
-// groupState (checkpoint): groupId | hardState | lastIndex | hasSnapshot u8 | [metadata | dataBytes]
+// groupState (checkpoint): groupId | hardState | lastIndex | hasSnapshot u8 | [metadata | dataBytes | fileSeq]
 export function writeGroupStatePayload(w: Writer, groupId: number, hs: HardState, lastIndex: number, ref: SnapshotRef | undefined): void {
   w.uvarint(groupId);
   writeHardState(w, hs);

@@ -122,6 +122,22 @@ describe('segments', () => {
     await reopened.wal.close();
   });
 
+  it('never rewrites a group whose live entries need more than one record (a split rewrite could lose its tail in a crash)', async () => {
+    const p = new Prng(6);
+    const { wal } = await Wal.open(dir, small);
+    // 3 KiB of live entries: more than one 2 KiB record, less than rewriteBytesMax.
+    wal.append(77, { entries: Array.from({ length: 30 }, (_, i) => makeEntry(i + 1, 1, p.bytes(100))) });
+    for (let index = 1; index <= 200; index++) {
+      const u: WalUpdate = { entries: [makeEntry(index, 1, p.bytes(60))] };
+      if (index % 10 === 0) u.snapshot = snapshotAt(index - 1, 1);
+      wal.append(1, u);
+      await wal.sync();
+    }
+    expect(wal.stats().groupsRewrittenCount).toBe(0);
+    expect(wal.group(77)?.pinnedSegmentSeq).toBe(1);
+    await wal.close();
+  });
+
   it('keeps segment numbering gap-free when the last segment is torn before its header', async () => {
     const { wal } = await Wal.open(dir);
     wal.append(1, { entries: [makeEntry(1, 1, Uint8Array.from([1]))] });

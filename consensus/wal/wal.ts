@@ -128,7 +128,6 @@ class Batch {
   snapshotWrites: Promise<number>[] = [];
   /** Snapshot files superseded by records in this batch: deleted once the batch is durable. */
   obsoleteFiles: { groupId: number; path: string }[] = [];
-  removedGroups: number[] = [];
   /** Segments below this sequence hold nothing live once this batch is durable. */
   gcBelowSeq = 0;
 }
@@ -157,7 +156,7 @@ function confStateBytesBound(cs: ConfState): number {
 }
 
 function refBytesBound(ref: SnapshotRef | undefined): number {
-  return ref === undefined ? 0 : 3 * uvarintBytesBound + confStateBytesBound(ref.metadata.confState);
+  return ref === undefined ? 0 : 4 * uvarintBytesBound + confStateBytesBound(ref.metadata.confState);
 }
 
 function cloneMetadata(m: SnapshotMetadata): SnapshotMetadata {
@@ -194,6 +193,9 @@ export class Wal {
   /** Segment sequence → groups whose oldest live entry is in it (only non-empty sets are kept). */
   private readonly groupsByPinnedSeq = new Map<number, Set<number>>();
   private readonly snapDirsKnown = new Set<number>();
+  /** Snapshot files that exist or are being written; a new snapshot never reuses one of these names. */
+  private readonly snapshotFilesOnDisk = new Set<string>();
+  private snapshotFileSeqLast = 0;
   private liveEntriesBytes = 0;
 
   /** Segment files on disk, oldest first; the last one is the head once written. */
@@ -248,7 +250,7 @@ export class Wal {
     for (const g of replay.groups.values()) {
       let snapshot: Snapshot | undefined;
       if (g.snapshot !== undefined) {
-        const file = path.join(groupSnapDir(dir, g.groupId), snapshotFileName(g.snapshot.metadata.term, g.snapshot.metadata.index));
+        const file = path.join(groupSnapDir(dir, g.groupId), snapshotFileName(g.snapshot.metadata.term, g.snapshot.metadata.index, g.snapshot.fileSeq));
         let bytes: Uint8Array;
         try {
           bytes = await io.readFile(file);
@@ -291,7 +293,11 @@ export class Wal {
       this.groups.set(g.groupId, g);
       this.liveEntriesBytes += g.entriesBytes;
       this.repin(g, undefined);
-      if (g.snapshotFile !== undefined) this.snapDirsKnown.add(g.groupId);
+      if (g.snapshotFile !== undefined) {
+        this.snapDirsKnown.add(g.groupId);
+        this.snapshotFilesOnDisk.add(g.snapshotFile);
+      }
+      if (g.snapshot !== undefined) this.snapshotFileSeqLast = Math.max(this.snapshotFileSeqLast, g.snapshot.fileSeq);
     }
   }
 
@@ -397,7 +403,6 @@ export class Wal {
     g.clearLog();
     this.repin(g, pinBefore);
     if (g.snapshotFile !== undefined) this.pending.obsoleteFiles.push({ groupId, path: g.snapshotFile });
-    this.pending.removedGroups.push(groupId);
     this.groups.delete(groupId);
   }
 
@@ -469,7 +474,7 @@ export class Wal {
     if (snap.data.byteLength > this.opts.snapshotBytesMax) {
       throw new WalLimitError(`${who}: ${snap.data.byteLength} data bytes exceed snapshotBytesMax ${this.opts.snapshotBytesMax}`);
     }
-    if (refBytesBound({ metadata: snap.metadata, dataBytes: 0 }) + 2 * uvarintBytesBound > this.opts.recordBytesMax) {
+    if (refBytesBound({ metadata: snap.metadata, dataBytes: 0, fileSeq: 0 }) + 2 * uvarintBytesBound > this.opts.recordBytesMax) {
       throw new WalLimitError(`${who}: its conf state does not fit in one record of recordBytesMax ${this.opts.recordBytesMax}`);
     }
     return g.termAt(index) === term;
@@ -590,7 +595,7 @@ export class Wal {
   }
 
   /** Writes entries[from..] as one or more entries records (each within recordBytesMax). */
-  private appendEntryRecords(g: GroupState, entries: readonly Entry[], from: number): number {
+  private appendEntryRecords(g: GroupState, entries: readonly Entry[], from: number, oneRecord = false): number {
     const n = entries.length;
     const recordBytesMax = this.opts.recordBytesMax;
     let bytes = 0;
@@ -602,6 +607,7 @@ export class Wal {
         bound += entryRecordBytesBound(entries[b]);
         b++;
       }
+      assert(!oneRecord || (a === from && b === n), 'these entries must fit in one record');
       const w = this.recordWriter(frameHeaderBytes + bound);
       const start = beginFrame(w, RecordType.entries);
       writeEntriesPayload(w, g.groupId, entries, a, b);
@@ -622,14 +628,18 @@ export class Wal {
   }
 
   private appendSnapshot(g: GroupState, snap: Snapshot, keepLog: boolean): void {
-    const ref: SnapshotRef = { metadata: cloneMetadata(snap.metadata), dataBytes: snap.data.byteLength };
+    const dir = groupSnapDir(this.dir, g.groupId);
+    const { term, index } = snap.metadata;
+    let fileSeq = 0;
+    while (this.snapshotFilesOnDisk.has(path.join(dir, snapshotFileName(term, index, fileSeq)))) fileSeq = ++this.snapshotFileSeqLast;
+    const file = path.join(dir, snapshotFileName(term, index, fileSeq));
+    const ref: SnapshotRef = { metadata: cloneMetadata(snap.metadata), dataBytes: snap.data.byteLength, fileSeq };
     const w = this.recordWriter(frameHeaderBytes + 2 * uvarintBytesBound + 1 + refBytesBound(ref));
     const start = beginFrame(w, RecordType.snapshotRef);
     writeSnapshotRefPayload(w, g.groupId, keepLog, ref);
     this.finishRecord(w, start, false);
     g.setSnapshot(ref, keepLog);
-    const dir = groupSnapDir(this.dir, g.groupId);
-    const file = path.join(dir, snapshotFileName(ref.metadata.term, ref.metadata.index));
+    this.snapshotFilesOnDisk.add(file);
     if (g.snapshotFile !== undefined && g.snapshotFile !== file) this.pending.obsoleteFiles.push({ groupId: g.groupId, path: g.snapshotFile });
     g.snapshotFile = file;
     const write = this.writeSnapshot(g.groupId, dir, file, ref.metadata, snap.data);
@@ -815,23 +825,13 @@ export class Wal {
     for (const { groupId, path: file } of batch.obsoleteFiles) {
       if (this.groups.get(groupId)?.snapshotFile === file) continue;
       await unlinkIfExists(this.io, file);
+      this.snapshotFilesOnDisk.delete(file);
       dirsTouched.add(groupId);
     }
-    let rootTouched = false;
-    for (const groupId of batch.removedGroups) {
-      if (this.groups.has(groupId)) continue;
-      if (await this.io.rmdir(groupSnapDir(this.dir, groupId))) {
-        rootTouched = true;
-        dirsTouched.delete(groupId);
-      }
-      this.snapDirsKnown.delete(groupId);
-    }
+    // Directories of removed groups stay until the next open: removing one here could race with a
+    // snapshot write of the same group re-created meanwhile. Empty directories cost nothing.
     for (const groupId of dirsTouched) {
       await this.io.fsyncDir(groupSnapDir(this.dir, groupId));
-      this.counters.fsyncCount++;
-    }
-    if (rootTouched) {
-      await this.io.fsyncDir(this.snapRoot);
       this.counters.fsyncCount++;
     }
   }
@@ -850,6 +850,11 @@ export class Wal {
       const g = this.groups.get(groupId);
       assert(g !== undefined, 'a pinning group must exist');
       bytes += g.entriesBytes;
+      // A rewrite must be one record: split in two, the first record (which deletes every index
+      // from its first on) would leave a crash-visible state with the group's tail missing.
+      let recordBytes = entriesRecordOverheadBytesBound;
+      for (const e of g.entries) recordBytes += entryRecordBytesBound(e);
+      if (recordBytes > this.opts.recordBytesMax) return;
     }
     if (bytes > this.opts.rewriteBytesMax || this.pending.bytes + bytes > this.opts.pendingBytesMax) return;
     for (const groupId of [...blockers]) {
@@ -858,7 +863,7 @@ export class Wal {
       const pinBefore = g.pinnedSeq();
       const bytesBefore = g.entriesBytes;
       const live = g.entries.slice();
-      this.counters.bytesRewrittenCount += this.appendEntryRecords(g, live, 0);
+      this.counters.bytesRewrittenCount += this.appendEntryRecords(g, live, 0, true);
       assert(g.entriesBytes === bytesBefore && g.entries.length === live.length, 'a rewrite must not change the log');
       this.repin(g, pinBefore);
       this.counters.groupsRewrittenCount++;

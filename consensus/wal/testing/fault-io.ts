@@ -87,12 +87,28 @@ export class FaultIo implements WalIo {
     return this.op(() => nodeWalIo.readFile(p));
   }
   async create(p: string, exclusive: boolean) {
-    const inner = await this.op(() => nodeWalIo.create(p, exclusive));
+    const inner = await this.open(() => nodeWalIo.create(p, exclusive));
     this.files.set(p, { durable: 0, written: 0 });
     return this.wrap(p, inner);
   }
+  /** Like op(), but closes a handle that was opened just as the crash happened. */
+  private async open(f: () => Promise<WalFile>): Promise<WalFile> {
+    if (this.crashed) throw new SimulatedCrash();
+    this.inFlight++;
+    let file: WalFile;
+    try {
+      file = await f();
+    } finally {
+      this.inFlight--;
+    }
+    if (this.crashed) {
+      await file.close();
+      throw new SimulatedCrash();
+    }
+    return file;
+  }
   async openExisting(p: string) {
-    const inner = await this.op(() => nodeWalIo.openExisting(p));
+    const inner = await this.open(() => nodeWalIo.openExisting(p));
     const size = (await fs.stat(p)).size;
     this.files.set(p, { durable: size, written: size });
     return this.wrap(p, inner);
