@@ -56,7 +56,7 @@ export {
   type IdDiff,
   type CatalogueUpgradeCheck,
 } from './diff.ts';
-export { catalogueIndex, templatesForKey, keyMatches, type CatalogueIndex } from './lookup.ts';
+export { catalogueIndex, templatesForKey, templatesForShard, keyMatches, keysOverlap, type CatalogueIndex } from './lookup.ts';
 export { defaultCatalogue, defaultCatalogueUrl } from './default.ts';
 export {
   UID_LEVELS,

@@ -44,3 +44,18 @@ export function keyMatches(pattern: TemplateKey, shardKey: ShardKeyLike): boolea
 export function templatesForKey(catalogue: Catalogue, shardKey: ShardKeyLike): readonly EventTemplate[] {
   return catalogue.templates.filter((t) => t.keys.some((k) => keyMatches(k, shardKey)));
 }
+
+/**
+ * Whether a template key pattern and a shard key pattern can name a common concrete key: each
+ * field is '*' on either side or equal. A shard owning "north, every theme" can run any
+ * template of any theme that applies to the north.
+ */
+export function keysOverlap(a: TemplateKey, b: ShardKeyLike): boolean {
+  const field = (p: string, k: string): boolean => p === KEY_WILDCARD || k === KEY_WILDCARD || p === k;
+  return field(a.geography, b.geography) && field(a.theme, b.theme) && field(a.tier, b.tier) && field(a.faction, b.faction);
+}
+
+/** The templates a shard with key pattern `shardKey` may fire: at least one key overlaps it. */
+export function templatesForShard(catalogue: Catalogue, shardKey: ShardKeyLike): readonly EventTemplate[] {
+  return catalogue.templates.filter((t) => t.keys.some((k) => keysOverlap(k, shardKey)));
+}

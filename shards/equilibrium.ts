@@ -3,7 +3,7 @@
 // catalogue and the shard key, so the leader's tick can propose its decision as a Raft command
 // and the outcome never depends on which replica happened to lead.
 
-import { templatesForKey, type Catalogue } from '../catalogue/index.ts';
+import { templatesForShard, type Catalogue } from '../catalogue/index.ts';
 import type { Outcome, ProposeEventCommand } from './commands.ts';
 import type { AxisState, GmState } from './gm_state.ts';
 import type { ShardKey } from './shard_key.ts';
@@ -94,7 +94,7 @@ export const decideDefaults = {
  *
  * It waits when `budgetActiveEventsMax` events are already active, or when no candidate reduces
  * the deviation. Otherwise, among the catalogue templates whose key patterns match `shardKey`
- * (catalogue `templatesForKey`) and that have fewer than `activePerTemplateMax` active events, it
+ * (catalogue `templatesForShard`: the patterns overlap) and that have fewer than `activePerTemplateMax` active events, it
  * picks the one leaving the smallest expected deviation; equal deviations go to the higher
  * template `weight` (the catalogue's preference among equally good templates), then to the
  * smaller template id.
@@ -135,7 +135,7 @@ export function decideNextEvent(
 
   const before = deviation(projected);
   let best: { id: string; weight: number; after: number; effects: Readonly<Record<string, number>> } | undefined;
-  for (const template of templatesForKey(catalogue, shardKey)) {
+  for (const template of templatesForShard(catalogue, shardKey)) {
     if ((activeByTemplate.get(template.id) ?? 0) >= perTemplateMax) continue;
     const after = deviation(applyEffects(projected, template.effects, OUTCOME_EFFECT_SCALE.success));
     if (!(after < before - DEVIATION_REDUCTION_MIN)) continue;

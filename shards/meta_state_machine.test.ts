@@ -41,7 +41,7 @@ beforeEach(() => {
 describe('createShard', () => {
   it('allocates group ids from 100, derives ids from keys, sorts replicas', () => {
     const a = created(d.apply({ type: 'createShard', commandId: cid(), key: northPolitical, replicas: [3, 1, 2] }));
-    expect(a).toEqual({ id: 's-north-political', key: northPolitical, groupId: 100, replicas: [1, 2, 3], createdAtIndex: d.index, state: 'active' });
+    expect(a).toEqual({ id: 's-north-political', key: northPolitical, groupId: 100, replicas: [1, 2, 3], founders: [1, 2, 3], createdAtIndex: d.index, state: 'active' });
     const b = created(d.apply({ type: 'createShard', commandId: cid(), key: north, replicas: [1], id: 'north-all' }));
     expect(b.id).toBe('north-all');
     expect(b.groupId).toBe(101);
@@ -119,7 +119,7 @@ describe('moveShard and finishMove', () => {
     // Routing keeps working during the move.
     expect(sm.route(key('north', 'economic', 'everyday', 'crown'))?.id).toBe('north');
     const done = created(d.apply({ type: 'finishMove', commandId: cid(), shard: 'north' }));
-    expect(done).toEqual({ id: 'north', key: north, groupId: 100, replicas: [2, 3, 4], createdAtIndex: done.createdAtIndex, state: 'active' });
+    expect(done).toEqual({ id: 'north', key: north, groupId: 100, replicas: [2, 3, 4], founders: [1, 2, 3], createdAtIndex: done.createdAtIndex, state: 'active' });
     expect(sm.shard('north')).toEqual(done);
   });
 
@@ -310,7 +310,7 @@ describe('snapshot and restore', () => {
     expect(() => sm.restore(new TextEncoder().encode('{"format":"nimmer/meta-state/v1"}'))).toThrow(/meta snapshot is invalid/);
     expect(() => sm.restore(new Uint8Array([0xff]))).toThrow(/not UTF-8 JSON/);
     const dupKeys = JSON.parse(snapshotText(new MetaStateMachine())) as { state: MetaState };
-    const shard = { id: 'a', key: north, groupId: 100, replicas: [1], createdAtIndex: 1, state: 'active' };
+    const shard = { id: 'a', key: north, groupId: 100, replicas: [1], founders: [1], createdAtIndex: 1, state: 'active' };
     (dupKeys.state.shardMap as unknown as { shards: unknown[]; nextGroupId: number }).shards = [shard, { ...shard, id: 'b', groupId: 101 }];
     (dupKeys.state.shardMap as unknown as { nextGroupId: number }).nextGroupId = 102;
     expect(() => sm.restore(new TextEncoder().encode(JSON.stringify(dupKeys)))).toThrow(/appears twice/);

@@ -43,6 +43,11 @@ export interface ShardRecord {
   readonly parent?: string;
   /** Where a `moving` shard is going, ascending; absent when `active`. */
   readonly targetReplicas?: readonly number[];
+  /**
+   * The replicas the group was created with, ascending. Only they bootstrap the Raft group (with
+   * identical first log entries); a replica added later starts empty and learns from the leader.
+   */
+  readonly founders: readonly number[];
 }
 
 export interface ShardMap {
@@ -77,6 +82,7 @@ export const ShardRecordSchema = z.strictObject({
   state: z.enum(SHARD_STATES),
   parent: z.string().min(1).optional(),
   targetReplicas: nodeIds.min(1).optional(),
+  founders: nodeIds.min(1),
 });
 
 export const ShardMapSchema = z
@@ -207,6 +213,7 @@ function addShard(
     key: { ...spec.key },
     groupId,
     replicas: ascending(spec.replicas),
+    founders: ascending(spec.replicas),
     createdAtIndex: ctx.index,
     state: 'active',
     ...(spec.parent === undefined ? {} : { parent: spec.parent }),

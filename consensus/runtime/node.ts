@@ -183,6 +183,11 @@ export class RaftNode {
     };
   }
 
+  /** The leader's view of each replica's log (undefined when this node does not lead the group). */
+  progressOf(groupId: number): Record<number, { match: number; next: number; state: string; isLearner: boolean }> | undefined {
+    return this.group(groupId).rn.status().progress;
+  }
+
   /**
    * Proposes a command and resolves once it is applied on this node, with the state machine's
    * result. Rejects with UnavailableError (definitely not applied) or IndeterminateError.

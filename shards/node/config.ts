@@ -1,0 +1,84 @@
+// The cluster configuration every node process reads: who the nodes are, where they listen, how
+// each reaches the others (possibly through fault proxies). The same file runs one node per machine.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const address = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
+
+export const ClusterConfigSchema = z.strictObject({
+  clusterId: z.string().min(1).max(64),
+  dataDir: z.string().min(1),
+  nodes: z
+    .array(z.strictObject({ id: z.number().int().min(1).max(999_999_999), raft: address, http: address }))
+    .min(1)
+    .refine((ns) => new Set(ns.map((n) => n.id)).size === ns.length, 'node ids must be unique'),
+  /** peerAddresses[i][j]: how node i dials node j's Raft port (a fault proxy); default nodes[j].raft. */
+  peerAddresses: z.record(z.string(), z.record(z.string(), address)).default({}),
+  /** Voters of the meta group; every other node follows it as a learner. Default: the first 3 nodes. */
+  metaVoters: z.array(z.number().int().min(1)).min(1).optional(),
+  raft: z
+    .strictObject({
+      tickMs: z.number().int().min(1).default(50),
+      electionTicks: z.number().int().min(2).default(10),
+      heartbeatTicks: z.number().int().min(1).default(2),
+      snapshotEveryEntries: z.number().int().min(1).default(10_000),
+      proposalTimeoutMs: z.number().int().min(1).default(5_000),
+    })
+    .default({ tickMs: 50, electionTicks: 10, heartbeatTicks: 2, snapshotEveryEntries: 10_000, proposalTimeoutMs: 5_000 }),
+  gm: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      tickMs: z.number().int().min(10).default(2000),
+      budgetActiveEventsMax: z.number().int().min(0).default(2),
+    })
+    .default({ enabled: true, tickMs: 2000, budgetActiveEventsMax: 2 }),
+  http: z.strictObject({ bodyBytesMax: z.number().int().min(1024).default(64 * 1024) }).default({ bodyBytesMax: 64 * 1024 }),
+  postgres: z.string().optional(),
+  nats: z.array(z.string()).optional(),
+});
+
+export type ClusterConfig = z.output<typeof ClusterConfigSchema>;
+export type ClusterConfigInput = z.input<typeof ClusterConfigSchema>;
+
+export function parseClusterConfig(raw: unknown, source = 'cluster config'): ClusterConfig {
+  const r = ClusterConfigSchema.safeParse(raw);
+  if (!r.success) {
+    throw new Error(`${source} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}
+
+export function loadClusterConfig(file: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the cluster config ${file}: ${(e as Error).message}; pass --config <path to cluster.json>`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`the cluster config ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseClusterConfig(raw, `the cluster config ${file}`);
+}
+
+export function metaVotersOf(c: ClusterConfig): number[] {
+  return c.metaVoters ?? c.nodes.slice(0, 3).map((n) => n.id);
+}
+
+/** Where node `from` dials node `to`'s Raft port. */
+export function peerAddress(c: ClusterConfig, from: number, to: number): { host: string; port: number } {
+  const override = c.peerAddresses[String(from)]?.[String(to)];
+  if (override) return override;
+  const node = c.nodes.find((n) => n.id === to);
+  if (!node) throw new Error(`node ${to} is not in the cluster config`);
+  return node.raft;
+}
+
+export function httpUrlOf(c: ClusterConfig, id: number): string {
+  const node = c.nodes.find((n) => n.id === id);
+  if (!node) throw new Error(`node ${id} is not in the cluster config`);
+  return `http://${node.http.host}:${node.http.port}`;
+}

@@ -1,0 +1,40 @@
+// /metrics: Prometheus series for raft (per group), HTTP and the runtime's counters.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GmNode } from './gm_node.ts';
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({ name: 'nimmer_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  readonly httpDuration = new Histogram({ name: 'nimmer_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  readonly forwarded = new Counter({ name: 'nimmer_http_forwarded_total', help: 'Requests forwarded to another node', registers: [this.registry] });
+  private readonly term = new Gauge({ name: 'nimmer_raft_term', help: 'Raft term per group', labelNames: ['group', 'shard'], registers: [this.registry] });
+  private readonly commit = new Gauge({ name: 'nimmer_raft_commit_index', help: 'Raft commit index per group', labelNames: ['group', 'shard'], registers: [this.registry] });
+  private readonly applied = new Gauge({ name: 'nimmer_raft_applied_index', help: 'Raft applied index per group', labelNames: ['group', 'shard'], registers: [this.registry] });
+  private readonly leader = new Gauge({ name: 'nimmer_raft_is_leader', help: '1 when this node leads the group', labelNames: ['group', 'shard'], registers: [this.registry] });
+  private readonly quiesced = new Gauge({ name: 'nimmer_raft_quiesced', help: '1 when the group is quiesced here', labelNames: ['group', 'shard'], registers: [this.registry] });
+  private readonly runtime = new Gauge({ name: 'nimmer_raft_runtime', help: 'Runtime counters (proposals, applied, messages, syncs, snapshots, ...)', labelNames: ['counter'], registers: [this.registry] });
+  private readonly deviationGauge = new Gauge({ name: 'nimmer_gm_deviation', help: 'Equilibrium deviation per hosted shard', labelNames: ['shard'], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'nimmer_process_' });
+  }
+
+  /** Refreshes the gauges from the node's current state (called per scrape). */
+  collect(node: GmNode): void {
+    const shardByGroup = new Map(node.meta.shardMap().shards.map((s) => [s.groupId, s.id]));
+    for (const g of node.raft.groupIds()) {
+      const st = node.raft.status(g);
+      const labels = { group: String(g), shard: shardByGroup.get(g) ?? (g === 1 ? 'meta' : '') };
+      this.term.set(labels, st.term);
+      this.commit.set(labels, st.commitIndex);
+      this.applied.set(labels, st.appliedIndex);
+      this.leader.set(labels, st.role === 'leader' ? 1 : 0);
+      this.quiesced.set(labels, st.quiesced ? 1 : 0);
+    }
+    for (const [k, v] of Object.entries(node.raft.metrics.snapshot())) this.runtime.set({ counter: k }, v);
+    for (const id of node.hostedShardIds()) {
+      const eq = node.hostedShard(id)!.sm.equilibrium();
+      this.deviationGauge.set({ shard: id }, eq.deviation);
+    }
+  }
+}

@@ -1,0 +1,426 @@
+// The node's HTTP API (API.md): any node accepts a request for any shard. A node hosting a
+// replica proposes or reads through Raft itself (the runtime forwards to the leader); a node
+// without a replica forwards the HTTP request to one that has it.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { parseUid, UidError, templatesForKey } from '../../catalogue/index.ts';
+import { IndeterminateError, UnavailableError, UnknownGroupError } from '../../consensus/runtime/index.ts';
+import type { GmResult, MetaResult, ShardRecord } from '../index.ts';
+import { ConcreteShardKeySchema, ShardKeySchema, errorCodeHttpStatus, ReplicasSchema, ShardIdSchema, AxisIdSchema, TemplateIdSchema, deviation } from '../index.ts';
+import { ApiError, badRequest, conflict, indeterminate, notFound, unavailable } from '../http/errors.ts';
+import { parseInput } from '../http/validate.ts';
+import type { GmNode } from './gm_node.ts';
+import { META_GROUP_ID, newCommandId } from './gm_node.ts';
+import { httpUrlOf } from './config.ts';
+import type { NodeMetrics } from './metrics.ts';
+
+const FORWARDED_HEADER = 'x-nimmer-forwarded';
+const nodeName = (id: number) => `n${id}`;
+
+const ConsistencySchema = z.strictObject({ consistency: z.enum(['linearizable', 'stale']).default('linearizable') });
+const ShardParams = z.strictObject({ shard: ShardIdSchema });
+const AxisParams = z.strictObject({ shard: ShardIdSchema, axis: AxisIdSchema });
+const finiteNumber = z.number({ error: 'must be a number' }).refine(Number.isFinite, 'must be a finite number');
+const SetAxisBody = z.strictObject({ value: finiteNumber });
+const CasBody = z.strictObject({ expect: finiteNumber, value: finiteNumber });
+const TargetBody = z.strictObject({ target: finiteNumber });
+const ParticipantsSchema = z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'participant ids are 1-64 characters of [A-Za-z0-9_-]')).max(1000);
+const EventBody = z.strictObject({
+  key: ConcreteShardKeySchema,
+  template: TemplateIdSchema,
+  district: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'district is a UID token: 1-64 characters of [A-Za-z0-9_-]'),
+  participants: ParticipantsSchema.default([]),
+});
+const OutcomeBody = z.strictObject({ outcome: z.enum(['success', 'partial', 'failure']) });
+const CreateShardBody = z.strictObject({ key: ShardKeySchema, replicas: z.array(z.union([z.number(), z.string()])).min(1), id: ShardIdSchema.optional() });
+const SplitBody = z.strictObject({ key: ShardKeySchema, id: ShardIdSchema.optional() });
+const MoveBody = z.strictObject({ replicas: z.array(z.union([z.number(), z.string()])).min(1) });
+const CatalogueBody = z.strictObject({ catalogue: z.unknown() });
+const IdempotencyHeader = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'Idempotency-Key is 1-100 characters of [A-Za-z0-9_.:-]');
+
+function parseReplicas(raw: Array<number | string>): number[] {
+  const ids = raw.map((r) => (typeof r === 'number' ? r : /^n([1-9][0-9]*)$/.exec(r)?.[1] !== undefined ? Number(/^n([1-9][0-9]*)$/.exec(r)![1]) : NaN));
+  return parseInput(ReplicasSchema, ids, 'replicas (node ids like "n1" or 1)');
+}
+
+function commandIdFrom(req: FastifyRequest, prefix: string): string {
+  const h = req.headers['idempotency-key'];
+  if (h === undefined) return newCommandId(prefix);
+  return `${prefix}-${parseInput(IdempotencyHeader, Array.isArray(h) ? h[0] : h, 'Idempotency-Key header')}`;
+}
+
+/** Maps runtime failures to the 503/504 distinction. */
+function runtimeError(e: unknown): never {
+  if (e instanceof UnavailableError) throw unavailable(e.message, Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
+  if (e instanceof IndeterminateError) throw indeterminate(e.message);
+  if (e instanceof UnknownGroupError) throw unavailable(`${e.message}; retry shortly`);
+  throw e;
+}
+
+function commandError(r: { ok: false; code: string; message: string }): ApiError {
+  const status = (errorCodeHttpStatus as Record<string, number>)[r.code] ?? 409;
+  return new ApiError(status, r.code === 'invalid' ? 'bad_request' : r.code, r.message);
+}
+
+export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: NodeMetrics): void {
+  /** Sends the request to node `id` (marked as forwarded, so it is never forwarded again). */
+  async function fetchFrom(id: number, req: FastifyRequest): Promise<{ status: number; text: string; retryAfter: string | null }> {
+    const res = await fetch(httpUrlOf(node.config, id) + req.url, {
+      method: req.method,
+      headers: {
+        'content-type': 'application/json',
+        [FORWARDED_HEADER]: '1',
+        ...(req.headers['idempotency-key'] ? { 'idempotency-key': String(req.headers['idempotency-key']) } : {}),
+      },
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : JSON.stringify(req.body ?? {}),
+      signal: AbortSignal.timeout(node.config.raft.proposalTimeoutMs + 1000),
+    });
+    metrics.forwarded.inc();
+    return { status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') };
+  }
+
+  /** Forwards the request to the first replica node of the shard that answers. */
+  async function forward(req: FastifyRequest, reply: FastifyReply, shard: ShardRecord): Promise<FastifyReply> {
+    if (req.headers[FORWARDED_HEADER]) throw unavailable(`shard ${shard.id} is not hosted on node ${nodeName(node.id)} and the request was already forwarded once`);
+    let lastError = '';
+    for (const id of shard.replicas) {
+      if (id === node.id) continue;
+      try {
+        const r = await fetchFrom(id, req);
+        if (r.retryAfter) void reply.header('Retry-After', r.retryAfter);
+        return reply.status(r.status).type('application/json').send(r.text);
+      } catch (e) {
+        lastError = (e as Error).message;
+        // A write that may have reached the other node is indeterminate, not unavailable.
+        if (req.method !== 'GET' && (e as Error).name === 'TimeoutError') throw indeterminate(`forwarded request to n${id} timed out; it may still take effect`);
+      }
+    }
+    throw unavailable(`no replica of shard ${shard.id} answered (${lastError || 'none reachable'})`);
+  }
+
+  function shardRecord(id: string): ShardRecord {
+    const s = node.meta.shard(id);
+    if (!s) throw notFound(`no shard '${id}'; GET /shards lists them`);
+    return s;
+  }
+
+  function hosted(id: string) {
+    const h = node.hostedShard(id);
+    return h;
+  }
+
+  async function barrier(groupId: number): Promise<void> {
+    try {
+      await node.raft.readIndex(groupId);
+    } catch (e) {
+      runtimeError(e);
+    }
+  }
+
+  function axisOf(shardId: string, axis: string) {
+    const h = hosted(shardId)!;
+    const st = h.sm.state();
+    if (st.shardId === null) throw unavailable(`shard ${shardId} is not initialised yet (waiting for the catalogue); retry shortly`);
+    const a = st.axes[axis];
+    if (!a) throw notFound(`shard ${shardId} has no axis '${axis}'; GET /catalogue lists the axes`);
+    return { a, st };
+  }
+
+  async function proposeGm(shardId: string, cmd: Parameters<GmNode['proposeGm']>[1]) {
+    const h = hosted(shardId)!;
+    try {
+      return await node.proposeGm(h, cmd);
+    } catch (e) {
+      runtimeError(e);
+    }
+  }
+
+  async function proposeMeta(cmd: Parameters<GmNode['proposeMeta']>[0]) {
+    try {
+      return await node.proposeMeta(cmd);
+    } catch (e) {
+      runtimeError(e);
+    }
+  }
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpRequests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown' }, reply.elapsedTime / 1000);
+  });
+
+  // --- cluster and health ----------------------------------------------------------------------
+
+  app.get('/health', async (_req, reply) => {
+    const reasons: string[] = [];
+    if (node.raft.leaderOf(META_GROUP_ID) === 0) reasons.push('the meta group has no leader');
+    for (const s of node.meta.shardMap().shards) {
+      const h = hosted(s.id);
+      if (h && node.raft.status(s.groupId).leader === 0) reasons.push(`shard ${s.id} has no leader`);
+    }
+    if (!node.meta.catalogue()) reasons.push('no catalogue loaded yet');
+    if (reasons.length > 0) return reply.status(503).send({ status: 'degraded', reasons });
+    return { status: 'ok' };
+  });
+
+  app.get('/cluster', async () => {
+    const stats = node.raft.transportStats();
+    return {
+      node: nodeName(node.id),
+      nodes: node.config.nodes.map((n) => ({
+        id: nodeName(n.id),
+        url: `http://${n.http.host}:${n.http.port}`,
+        alive: n.id === node.id ? true : (stats?.peers[nodeName(n.id)]?.up ?? false),
+      })),
+      shards: node.meta.shardMap().shards.map((s) => {
+        const st = node.raft.hasGroup(s.groupId) ? node.raft.status(s.groupId) : undefined;
+        return {
+          id: s.id,
+          key: s.key,
+          groupId: s.groupId,
+          replicas: s.replicas.map(nodeName),
+          state: s.state,
+          leader: st && st.leader !== 0 ? nodeName(st.leader) : null,
+          term: st?.term ?? null,
+          commitIndex: st?.commitIndex ?? null,
+        };
+      }),
+      meta: (() => {
+        const st = node.raft.status(META_GROUP_ID);
+        return { leader: st.leader ? nodeName(st.leader) : null, term: st.term, commitIndex: st.commitIndex };
+      })(),
+      faults: [],
+      postgres: node.config.postgres ?? null,
+      nats: node.config.nats ?? [],
+    };
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    metrics.collect(node);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.get('/catalogue', async () => {
+    const c = node.catalogue();
+    const stored = node.meta.catalogue();
+    if (!c || !stored) throw unavailable('no catalogue has been loaded into the meta group yet; retry shortly');
+    return { version: stored.version, axes: c.axes, templates: c.templates, flags: c.flags };
+  });
+
+  // --- shards and equilibrium --------------------------------------------------------------------
+
+  app.get('/shards', async (req) => {
+    const q = parseInput(ConsistencySchema, req.query, 'query');
+    if (q.consistency === 'linearizable') await barrier(META_GROUP_ID);
+    const map = node.meta.shardMap();
+    return { version: map.version, shards: map.shards.map((s) => ({ ...s, replicas: s.replicas.map(nodeName), founders: undefined, targetReplicas: s.targetReplicas?.map(nodeName) })) };
+  });
+
+  app.get('/shards/:shard/equilibrium', async (req, reply) => {
+    const { shard } = parseInput(ShardParams, req.params, 'path');
+    const q = parseInput(ConsistencySchema, req.query, 'query');
+    const rec = shardRecord(shard);
+    if (!hosted(shard)) return forward(req, reply, rec);
+    if (q.consistency === 'linearizable') await barrier(rec.groupId);
+    const st = hosted(shard)!.sm.state();
+    if (st.shardId === null) throw unavailable(`shard ${shard} is not initialised yet; retry shortly`);
+    const status = node.raft.status(rec.groupId);
+    const axes: Record<string, { value: number; target: number; tolerance: number; min: number; max: number }> = {};
+    for (const [id, a] of Object.entries(st.axes)) axes[id] = { value: a.value, target: a.target, tolerance: a.tolerance, min: a.min, max: a.max };
+    return {
+      shard,
+      key: rec.key,
+      term: status.term,
+      index: st.appliedIndex,
+      catalogueVersion: st.catalogueVersion,
+      axes,
+      deviation: deviation(st.axes),
+      activeEvents: Object.values(st.active).filter((e) => e.status === 'active').length,
+    };
+  });
+
+  app.get('/shards/:shard/axes/:axis', async (req, reply) => {
+    const { shard, axis } = parseInput(AxisParams, req.params, 'path');
+    const q = parseInput(ConsistencySchema, req.query, 'query');
+    const rec = shardRecord(shard);
+    if (!hosted(shard)) return forward(req, reply, rec);
+    if (q.consistency === 'linearizable') await barrier(rec.groupId);
+    const { a, st } = axisOf(shard, axis);
+    return { value: a.value, target: a.target, tolerance: a.tolerance, index: st.appliedIndex };
+  });
+
+  app.put('/shards/:shard/axes/:axis', async (req, reply) => {
+    const { shard, axis } = parseInput(AxisParams, req.params, 'path');
+    const body = parseInput(SetAxisBody, req.body, 'body');
+    const rec = shardRecord(shard);
+    if (!hosted(shard)) return forward(req, reply, rec);
+    axisOf(shard, axis);
+    const r = (await proposeGm(shard, { type: 'setAxis', commandId: commandIdFrom(req, 'put'), axis, value: body.value }))!;
+    const res = r.result as GmResult;
+    if (!res.ok) throw commandError(res as { ok: false; code: string; message: string });
+    return { index: r.index, term: r.term, value: body.value };
+  });
+
+  app.put('/shards/:shard/axes/:axis/target', async (req, reply) => {
+    const { shard, axis } = parseInput(AxisParams, req.params, 'path');
+    const body = parseInput(TargetBody, req.body, 'body');
+    const rec = shardRecord(shard);
+    if (!hosted(shard)) return forward(req, reply, rec);
+    axisOf(shard, axis);
+    const r = (await proposeGm(shard, { type: 'setTarget', commandId: commandIdFrom(req, 'target'), axis, target: body.target }))!;
+    const res = r.result as GmResult;
+    if (!res.ok) throw commandError(res as { ok: false; code: string; message: string });
+    return { index: r.index, term: r.term, target: body.target };
+  });
+
+  app.post('/shards/:shard/axes/:axis/cas', async (req, reply) => {
+    const { shard, axis } = parseInput(AxisParams, req.params, 'path');
+    const body = parseInput(CasBody, req.body, 'body');
+    const rec = shardRecord(shard);
+    if (!hosted(shard)) return forward(req, reply, rec);
+    axisOf(shard, axis);
+    const r = (await proposeGm(shard, { type: 'casAxis', commandId: commandIdFrom(req, 'cas'), axis, expect: body.expect, value: body.value }))!;
+    const res = r.result as GmResult & { code?: string; value?: number; message?: string };
+    if (res.ok) return { ok: true, index: r.index, term: r.term };
+    if (res.code === 'cas_failed') return { ok: false, value: res.value, index: r.index };
+    throw commandError(res as { ok: false; code: string; message: string });
+  });
+
+  // --- events ------------------------------------------------------------------------------------
+
+  app.post('/events', async (req, reply) => {
+    const body = parseInput(EventBody, req.body, 'event');
+    const catalogue = node.catalogue();
+    if (!catalogue) throw unavailable('no catalogue loaded yet; retry shortly');
+    const rec = node.meta.route(body.key);
+    if (!rec) throw notFound(`no shard owns key ${JSON.stringify(body.key)}; GET /shards lists the shard keys`);
+    const template = catalogue.templates.find((t) => t.id === body.template);
+    if (!template) throw badRequest(`unknown template '${body.template}'; GET /catalogue lists the templates`);
+    if (!templatesForKey(catalogue, body.key).some((t) => t.id === template.id)) {
+      throw conflict(`template '${template.id}' does not apply to key ${JSON.stringify(body.key)} (its keys: ${JSON.stringify(template.keys)})`);
+    }
+    const { participants } = template;
+    if (body.participants.length < participants.min || body.participants.length > participants.max) {
+      throw badRequest(`template '${template.id}' takes ${participants.min}-${participants.max} participants, got ${body.participants.length}`);
+    }
+    if (!hosted(rec.id)) return forward(req, reply, rec);
+    const r = (await proposeGm(rec.id, {
+      type: 'proposeEvent',
+      commandId: commandIdFrom(req, 'event'),
+      template: template.id,
+      district: body.district,
+      participants: body.participants,
+      source: 'api',
+      effects: { ...template.effects },
+    }))!;
+    const res = r.result as GmResult & { eventUid?: string };
+    if (!res.ok) throw commandError(res as { ok: false; code: string; message: string });
+    return reply.status(202).send({ eventUid: res.eventUid, shard: rec.id, index: r.index, term: r.term });
+  });
+
+  app.get('/events/:uid', async (req, reply) => {
+    const { uid } = req.params as { uid: string };
+    let parsed;
+    try {
+      parsed = parseUid(uid);
+    } catch (e) {
+      if (e instanceof UidError) throw badRequest(e.message, { code: e.code, position: e.position });
+      throw e;
+    }
+    const eventUid = parsed.gmEvent;
+    for (const s of node.meta.shardMap().shards) {
+      const h = hosted(s.id);
+      if (!h) continue;
+      const ev = h.sm.event(eventUid);
+      if (ev) {
+        return {
+          uid: eventUid,
+          shard: s.id,
+          stage: ev.status === 'active' ? 'committed' : 'resolved',
+          stages: { proposed: true, committed: true, directing: false, composing: false, canon: false, delivered: false, pruned: false },
+          event: ev,
+        };
+      }
+    }
+    // Not on a shard this node hosts: ask the nodes hosting the others (once).
+    if (!req.headers[FORWARDED_HEADER]) {
+      const asked = new Set<number>([node.id]);
+      for (const s of node.meta.shardMap().shards) {
+        if (hosted(s.id)) continue;
+        for (const id of s.replicas) {
+          if (asked.has(id)) continue;
+          asked.add(id);
+          const r = await fetchFrom(id, req).catch(() => undefined);
+          if (r?.status === 200) return reply.status(200).type('application/json').send(r.text);
+        }
+      }
+    }
+    throw notFound(`no active event ${eventUid} on any shard (closed events are pruned from the register)`);
+  });
+
+  app.post('/events/:uid/outcome', async (req, reply) => {
+    const { uid } = req.params as { uid: string };
+    const body = parseInput(OutcomeBody, req.body, 'outcome');
+    let parsed;
+    try {
+      parsed = parseUid(uid);
+    } catch (e) {
+      if (e instanceof UidError) throw badRequest(e.message, { code: e.code, position: e.position });
+      throw e;
+    }
+    for (const s of node.meta.shardMap().shards) {
+      const h = hosted(s.id);
+      if (!h?.sm.event(parsed.gmEvent)) continue;
+      const r = (await proposeGm(s.id, { type: 'applyOutcome', commandId: commandIdFrom(req, 'outcome'), eventUid: parsed.gmEvent, outcome: body.outcome }))!;
+      const res = r.result as GmResult;
+      if (!res.ok) throw commandError(res as { ok: false; code: string; message: string });
+      return reply.status(200).send({ ok: true, shard: s.id, index: r.index });
+    }
+    throw notFound(`no active event ${parsed.gmEvent} on the shards this node hosts`);
+  });
+
+  // --- admin (used by the launcher) ---------------------------------------------------------------
+
+  function metaResult(res: MetaResult): Exclude<MetaResult, { ok: false }> {
+    if (!res.ok) throw commandError(res as { ok: false; code: string; message: string });
+    return res as Exclude<MetaResult, { ok: false }>;
+  }
+
+  app.post('/admin/shards', async (req, reply) => {
+    const body = parseInput(CreateShardBody, req.body, 'shard');
+    const replicas = parseReplicas(body.replicas);
+    const r = (await proposeMeta({ type: 'createShard', commandId: commandIdFrom(req, 'create'), key: body.key, replicas, ...(body.id ? { id: body.id } : {}) }))!;
+    return reply.status(201).send(metaResult(r.result));
+  });
+
+  app.post('/admin/shards/:shard/split', async (req, reply) => {
+    const { shard } = parseInput(ShardParams, req.params, 'path');
+    const body = parseInput(SplitBody, req.body, 'split');
+    const r = (await proposeMeta({ type: 'splitShard', commandId: commandIdFrom(req, 'split'), shard, key: body.key, ...(body.id ? { id: body.id } : {}) }))!;
+    return reply.status(201).send(metaResult(r.result));
+  });
+
+  app.post('/admin/shards/:shard/move', async (req) => {
+    const { shard } = parseInput(ShardParams, req.params, 'path');
+    const body = parseInput(MoveBody, req.body, 'move');
+    const r = (await proposeMeta({ type: 'moveShard', commandId: commandIdFrom(req, 'move'), shard, replicas: parseReplicas(body.replicas) }))!;
+    return metaResult(r.result);
+  });
+
+  app.put('/admin/catalogue', async (req) => {
+    const body = parseInput(CatalogueBody, req.body, 'catalogue');
+    const r = (await proposeMeta({ type: 'setCatalogue', commandId: commandIdFrom(req, 'catalogue'), catalogue: body.catalogue as object }))!;
+    return metaResult(r.result);
+  });
+
+  app.get('/admin/status', async () => {
+    const shardByGroup = new Map(node.meta.shardMap().shards.map((s) => [s.groupId, s.id]));
+    return {
+      nodeId: nodeName(node.id),
+      groups: node.raft.groupIds().sort((a, b) => a - b).map((g) => {
+        const st = node.raft.status(g);
+        return { groupId: g, shard: shardByGroup.get(g) ?? null, role: st.role, leader: st.leader ? nodeName(st.leader) : null, term: st.term, commitIndex: st.commitIndex, appliedIndex: st.appliedIndex };
+      }),
+      runtime: node.raft.metrics.snapshot(),
+    };
+  });
+}
