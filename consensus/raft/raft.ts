@@ -494,6 +494,25 @@ export class Raft {
     this.leadTransferee = NONE;
   }
 
+  /**
+   * A vote rejection carries the voter's commit index and the term of that entry. Configuration
+   * changes take effect when applied, so a voter that missed the commit of a change removing the
+   * old leader keeps the old configuration, may need the old leader's vote, and would never get it
+   * (the old leader's log is longer, and it cannot campaign): the group could never elect a leader.
+   */
+  private voteRejection(m: Message): Message {
+    const commit = this.raftLog.committed;
+    return newMessage({ type: voteRespMsgType(m.type), to: m.from, term: this.term, reject: true, commit, logTerm: this.raftLog.zeroTermOnOutOfRange(commit) });
+  }
+
+  /** Learns a commit index from a vote rejection: safe when our entry there matches (Log Matching). */
+  private maybeCommitFromVoteRejection(m: Message): void {
+    if (this.state === 'leader' || m.commit <= this.raftLog.committed || m.logTerm === 0) return;
+    if (!this.raftLog.matchTerm(m.commit, m.logTerm)) return;
+    this.logger.info(`${this.id} learned commit index ${m.commit} from a vote rejection by ${m.from}`);
+    this.raftLog.commitTo(m.commit);
+  }
+
   // --- ticks -------------------------------------------------------------------------------
 
   tick(): void {
@@ -553,6 +572,7 @@ export class Raft {
   step(m: Message): void {
     // Anything but an idle heartbeat round wakes a quiesced group (a quiesce heartbeat re-quiesces).
     if (!isLocalMessage(m.type) && !(m.type === 'heartbeatResp' && !m.context?.byteLength)) this.quiesced = false;
+    if ((m.type === 'voteResp' || m.type === 'preVoteResp') && m.reject) this.maybeCommitFromVoteRejection(m);
     if (m.term === 0) {
       // local message
     } else if (m.term > this.term) {
@@ -585,7 +605,7 @@ export class Raft {
         this.send(newMessage({ type: 'appResp', to: m.from }));
       } else if (m.type === 'preVote') {
         // Reject pre-votes from lower terms so the sender learns it is behind.
-        this.send(newMessage({ type: 'preVoteResp', to: m.from, term: this.term, reject: true }));
+        this.send(this.voteRejection(m));
       } else {
         this.logger.debug(`${this.id} [term: ${this.term}] ignored a ${m.type} message with lower term from ${m.from} [term: ${m.term}]`);
       }
@@ -611,7 +631,7 @@ export class Raft {
           }
         } else {
           this.logger.debug(`${this.id} rejected ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`);
-          this.send(newMessage({ type: voteRespMsgType(m.type), to: m.from, term: this.term, reject: true }));
+          this.send(this.voteRejection(m));
         }
         break;
       }

@@ -28,4 +28,40 @@ describe('raft regressions found by the simulation', () => {
     }
     expect(net.appliedText(3)).toContain('after the learner moved ahead');
   });
+
+  it('a voter that missed the commit of its leader\'s removal can still be elected (sim seeds 1080, 1118, 1522, ...)', () => {
+    // Voters 1 (leader) and 2 leave the joint configuration [2]/[1,2]: 1 removes itself. Node 2
+    // acknowledges the leave entry but never hears that it committed; 1 applies it, steps down,
+    // and holds a longer log. Node 2 still sees the joint configuration, so it needs 1's vote, which
+    // 1 refuses (its log is longer) while 1 itself may not campaign: no leader, ever, unless the
+    // rejection tells 2 how far the log is committed.
+    const net = new TestNetwork([1, 2]);
+    net.elect(1);
+    const leader = net.node(1).rn;
+    leader.proposeConfChange({ transition: 'jointExplicit', changes: [{ type: 'removeVoter', replica: 1 }] });
+    net.stabilize();
+    expect(net.node(2).confState.votersOutgoing).toEqual([1, 2]);
+
+    leader.propose(new TextEncoder().encode('before leaving'));
+    net.stabilize();
+    leader.proposeConfChange({ transition: 'auto', changes: [] });
+    net.processReady(1); // the leave entry goes out
+    net.deliverAll(); // node 2 appends it
+    net.processReady(2); // and acknowledges it
+    net.deliverAll(); // node 1 commits the leave entry ...
+    net.cutLink(1, 2); // ... but node 2 never hears of it
+    leader.propose(new TextEncoder().encode('only on the old leader'));
+    net.stabilize(); // node 1 applies its removal and steps down
+    expect(net.node(1).confState.voters).toEqual([2]);
+    expect(net.node(1).rn.role).toBe('follower');
+    expect(net.node(2).confState.votersOutgoing).toEqual([1, 2]);
+
+    net.heal();
+    for (let i = 0; i < 200 && net.leader() === undefined; i++) {
+      net.tickAll();
+      net.stabilize();
+    }
+    expect(net.leader()).toBe(2);
+    expect(net.node(2).confState).toMatchObject({ voters: [2], votersOutgoing: [] });
+  });
 });

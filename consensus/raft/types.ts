@@ -91,7 +91,10 @@ export interface Message {
   to: ReplicaId;
   from: ReplicaId;
   term: number;
-  /** For app: term of the entry at `index`. For vote/preVote: candidate's last log term. */
+  /**
+   * For app: term of the entry at `index`. For vote/preVote: candidate's last log term. For a
+   * rejected voteResp/preVoteResp: the term of the entry at `commit` (the voter's commit index).
+   */
   logTerm: number;
   /** For app: index of the entry preceding `entries`. For appResp: the acknowledged/rejected index. */
   index: number;
