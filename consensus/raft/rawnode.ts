@@ -37,6 +37,11 @@ export class RawNode {
   private prevHardState: HardState;
   /** A Ready was handed out and not yet advanced. */
   private readyPending = false;
+  /**
+   * A snapshot was restored after the pending Ready was handed out. Its configuration is newer than
+   * any conf change that Ready carries, so applying those must not alter it.
+   */
+  private snapshotRestoredSinceReady = false;
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
@@ -74,6 +79,7 @@ export class RawNode {
 
   /** Applies a committed conf change entry (call while applying it) and returns the new configuration. */
   applyConfChange(cc: ConfChange): ConfState {
+    if (this.snapshotRestoredSinceReady) return this.raft.prs.confState();
     return this.raft.applyConfChange(cc);
   }
 
@@ -81,6 +87,7 @@ export class RawNode {
   step(m: Message): void {
     if (isLocalMessage(m.type)) throw new Error(`raft: cannot step raft local message ${m.type}`);
     if (isResponseMessage(m.type) && !this.raft.prs.progress.has(m.from)) return; // from an unknown peer
+    const snapshotBefore = this.raft.raftLog.unstable.snapshot;
     try {
       this.raft.step(m);
     } catch (e) {
@@ -88,6 +95,7 @@ export class RawNode {
       if (e instanceof ProposalDroppedError) return;
       throw e;
     }
+    if (this.readyPending && this.raft.raftLog.unstable.snapshot !== snapshotBefore) this.snapshotRestoredSinceReady = true;
   }
 
   /** Requests a linearizable read point; the answer comes back as a ReadState with the same context. */
@@ -155,6 +163,7 @@ export class RawNode {
   advance(rd: Ready): void {
     assert(this.readyPending, 'advance() without a pending ready()');
     this.readyPending = false;
+    this.snapshotRestoredSinceReady = false;
     const r = this.raft;
     if (rd.softState) this.prevSoftState = rd.softState;
     if (rd.hardState) this.prevHardState = rd.hardState;

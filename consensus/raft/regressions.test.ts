@@ -1,6 +1,10 @@
 // Regression tests for bugs the deterministic simulation (consensus/sim) found. Each names the
 // seed that found it and the property it restores.
 import { describe, expect, it } from 'vitest';
+import { encodeConfChange } from './confchange_codec.ts';
+import { RawNode } from './rawnode.ts';
+import { seededRandom } from './rand.ts';
+import { MemoryStorage } from './storage.ts';
 import { newMessage } from './types.ts';
 import { TestNetwork } from './testing/network.ts';
 
@@ -63,5 +67,35 @@ describe('raft regressions found by the simulation', () => {
     }
     expect(net.leader()).toBe(2);
     expect(net.node(2).confState).toMatchObject({ voters: [2], votersOutgoing: [] });
+  });
+
+  it('a snapshot restored while a Ready is being applied is not overwritten by that Ready\'s conf changes (sim seed 2116)', () => {
+    // The application may step messages between ready() and advance() (it persists in the
+    // meantime). A snapshot stepped then replaces the configuration with a newer one; applying an
+    // older conf change of the outstanding Ready on top of it corrupted the configuration, and
+    // this replica diverged from the others.
+    const storage = MemoryStorage.withVoters([1, 2, 3]);
+    const rn = new RawNode({ id: 2, electionTick: 10, heartbeatTick: 1, storage, random: seededRandom(1) });
+    const addLearner4 = { transition: 'auto' as const, changes: [{ type: 'addLearner' as const, replica: 4 }] };
+    const entry = { term: 1, index: 1, type: 'confChange' as const, data: encodeConfChange(addLearner4) };
+    rn.step(newMessage({ type: 'app', from: 1, to: 2, term: 1, index: 0, logTerm: 0, entries: [entry], commit: 1 }));
+    const rd = rn.ready();
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([1]);
+    storage.append(rd.entries);
+    if (rd.hardState) storage.setHardState(rd.hardState);
+
+    // Meanwhile the leader sends a snapshot at index 5: learner 4 was added and removed again.
+    const newer = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    rn.step(newMessage({ type: 'snap', from: 1, to: 2, term: 1, snapshot: { metadata: { index: 5, term: 1, confState: newer }, data: new Uint8Array() } }));
+
+    // The application finishes the first Ready: it applies the conf change at index 1.
+    const cs = rn.applyConfChange(addLearner4);
+    rn.advance(rd);
+    const rd2 = rn.ready();
+    expect(rd2.snapshot?.metadata.index).toBe(5);
+    storage.applySnapshot(rd2.snapshot!);
+    rn.advance(rd2);
+    expect(cs).toEqual(newer);
+    expect(rn.raft.prs.confState()).toEqual(newer);
   });
 });
