@@ -105,6 +105,9 @@ serveIpc(async (msg) => {
     }
     case 'metrics':
       return node.metrics.snapshot();
+    case 'exit':
+      setTimeout(() => process.exit(0), 50);
+      return {};
     case 'gc':
       (globalThis as { gc?: () => void }).gc?.();
       return { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed };
