@@ -14,8 +14,12 @@ export interface ClientRequest {
   readonly input: KvInput;
   /** The command (writes and cas); undefined for reads. */
   readonly command: KvCommand | undefined;
-  readonly target: ReplicaId;
   status: RequestStatus;
+  /** Attempts sent (retries go to other replicas, with the same command id), and how many definitely failed. */
+  attempts: number;
+  attemptsFailed: number;
+  /** Replicas tried, in order. */
+  readonly targets: ReplicaId[];
   /** For a write/cas acknowledged ok: the log index at which it took effect. */
   appliedIndex: number | undefined;
 }
@@ -67,7 +71,7 @@ export class ClientPool {
   }
 
   /** Invokes a new random operation for an idle client. */
-  invoke(clientId: number, target: ReplicaId, kind?: KvInput['kind']): ClientRequest {
+  invoke(clientId: number, kind?: KvInput['kind']): ClientRequest {
     const c = this.client(clientId);
     if (c.pending) throw new Error(`client ${clientId} already has request ${c.pending.requestId} pending`);
     const key = this.random.pick(this.keys);
@@ -92,7 +96,18 @@ export class ClientPool {
       this.counts.cas++;
     }
     const handle = this.recorder.invoke(clientId, input);
-    const req: ClientRequest = { requestId: this.requests.length, clientId, handle, input, command, target, status: 'pending', appliedIndex: undefined };
+    const req: ClientRequest = {
+      requestId: this.requests.length,
+      clientId,
+      handle,
+      input,
+      command,
+      status: 'pending',
+      attempts: 0,
+      attemptsFailed: 0,
+      targets: [],
+      appliedIndex: undefined,
+    };
     this.requests.push(req);
     c.pending = req;
     return req;

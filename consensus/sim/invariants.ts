@@ -1,6 +1,6 @@
 // Raft's safety properties, checked after every simulation step. Each check is incremental (it
 // looks only at what changed), so checking after every delivered message, tick and Ready is cheap.
-import type { Entry, HardState, Message, RawNode, ReplicaId, Snapshot } from '../raft/index.ts';
+import type { ConfState, Entry, HardState, Message, RawNode, ReplicaId, Snapshot } from '../raft/index.ts';
 import type { DurableStorage } from './disk.ts';
 
 /** A broken invariant: which one, what was seen, and the one command that replays the run. */
@@ -58,6 +58,7 @@ export class InvariantChecker {
   committedIndexMax = 0;
   private readonly tracks = new Map<ReplicaId, NodeTrack>();
   private readonly snapshotDigests = new Map<number, string>();
+  private readonly configs = new Map<number, string>();
   readonly leaderIds = new Set<ReplicaId>();
   termMax = 0;
 
@@ -263,6 +264,20 @@ export class InvariantChecker {
     this.recordCommitted(n, s.metadata.index, s.metadata.term, undefined, 'state-machine-safety');
   }
 
+  /** Every replica that applies the conf change at `index` ends up with the same configuration. */
+  onConfigApplied(n: ObservedNode, index: number, cs: ConfState): void {
+    const text = confStateKey(cs);
+    const seen = this.configs.get(index);
+    if (seen === undefined) this.configs.set(index, text);
+    else if (seen !== text) this.fail('config-consistency', `node ${n.id} has configuration ${text} after index ${index}, another replica has ${seen}`);
+  }
+
+  /** After a Ready, Raft's configuration is the one the application applied (nothing changed it behind its back). */
+  onConfigSettled(n: ObservedNode, applied: ConfState): void {
+    const raft = confStateKey(n.rn.raft.prs.confState());
+    if (raft !== confStateKey(applied)) this.fail('config-consistency', `node ${n.id}: Raft's configuration is ${raft} but the application applied ${confStateKey(applied)}`);
+  }
+
   /** Snapshots of the same index carry the same state, whoever made them. */
   onSnapshotData(id: ReplicaId, index: number, digest: string): void {
     const seen = this.snapshotDigests.get(index);
@@ -285,19 +300,17 @@ export class InvariantChecker {
         }
       }
     }
-    if (m.type === 'appResp' && !m.reject && this.ctx.checkAckDurability) {
-      // An acknowledged entry is durable: the leader may count it toward a commit.
+    if (m.type === 'appResp' && !m.reject && this.ctx.checkAckDurability && m.term === n.rn.raft.term) {
+      // An acknowledged entry is durable: the leader may count it toward a commit. An ack built
+      // before this node moved to a newer term may be stale (its entry since replaced by the newer
+      // leader's); that is harmless, as the node never voted for a log without it while it held it.
       const s = n.storage;
       const snapIndex = s.storedSnapshot().metadata.index;
       if (m.index > s.lastIndex() && m.index > snapIndex) {
-        this.fail('ack-durability', `node ${n.id} acknowledged index ${m.index} (term ${m.term}) but its durable log ends at ${s.lastIndex()}`);
+        this.fail('ack-durability', `node ${n.id} acknowledged index ${m.index} in term ${m.term} but its durable log ends at ${s.lastIndex()}`);
       }
-      if (m.index >= s.firstIndex() && m.index <= s.lastIndex()) {
-        const durableTerm = s.term(m.index);
-        const logTerm = termOf(n.rn, m.index);
-        if (logTerm !== undefined && durableTerm !== logTerm) {
-          this.fail('ack-durability', `node ${n.id} acknowledged index ${m.index} of term ${logTerm} but durably holds term ${durableTerm} there`);
-        }
+      if (m.index >= s.firstIndex() && m.index <= s.lastIndex() && s.term(m.index) > m.term) {
+        this.fail('ack-durability', `node ${n.id} acknowledged index ${m.index} in term ${m.term} but durably holds an entry of term ${s.term(m.index)} there`);
       }
     }
   }
@@ -312,6 +325,12 @@ export function termOf(rn: RawNode, i: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A canonical text of a configuration (order-insensitive). */
+export function confStateKey(cs: ConfState): string {
+  const ids = (a: number[]) => [...a].sort((x, y) => x - y).join(',');
+  return `voters [${ids(cs.voters)}] outgoing [${ids(cs.votersOutgoing)}] learners [${ids(cs.learners)}] learnersNext [${ids(cs.learnersNext)}] autoLeave ${cs.autoLeave}`;
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -9,6 +9,8 @@ export interface MembershipLimits {
   votersMax: number;
   /** The id a new replica would get, or undefined when no more replicas may be created. */
   newId: ReplicaId | undefined;
+  /** How often to shrink the group when it could also grow (runs differ: some drift to one voter). */
+  shrinkBias: number;
 }
 
 export interface MembershipPlan {
@@ -52,38 +54,38 @@ export function chooseConfChange(random: SimRandom, cs: ConfState, limits: Membe
   }
   const voters = cs.voters;
   const learners = cs.learners;
-  const options: (() => MembershipPlan)[] = [];
+  const grow: (() => MembershipPlan)[] = [];
+  const shrink: (() => MembershipPlan)[] = [];
   const plan = (changes: ConfChangeSingle[], description: string, newNode?: ReplicaId): MembershipPlan => {
     const transition = transitionFor(random, changes.length);
     return { cc: { transition, changes }, newNode, description: `${description} (${transition})` };
   };
   const newId = limits.newId;
   if (newId !== undefined) {
-    options.push(() => plan([{ type: 'addLearner', replica: newId }], `add learner ${newId}`, newId));
-    options.push(() => plan([{ type: 'addLearner', replica: newId }], `add learner ${newId}`, newId));
+    grow.push(() => plan([{ type: 'addLearner', replica: newId }], `add learner ${newId}`, newId));
     if (voters.length < limits.votersMax && random.chance(0.3)) {
-      options.push(() => plan([{ type: 'addVoter', replica: newId }], `add voter ${newId}`, newId));
+      grow.push(() => plan([{ type: 'addVoter', replica: newId }], `add voter ${newId}`, newId));
     }
   }
   if (learners.length > 0 && voters.length < limits.votersMax) {
     const l = random.pick(learners);
-    options.push(() => plan([{ type: 'addVoter', replica: l }], `promote learner ${l}`));
-    options.push(() => plan([{ type: 'addVoter', replica: l }], `promote learner ${l}`));
+    grow.push(() => plan([{ type: 'addVoter', replica: l }], `promote learner ${l}`));
+    grow.push(() => plan([{ type: 'addVoter', replica: l }], `promote learner ${l}`));
+    const v = random.pick(voters);
+    // Same size, different members: the change joint consensus exists for.
+    grow.push(() => plan([{ type: 'addVoter', replica: l }, { type: 'removeVoter', replica: v }], `replace voter ${v} with ${l}`));
+    grow.push(() => plan([{ type: 'addVoter', replica: l }, { type: 'addLearner', replica: v }], `swap voter ${v} and learner ${l}`));
   }
   if (voters.length > limits.votersMin) {
     const v = random.pick(voters);
-    options.push(() => plan([{ type: 'removeVoter', replica: v }], `remove voter ${v}`));
-    options.push(() => plan([{ type: 'addLearner', replica: v }], `demote voter ${v}`));
+    shrink.push(() => plan([{ type: 'removeVoter', replica: v }], `remove voter ${v}`));
+    shrink.push(() => plan([{ type: 'addLearner', replica: v }], `demote voter ${v}`));
   }
   if (learners.length > 0) {
     const l = random.pick(learners);
-    options.push(() => plan([{ type: 'removeVoter', replica: l }], `remove learner ${l}`));
-    const v = random.pick(voters);
-    if (v !== l) {
-      options.push(() => plan([{ type: 'addVoter', replica: l }, { type: 'removeVoter', replica: v }], `replace voter ${v} with ${l}`));
-      options.push(() => plan([{ type: 'addVoter', replica: l }, { type: 'addLearner', replica: v }], `swap voter ${v} and learner ${l}`));
-    }
+    shrink.push(() => plan([{ type: 'removeVoter', replica: l }], `remove learner ${l}`));
   }
+  const options = shrink.length > 0 && (grow.length === 0 || random.chance(limits.shrinkBias)) ? shrink : grow;
   if (options.length === 0) return undefined;
   return random.pick(options)();
 }

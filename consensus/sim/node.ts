@@ -6,6 +6,7 @@ import type { ConfState, Entry, Message, Ready, ReadState, ReplicaId } from '../
 import { SimDisk, SnapshotTemporarilyUnavailableError, type CrashOutcome } from './disk.ts';
 import type { InvariantChecker } from './invariants.ts';
 import { decodeCommand, KvStateMachine, type KvCommand, type KvResult } from './kv.ts';
+import { describeConfState } from './membership.ts';
 import type { FaultProfile, SimBug } from './options.ts';
 import type { SimRandom } from './prng.ts';
 
@@ -263,6 +264,9 @@ export class SimNode {
     }
     for (const e of rd.committedEntries) this.apply(e);
     this.rn.advance(rd);
+    if (rd.snapshot !== undefined || rd.committedEntries.some((e) => e.type === 'confChange')) {
+      this.host.checker.onConfigSettled(this, this.confState);
+    }
     if (this.status !== 'up') return; // applying its own removal stopped it
     this.maybeSnapshot();
     this.serveReads();
@@ -275,6 +279,10 @@ export class SimNode {
       sm.skip(e.index);
       const before = this.confState;
       this.confState = this.rn.applyConfChange(decodeConfChange(e.data));
+      this.host.trace(() => `n${this.id} applied conf change at ${e.index}: ${JSON.stringify(decodeConfChange(e.data))} → ${describeConfState(this.confState)}`);
+      // A snapshot restored since this Ready was handed out already holds a newer configuration.
+      const superseded = (this.rn.raft.raftLog.unstable.snapshot?.metadata.index ?? 0) > e.index;
+      if (!superseded) this.host.checker.onConfigApplied(this, e.index, this.confState);
       this.host.onConfChangeApplied(this, e.index, before, this.confState);
     } else if (e.data.byteLength === 0) {
       sm.skip(e.index);

@@ -32,9 +32,13 @@ type SimEvent =
   | { kind: 'nemesis' }
   | { kind: 'admin' }
   | { kind: 'clientWake'; clientId: number }
-  | { kind: 'requestArrive'; requestId: number }
-  | { kind: 'reply'; requestId: number; status: 'ok' | 'fail' | 'info'; output: KvOutput | undefined }
+  | { kind: 'requestArrive'; requestId: number; target: ReplicaId }
+  | { kind: 'reply'; requestId: number; outcome: AttemptOutcome; output: KvOutput | undefined }
+  | { kind: 'retry'; requestId: number }
   | { kind: 'requestTimeout'; requestId: number };
+
+/** What a replica answered to one attempt: done, definitely not done, or connection lost (unknown). */
+type AttemptOutcome = 'ok' | 'fail' | 'unknown';
 
 export interface SimHooks {
   /** Receives a line per event and decision (the --verbose trace). */
@@ -47,6 +51,10 @@ const CLOCK_DRIFT_MAX = 0.05;
 /** Liveness bounds, in election timeouts (electionTick ticks, doubled for the randomised spread). */
 const LIVENESS_LEADER_ELECTION_TIMEOUTS = 10;
 const LIVENESS_CONVERGENCE_ELECTION_TIMEOUTS = 40;
+/** A client retries a request without an answer on another replica, with the same command id. */
+const CLIENT_RETRIES_MAX = 2;
+const CLIENT_RETRY_MS_MIN = 80;
+const CLIENT_RETRY_MS_MAX = 200;
 
 /** Runs one simulation; throws SimViolation (with the seed, step and replay command) on any failure. */
 export function runSimulation(options: SimOptions, hooks: SimHooks = {}): SimStats {
@@ -70,6 +78,7 @@ class Simulation implements NodeHost {
   private step = 0;
   private phase: 'faults' | 'liveness' = 'faults';
   private readonly nodesInitial: number;
+  private readonly shrinkBias: number;
   private nextNodeId: ReplicaId;
   /** The configuration after the highest applied conf change (all replicas apply the same ones). */
   private clusterConfig: ConfState;
@@ -105,7 +114,7 @@ class Simulation implements NodeHost {
     const electionTick = r.between(4, 10);
     this.knobs = {
       electionTick,
-      heartbeatTick: r.between(1, Math.max(1, Math.floor(electionTick / 3))),
+      heartbeatTick: r.between(1, Math.max(1, Math.floor(electionTick / 2))),
       preVote: r.chance(0.5),
       checkQuorum: r.chance(0.5),
       inflightMsgsMax: r.pick([1, 4, 16, 256]),
@@ -114,6 +123,7 @@ class Simulation implements NodeHost {
       uncommittedBytesMax: r.pick([512, 4096, 64 << 20]),
       disableProposalForwarding: r.chance(0.1),
     };
+    this.shrinkBias = r.pick([0.3, 0.5, 0.7]);
     this.network = new SimNetwork(r, SimNetwork.faultsOf(p));
     this.clients = new ClientPool(r, r.between(p.clientsMin, p.clientsMax), r.between(p.keysMin, p.keysMax));
     this.nextNodeId = this.nodesInitial + 1;
@@ -140,7 +150,7 @@ class Simulation implements NodeHost {
     } catch (e) {
       if (e instanceof SimViolation) throw e;
       const err = e as Error;
-      throw this.violation('no-exception', `${err.name}: ${err.message}\n${err.stack ?? ''}`);
+      throw this.violation(err.name === 'AssertionError' ? 'raft-assertion' : 'no-exception', `${err.name}: ${err.message}\n${err.stack ?? ''}`);
     }
     this.fillStats();
     this.stats.wallMs = performance.now() - wallStartMs;
@@ -274,11 +284,16 @@ class Simulation implements NodeHost {
         this.clientWake(ev.clientId);
         return;
       case 'requestArrive':
-        this.requestArrive(this.clients.requests[ev.requestId]);
+        this.requestArrive(this.clients.requests[ev.requestId], ev.target);
         return;
-      case 'reply': {
+      case 'reply':
+        this.replyArrive(this.clients.requests[ev.requestId], ev.outcome, ev.output);
+        return;
+      case 'retry': {
         const req = this.clients.requests[ev.requestId];
-        if (this.clients.complete(req, ev.status, ev.output)) this.afterCompletion(req);
+        if (req.status !== 'pending' || req.attempts > CLIENT_RETRIES_MAX) return;
+        this.sendAttempt(req);
+        this.queue.push(this.nowMs + this.random.between(CLIENT_RETRY_MS_MIN, CLIENT_RETRY_MS_MAX), ev);
         return;
       }
       case 'requestTimeout': {
@@ -411,30 +426,39 @@ class Simulation implements NodeHost {
 
   private clientWake(clientId: number): void {
     if (this.phase !== 'faults' || !this.clients.isIdle(clientId)) return;
-    const req = this.clients.invoke(clientId, this.chooseTarget());
-    this.dispatch(req);
+    this.dispatch(this.clients.invoke(clientId), undefined);
   }
 
-  private dispatch(req: ClientRequest): void {
-    this.trace(() => `client ${req.clientId} → n${req.target}: ${JSON.stringify(req.input)} (request ${req.requestId})`);
+  /** Sends a new request's first attempt and arms its retry and timeout timers. */
+  private dispatch(req: ClientRequest, target: ReplicaId | undefined): void {
+    this.trace(() => `client ${req.clientId}: ${JSON.stringify(req.input)} (request ${req.requestId})`);
+    this.sendAttempt(req, target);
     const p = this.profile;
-    if (!this.random.chance(this.phase === 'faults' ? p.requestLossProbability : 0)) {
-      this.queue.push(this.nowMs + this.random.between(p.latencyMsMin, p.latencyMsMax), { kind: 'requestArrive', requestId: req.requestId });
-    }
+    this.queue.push(this.nowMs + this.random.between(CLIENT_RETRY_MS_MIN, CLIENT_RETRY_MS_MAX), { kind: 'retry', requestId: req.requestId });
     this.queue.push(this.nowMs + p.clientTimeoutMs, { kind: 'requestTimeout', requestId: req.requestId });
   }
 
-  private chooseTarget(): ReplicaId {
+  private sendAttempt(req: ClientRequest, target = this.chooseTarget(req.targets[req.targets.length - 1])): void {
+    req.attempts++;
+    req.targets.push(target);
+    this.trace(() => `client ${req.clientId} request ${req.requestId} attempt ${req.attempts} → n${target}`);
+    const p = this.profile;
+    if (this.phase === 'faults' && this.random.chance(p.requestLossProbability)) return; // lost: this attempt's outcome stays unknown
+    this.queue.push(this.nowMs + this.random.between(p.latencyMsMin, p.latencyMsMax), { kind: 'requestArrive', requestId: req.requestId, target });
+  }
+
+  /** Mostly a running member (other than the last one tried); sometimes any replica, even a crashed one. */
+  private chooseTarget(avoid: ReplicaId | undefined): ReplicaId {
     if (this.random.chance(0.85)) {
-      const up = members(this.clusterConfig).filter((id) => this.nodes.get(id)?.isUp);
+      const up = members(this.clusterConfig).filter((id) => id !== avoid && this.nodes.get(id)?.isUp);
       if (up.length > 0) return this.random.pick(up);
     }
     return this.random.pick([...this.nodes.keys()]);
   }
 
-  private requestArrive(req: ClientRequest): void {
+  private requestArrive(req: ClientRequest, target: ReplicaId): void {
     if (req.status !== 'pending') return;
-    const node = this.nodes.get(req.target);
+    const node = this.nodes.get(target);
     if (!node || !node.isUp) {
       this.reply(req, 'fail'); // connection refused: nothing happened
       return;
@@ -458,11 +482,33 @@ class Simulation implements NodeHost {
     if (!node.readIndex({ requestId: req.requestId, key, index: undefined })) this.reply(req, 'fail');
   }
 
-  private reply(req: ClientRequest, status: 'ok' | 'fail' | 'info', output?: KvOutput): void {
+  private reply(req: ClientRequest, outcome: AttemptOutcome, output?: KvOutput): void {
     if (req.status !== 'pending') return;
     const p = this.profile;
-    if (this.phase === 'faults' && this.random.chance(p.requestLossProbability)) return; // the client will time out
-    this.queue.push(this.nowMs + this.random.between(p.latencyMsMin, p.latencyMsMax), { kind: 'reply', requestId: req.requestId, status, output });
+    if (this.phase === 'faults' && this.random.chance(p.requestLossProbability)) return; // the client will retry or time out
+    this.queue.push(this.nowMs + this.random.between(p.latencyMsMin, p.latencyMsMax), { kind: 'reply', requestId: req.requestId, outcome, output });
+  }
+
+  /**
+   * A replica's answer to one attempt. The request failed only when every attempt definitely
+   * failed: an attempt that was lost, or whose connection broke, may still take effect.
+   */
+  private replyArrive(req: ClientRequest, outcome: AttemptOutcome, output: KvOutput | undefined): void {
+    if (req.status !== 'pending') return;
+    if (outcome === 'ok') {
+      this.clients.complete(req, 'ok', output);
+      this.afterCompletion(req);
+      return;
+    }
+    if (outcome === 'unknown') return;
+    req.attemptsFailed++;
+    if (req.attemptsFailed < req.attempts) return;
+    if (req.attempts <= CLIENT_RETRIES_MAX && this.phase === 'faults') {
+      this.sendAttempt(req);
+      return;
+    }
+    this.clients.complete(req, 'fail');
+    this.afterCompletion(req);
   }
 
   private afterCompletion(req: ClientRequest): void {
@@ -545,8 +591,11 @@ class Simulation implements NodeHost {
     const running = this.runningIds();
     const down = [...this.nodes.values()].filter((n) => n.status === 'down').length;
     if (down >= Math.floor(running.length / 2) + 1) return;
+    // Bias toward the interesting moments: the leader, or a replica whose fsync is in flight.
     const leader = this.currentLeader();
-    const victim = leader && this.random.chance(0.4) ? leader : this.randomUpNode();
+    const syncing = [...this.nodes.values()].filter((n) => n.isUp && n.fsyncInFlight);
+    const roll = this.random.float();
+    const victim = roll < 0.3 && leader ? leader : roll < 0.6 && syncing.length > 0 ? this.random.pick(syncing) : this.randomUpNode();
     if (!victim) return;
     this.crashNode(victim, 'down');
     this.queue.push(this.nowMs + this.random.between(this.profile.downtimeMsMin, this.profile.downtimeMsMax), { kind: 'restart', id: victim.id });
@@ -554,8 +603,8 @@ class Simulation implements NodeHost {
 
   private crashNode(node: SimNode, status: 'down' | 'stopped'): void {
     // Clients connected to it see their connection reset: the outcome is unknown.
-    for (const requestId of node.waiters.values()) this.reply(this.clients.requests[requestId], 'info');
-    for (const read of node.reads.values()) this.reply(this.clients.requests[read.requestId], 'info');
+    for (const requestId of node.waiters.values()) this.reply(this.clients.requests[requestId], 'unknown');
+    for (const read of node.reads.values()) this.reply(this.clients.requests[read.requestId], 'unknown');
     const before = this.describeNode(node);
     const outcome = node.crash(status);
     if (status === 'down') {
@@ -569,7 +618,7 @@ class Simulation implements NodeHost {
   private changeMembership(): void {
     const p = this.profile;
     const newId = this.nodes.size < p.nodesMax ? this.nextNodeId : undefined;
-    const plan = chooseConfChange(this.random, this.clusterConfig, { votersMin: p.votersMin, votersMax: p.votersMax, newId });
+    const plan = chooseConfChange(this.random, this.clusterConfig, { votersMin: p.votersMin, votersMax: p.votersMax, newId, shrinkBias: this.shrinkBias });
     if (!plan) return;
     if (plan.newNode !== undefined) {
       this.nextNodeId++;
@@ -652,8 +701,8 @@ class Simulation implements NodeHost {
     if (leader && !this.barrierOk && (this.barrier === undefined || this.barrier.status !== 'pending')) {
       const clientId = this.clients.clientIds.find((c) => this.clients.isIdle(c));
       if (clientId !== undefined) {
-        this.barrier = this.clients.invoke(clientId, leader.id, 'write');
-        this.dispatch(this.barrier);
+        this.barrier = this.clients.invoke(clientId, 'write');
+        this.dispatch(this.barrier, leader.id);
       }
     }
   }
