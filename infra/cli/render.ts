@@ -1,0 +1,138 @@
+// What `nimmer status` and `nimmer equilibrium` print, from the controller's JSON answers.
+// Lenient about extra or missing fields: the CLI may talk to a newer or older controller.
+import { renderTable } from './table.ts';
+
+interface NodeRow {
+  id?: string;
+  url?: string;
+  alive?: boolean;
+  state?: string;
+  pid?: number | null;
+  raft?: string;
+}
+
+interface ShardRow {
+  id?: string;
+  key?: Record<string, string>;
+  replicas?: string[];
+  leader?: string | null;
+  term?: number | null;
+  commitIndex?: number | null;
+}
+
+interface FaultRow {
+  id?: string;
+  type?: string;
+  node?: string;
+  server?: number;
+  since?: string;
+}
+
+export interface ClusterAnswer {
+  nodes?: NodeRow[];
+  shards?: ShardRow[];
+  meta?: { leader?: string | null; term?: number | null; commitIndex?: number | null };
+  faults?: FaultRow[];
+  postgres?: string | null;
+  nats?: string[];
+  problems?: string[];
+}
+
+export interface HealthAnswer {
+  status?: string;
+  reasons?: string[];
+}
+
+export function formatKey(key: Record<string, string> | undefined): string {
+  if (key === undefined) return '-';
+  return ['geography', 'theme', 'tier', 'faction'].map((f) => key[f] ?? '*').join('/');
+}
+
+export function renderStatus(cluster: ClusterAnswer, health: HealthAnswer | null): string {
+  const out: string[] = [];
+  out.push(
+    renderTable(
+      ['NODE', 'STATE', 'ALIVE', 'PID', 'HTTP', 'RAFT'],
+      (cluster.nodes ?? []).map((n) => [n.id, n.state ?? '-', n.alive ? 'yes' : 'NO', n.pid ?? null, n.url, n.raft ?? '-']),
+    ),
+  );
+  out.push('');
+  const shards = cluster.shards ?? [];
+  out.push(
+    shards.length === 0
+      ? 'no shards (yet)'
+      : renderTable(
+          ['SHARD', 'KEY', 'REPLICAS', 'LEADER', 'TERM', 'COMMIT'],
+          shards.map((s) => [s.id, formatKey(s.key), (s.replicas ?? []).join(','), s.leader ?? 'NONE', s.term ?? null, s.commitIndex ?? null]),
+        ),
+  );
+  if (cluster.meta !== undefined) {
+    out.push('');
+    out.push(`meta group: leader ${cluster.meta.leader ?? 'NONE'}, term ${cluster.meta.term ?? '-'}, commit ${cluster.meta.commitIndex ?? '-'}`);
+  }
+  out.push('');
+  const faults = cluster.faults ?? [];
+  if (faults.length === 0) out.push('faults: none');
+  else {
+    out.push('faults:');
+    out.push(
+      renderTable(
+        ['ID', 'TYPE', 'TARGET', 'SINCE'],
+        faults.map((f) => [f.id, f.type, f.node ?? (f.server !== undefined ? `nats-server ${f.server}` : '-'), f.since ?? '-']),
+      ),
+    );
+  }
+  out.push('');
+  out.push(`postgres: ${cluster.postgres ?? '-'}`);
+  out.push(`nats:     ${(cluster.nats ?? []).join(', ') || '-'}`);
+  for (const p of cluster.problems ?? []) out.push(`note: ${p}`);
+  if (health !== null) {
+    out.push(
+      health.status === 'ok'
+        ? 'health:   ok'
+        : `health:   ${health.status ?? 'unknown'}${(health.reasons ?? []).map((r) => `\n  - ${r}`).join('')}`,
+    );
+  }
+  return out.join('\n');
+}
+
+interface AxisAnswer {
+  value?: number;
+  target?: number;
+  tolerance?: number;
+  min?: number;
+  max?: number;
+}
+
+export interface EquilibriumAnswer {
+  shard?: string;
+  key?: Record<string, string>;
+  term?: number;
+  index?: number;
+  catalogueVersion?: number;
+  axes?: Record<string, AxisAnswer>;
+  deviation?: number;
+  activeEvents?: number;
+}
+
+/** How far an axis is outside its tolerance band, in axis units (0 inside it). */
+export function axisOffBy(a: AxisAnswer): number | null {
+  if (a.value === undefined || a.target === undefined || a.tolerance === undefined) return null;
+  return Math.max(0, Math.abs(a.value - a.target) - a.tolerance);
+}
+
+export function renderEquilibrium(eq: EquilibriumAnswer, consistency: string): string {
+  const header =
+    `shard ${eq.shard ?? '?'}${eq.key ? ` (${formatKey(eq.key)})` : ''} · ${consistency} read at term ${eq.term ?? '-'}, index ${eq.index ?? '-'}` +
+    ` · catalogue v${eq.catalogueVersion ?? '-'} · deviation ${eq.deviation !== undefined ? eq.deviation.toFixed(3) : '-'}` +
+    (eq.activeEvents !== undefined ? ` · active events ${eq.activeEvents}` : '');
+  const axes = Object.entries(eq.axes ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const table = renderTable(
+    ['AXIS', 'VALUE', 'TARGET', 'TOLERANCE', 'OFF BY', ''],
+    axes.map(([id, a]) => {
+      const off = axisOffBy(a);
+      return [id, a.value ?? null, a.target ?? null, a.tolerance ?? null, off, off !== null && off > 0 ? 'outside tolerance' : ''];
+    }),
+  );
+  return `${header}\n${table}`;
+}

@@ -1,0 +1,62 @@
+// What the controller controls: the node processes (real signals to real processes) and the
+// dependency processes. `nimmer up` provides it; tests may provide fakes.
+import type { NatsServer } from '../launcher/index.ts';
+
+/**
+ * starting: spawned, not ready yet · running · paused (SIGSTOP) · killed (by a fault) ·
+ * exited (on its own: a crash) · stopped (by the launcher, or never started).
+ */
+export type NodeProcessState = 'starting' | 'running' | 'paused' | 'killed' | 'exited' | 'stopped';
+
+export interface ControlledNode {
+  /** The id in the cluster config (1 for `n1`). */
+  readonly id: number;
+  /** `n1`: the name used in HTTP and the CLI. */
+  readonly name: string;
+  readonly httpUrl: string;
+  /** host:port of its Raft listener. */
+  readonly raftAddress: string;
+  readonly state: NodeProcessState;
+  readonly pid: number | null;
+  readonly logFile: string | null;
+}
+
+export interface NodeControl {
+  list(): ControlledNode[];
+  /** SIGKILL. */
+  kill(id: number): Promise<void>;
+  /** SIGSTOP. */
+  pause(id: number): Promise<void>;
+  /** SIGCONT. */
+  resume(id: number): Promise<void>;
+  /** Starts a node that is not running and waits until it is ready. */
+  start(id: number): Promise<void>;
+  /** Graceful stop (resuming it first when paused), then start; waits until it is ready. */
+  restart(id: number): Promise<void>;
+}
+
+export interface DependencyStatus {
+  name: string;
+  up: boolean;
+  detail?: string;
+}
+
+export interface ControllerBackend {
+  nodes: NodeControl;
+  postgresUrl: string;
+  natsUrls: string[];
+  /** Local nats-servers (empty for an external deployment): the `nats-kill` fault's targets. */
+  natsServers: readonly NatsServer[];
+  /** Whether each dependency process is up (external ones are reported as up). */
+  dependencies(): DependencyStatus[];
+}
+
+export function nodeName(id: number): string {
+  return `n${id}`;
+}
+
+/** `n2` or `2` → 2; null when it is neither. */
+export function parseNodeName(text: string): number | null {
+  const m = /^n?([1-9][0-9]{0,8})$/.exec(text.trim());
+  return m === null ? null : Number(m[1]);
+}

@@ -1,0 +1,53 @@
+// `nimmer up`'s settings: one zod schema, defaults in one place. The shape flags (nodes, shards,
+// replicas) are optional: on a data dir that already holds a cluster, the stored shape applies.
+import { z } from 'zod';
+
+export const NODES_DEFAULT = 3;
+export const SHARDS_DEFAULT = 4;
+export const REPLICAS_DEFAULT = 3;
+export const CONTROLLER_PORT_DEFAULT = 7070;
+export const DATA_DIR_DEFAULT = './.nimmer';
+
+const port = z.number().int().min(0).max(65_535);
+
+export const UpOptionsSchema = z.strictObject({
+  dataDir: z.string().min(1).default(DATA_DIR_DEFAULT),
+  nodes: z.number().int().min(1).max(64).optional(),
+  shards: z.number().int().min(1).max(256).optional(),
+  replicas: z.number().int().min(1).max(9).optional(),
+  /** The controller's port; 0 picks a free one. */
+  port: port.default(CONTROLLER_PORT_DEFAULT),
+  /** Every listener binds here. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** `embedded` or a postgres:// URL. */
+  pg: z.string().min(1).default('embedded'),
+  /** `local`, `local-cluster`, or nats:// URLs (comma-separated). */
+  nats: z.string().min(1).default('local'),
+  raft: z
+    .strictObject({
+      tickMs: z.number().int().min(1).default(50),
+      electionTicks: z.number().int().min(2).default(10),
+      heartbeatTicks: z.number().int().min(1).default(2),
+    })
+    .default({ tickMs: 50, electionTicks: 10, heartbeatTicks: 2 }),
+  gm: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      tickMs: z.number().int().min(10).default(2000),
+      budgetActiveEventsMax: z.number().int().min(0).default(2),
+    })
+    .default({ enabled: true, tickMs: 2000, budgetActiveEventsMax: 2 }),
+  nodeReadyTimeoutMs: z.number().int().min(1).default(90_000),
+  bootstrapTimeoutMs: z.number().int().min(1).default(90_000),
+});
+
+export type UpOptionsInput = z.input<typeof UpOptionsSchema>;
+export type UpOptions = z.output<typeof UpOptionsSchema>;
+
+export function parseUpOptions(input: UpOptionsInput): UpOptions {
+  const r = UpOptionsSchema.safeParse(input);
+  if (!r.success) {
+    throw new Error(`invalid options: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}
