@@ -1,14 +1,14 @@
-// Raft's safety properties (paper Figure 3) checked on seeded random schedules of a small cluster:
-// messages dropped, duplicated and reordered; partitions; log compaction; crash-restarts from
-// storage; leadership transfers; membership changes. Every run is determined by its seed; a
-// failure names the seed and step so it can be replayed.
+// Raft's safety properties (paper Figure 3) and ReadIndex linearizability, checked on seeded random
+// schedules of a small cluster: messages dropped, duplicated and reordered; partitions; log
+// compaction; crash-restarts; leadership transfers; membership changes (simple, joint, removals);
+// quiescence; reads. Every run is determined by its seed; a failure names the seed and the step.
 import { describe, expect, it } from 'vitest';
 import { ProposalDroppedError } from './errors.ts';
 import type { RandomSource } from './rand.ts';
 import { randomInt, seededRandom } from './rand.ts';
 import { RawNode } from './rawnode.ts';
-import type { ConfChange, Message, ReplicaId } from './types.ts';
-import type { ConfigOverrides } from './testing/network.ts';
+import type { ConfChange, Entry, Message, ReplicaId } from './types.ts';
+import type { ConfigOverrides, TestNode } from './testing/network.ts';
 import { newTestConfig, TestNetwork } from './testing/network.ts';
 import { bytes, text } from './testing/harness.ts';
 
@@ -18,16 +18,65 @@ interface AppliedEntry {
   data: string;
 }
 
-/** A TestNetwork whose replicas' state machines (the applied entries) also travel in snapshots. */
+const encodeMachine = (entries: Entry[]): Uint8Array =>
+  bytes(JSON.stringify(entries.map((e): AppliedEntry => ({ index: e.index, term: e.term, data: text(e.data) }))));
+
+const decodeMachine = (data: Uint8Array): Entry[] =>
+  data.byteLength === 0 ? [] : (JSON.parse(text(data)) as AppliedEntry[]).map((e) => ({ index: e.index, term: e.term, type: 'normal', data: bytes(e.data) }));
+
+/**
+ * A TestNetwork that plays the application's part fully: the state machine (the applied entries)
+ * travels in snapshots, a snapshot is taken whenever the configuration changes (so one sent to a
+ * newly added replica lists it, as etcd-server's fresh "merged" snapshots do), snapshot delivery
+ * is reported to the sender, and ReadIndex answers are checked for linearizability.
+ */
 class SafetyNetwork extends TestNetwork {
+  /** Read context → the highest commit index any replica knew when the read was requested. */
+  readonly readFloor = new Map<string, number>();
+  readonly violations: string[] = [];
+
   override processReady(id: ReplicaId): boolean {
     const n = this.node(id);
-    const incoming = n.rn.raft.raftLog.unstable.snapshot;
-    const had = super.processReady(id);
-    if (had && incoming) {
-      n.applied = (JSON.parse(text(incoming.data)) as AppliedEntry[]).map((e) => ({ index: e.index, term: e.term, type: 'normal', data: bytes(e.data) }));
+    for (const rs of n.rn.raft.readStates) {
+      const floor = this.readFloor.get(text(rs.context)) ?? 0;
+      if (rs.index < floor) this.violations.push(`read ${text(rs.context)} served at ${rs.index}, but ${floor} was committed when it was requested`);
     }
-    return had;
+    const incoming = n.rn.raft.raftLog.unstable.snapshot;
+    const confBefore = JSON.stringify(n.confState);
+    const had = super.processReady(id);
+    if (!had) return false;
+    if (incoming) n.applied = decodeMachine(incoming.data);
+    else if (JSON.stringify(n.confState) !== confBefore) this.snapshot(n, false);
+    return true;
+  }
+
+  /** Records a snapshot of the state machine at the applied index, and optionally compacts the log. */
+  snapshot(n: TestNode, compact: boolean): void {
+    const applied = n.rn.raft.raftLog.applied;
+    if (applied <= n.storage.snapshot().metadata.index) return;
+    n.storage.createSnapshot(applied, n.confState, encodeMachine(n.applied.filter((e) => e.index <= applied)));
+    if (compact) n.storage.compact(applied);
+  }
+
+  /** Crash and restart: the state machine reloads its snapshot and the log is replayed from there. */
+  restart(n: TestNode, config: ReturnType<typeof newTestConfig>): void {
+    const snap = n.storage.snapshot();
+    const rn = new RawNode({ ...config, applied: snap.metadata.index });
+    this.nodes.set(n.id, { ...n, rn, applied: decodeMachine(snap.data), confState: snap.metadata.confState });
+    this.wakeFollowersOf(n.id);
+  }
+
+  /** The runtime wakes a quiesced group whose leader it finds unreachable. */
+  wakeFollowersOf(id: ReplicaId): void {
+    for (const n of this.nodes.values()) if (n.rn.leader === id && n.rn.isQuiesced()) n.rn.raft.quiesced = false;
+  }
+
+  /** A quiesced replica's clock advances without elections or heartbeats, as in the runtime. */
+  tickAllLikeRuntime(): void {
+    for (const n of this.nodes.values()) {
+      if (n.rn.isQuiesced()) n.rn.tickQuiesced();
+      else n.rn.tick();
+    }
   }
 
   /** Like a transport, reports to the sender whether each snapshot went out (etcd's ReportSnapshot). */
@@ -53,9 +102,9 @@ function pick<T>(random: RandomSource, xs: readonly T[]): T {
 }
 
 /** Drops, duplicates and reorders the messages in flight. */
-function disturb(random: RandomSource, net: SafetyNetwork, msgs: Message[], dropRate: number): Message[] {
+function disturb(random: RandomSource, net: SafetyNetwork, dropRate: number): void {
   const out: Message[] = [];
-  for (const m of msgs) {
+  for (const m of net.queue) {
     if (random() < dropRate) {
       if (m.type === 'snap') net.reportSnapshot(m, false);
       continue;
@@ -69,7 +118,7 @@ function disturb(random: RandomSource, net: SafetyNetwork, msgs: Message[], drop
       [out[i], out[j]] = [out[j], out[i]];
     }
   }
-  return out;
+  net.queue = out;
 }
 
 class SafetyChecker {
@@ -135,6 +184,7 @@ class SafetyChecker {
       const log = n.rn.raft.raftLog;
       if (log.committed > log.lastIndex() || log.applied > log.committed) this.fail(`replica ${n.id} cursors ${log}`);
     }
+    if (this.net.violations.length > 0) this.fail(this.net.violations.join('; '));
   }
 
   private fail(what: string): never {
@@ -142,7 +192,24 @@ class SafetyChecker {
   }
 }
 
-function run(seed: number, steps: number): { proposals: number; applied: number } {
+function randomConfChange(random: RandomSource, leader: TestNode, ids: ReplicaId[]): ConfChange {
+  const voters = leader.rn.raft.prs.voterNodes();
+  const a = pick(random, ids);
+  const x = random();
+  if (x < 0.3) return { transition: 'auto', changes: [{ type: 'addVoter', replica: a }] };
+  if (x < 0.5) return { transition: 'auto', changes: [{ type: 'addLearner', replica: a }] };
+  if (x < 0.7 && voters.length > 2) return { transition: 'auto', changes: [{ type: 'removeVoter', replica: pick(random, voters) }] };
+  const b = pick(random, ids);
+  return {
+    transition: random() < 0.5 ? 'auto' : 'jointImplicit',
+    changes: [
+      { type: 'addVoter', replica: a },
+      { type: random() < 0.5 ? 'addLearner' : 'addVoter', replica: b },
+    ],
+  };
+}
+
+function run(seed: number, steps: number): { applied: number; reads: number } {
   const random = seededRandom(seed);
   const ids = random() < 0.5 ? [1, 2, 3] : [1, 2, 3, 4, 5];
   const overrides: ConfigOverrides = {
@@ -151,6 +218,7 @@ function run(seed: number, steps: number): { proposals: number; applied: number 
     inflightMsgsMax: 1 + randomInt(random, 4),
     messageBytesMax: random() < 0.5 ? 1 : 1 << 20,
   };
+  if (overrides.checkQuorum && random() < 0.5) overrides.readOnlyOption = 'leaseBased';
   const net = new SafetyNetwork(ids, overrides, seed);
   let step = 0;
   const where = () => `seed ${seed}, step ${step}, options ${JSON.stringify(overrides)}`;
@@ -158,46 +226,33 @@ function run(seed: number, steps: number): { proposals: number; applied: number 
   const dropRate = 0.05 + random() * 0.2;
   let proposals = 0;
   let restarts = 0;
+  let reads = 0;
 
   for (step = 0; step < steps; step++) {
     const x = random();
     const id = pick(random, [...net.nodes.keys()]);
     const node = net.node(id);
+    const leading = node.rn.role === 'leader';
     try {
-      if (x < 0.35) {
-        net.tickAll();
-      } else if (x < 0.6) {
-        node.rn.propose(bytes(`p${proposals++}`));
-      } else if (x < 0.64) {
-        net.cutLink(id, pick(random, ids.filter((o) => o !== id)));
-      } else if (x < 0.67) {
+      if (x < 0.35) net.tickAllLikeRuntime();
+      else if (x < 0.6) node.rn.propose(bytes(`p${proposals++}`));
+      else if (x < 0.64) net.cutLink(id, pick(random, ids.filter((o) => o !== id)));
+      else if (x < 0.67) {
         net.isolate(id);
-      } else if (x < 0.73) {
-        net.heal();
-      } else if (x < 0.76) {
-        const applied = node.rn.raft.raftLog.applied;
-        if (applied > node.storage.snapshot().metadata.index) {
-          const upTo = node.applied.filter((e) => e.index <= applied).map((e) => ({ index: e.index, term: e.term, data: text(e.data) }));
-          node.storage.createSnapshot(applied, node.confState, bytes(JSON.stringify(upTo)));
-          node.storage.compact(applied);
-        }
-      } else if (x < 0.78) {
-        // Crash and restart from what is durable: storage and the state machine.
-        const rn = new RawNode({ ...newTestConfig(id, node.storage, seed * 7 + ++restarts, overrides), applied: node.rn.raft.raftLog.applied });
-        net.nodes.set(id, { ...node, rn });
-      } else if (x < 0.8) {
-        if (node.rn.role === 'leader') node.rn.transferLeader(pick(random, ids));
-      } else if (x < 0.81) {
-        if (node.rn.role === 'leader') {
-          const voters = node.rn.raft.prs.voterNodes();
-          const target = pick(random, ids);
-          const change: ConfChange = voters.includes(target) && voters.length > 3
-            ? { transition: 'auto', changes: [{ type: 'addLearner', replica: target }] }
-            : { transition: 'auto', changes: [{ type: 'addVoter', replica: target }] };
-          node.rn.proposeConfChange(change);
-        }
-      } else if (x < 0.83) {
-        node.rn.readIndex(bytes(`r${step}`));
+        net.wakeFollowersOf(id);
+      } else if (x < 0.73) net.heal();
+      else if (x < 0.76) net.snapshot(node, true);
+      else if (x < 0.78) net.restart(node, newTestConfig(id, node.storage, seed * 7 + ++restarts, overrides));
+      else if (x < 0.8) {
+        if (leading) node.rn.transferLeader(pick(random, ids));
+      } else if (x < 0.82) {
+        if (leading) node.rn.proposeConfChange(randomConfChange(random, node, ids));
+      } else if (x < 0.85) {
+        const context = `r${reads++}`;
+        net.readFloor.set(context, Math.max(...[...net.nodes.values()].map((n) => n.rn.raft.raftLog.committed)));
+        node.rn.readIndex(bytes(context));
+      } else if (x < 0.88) {
+        if (leading) node.rn.quiesce();
       }
     } catch (e) {
       if (!(e instanceof ProposalDroppedError)) throw new Error(`${where()}: ${(e as Error).stack}`);
@@ -205,30 +260,41 @@ function run(seed: number, steps: number): { proposals: number; applied: number 
     // Deliver: every replica handles its Ready, then the disturbed network delivers one round.
     try {
       for (const n of [...net.nodes.keys()].sort((a, b) => a - b)) net.processReady(n);
-      net.queue = disturb(random, net, net.queue, dropRate);
+      disturb(random, net, dropRate);
       net.deliverAll();
     } catch (e) {
       throw new Error(`${where()}: ${(e as Error).stack}`);
     }
     checker.check();
   }
-  // Heal everything and let the cluster settle: it must converge on one history.
+
+  // Heal everything and let the cluster settle. Replicas removed from the configuration are shut
+  // down, as an operator would; the members must converge on one history.
+  step = steps;
+  for (const n of net.nodes.values()) n.rn.raft.quiesced = false;
   net.heal();
+  for (let i = 0; i < 50; i++) {
+    net.tickAll();
+    net.stabilize();
+  }
+  const newest = [...net.nodes.values()].reduce((a, b) => (b.rn.raft.raftLog.applied > a.rn.raft.raftLog.applied ? b : a));
+  const members = new Set(newest.rn.raft.prs.progress.keys());
+  for (const id of [...net.nodes.keys()]) if (!members.has(id)) net.nodes.delete(id);
   for (let i = 0; i < 200; i++) {
     net.tickAll();
     net.stabilize();
   }
   checker.check();
-  const lengths = ids.map((i) => net.stateMachine(i).at(-1)?.index ?? 0);
   const leader = net.leader();
   expect(leader, `${where()}: no leader after healing`).toBeDefined();
-  expect(new Set(lengths).size, `${where()}: replicas did not converge: last applied ${JSON.stringify(lengths)}`).toBe(1);
-  return { proposals, applied: net.stateMachine(leader!).length };
+  const lastApplied = [...net.nodes.keys()].map((i) => net.stateMachine(i).at(-1)?.index ?? 0);
+  expect(new Set(lastApplied).size, `${where()}: replicas did not converge: last applied ${JSON.stringify(lastApplied)}`).toBe(1);
+  return { applied: net.stateMachine(leader!).length, reads };
 }
 
 describe('randomized safety', () => {
   const seeds = Array.from({ length: 32 }, (_, i) => i + 1);
-  it.each(seeds)('seed %i: election safety, state machine safety, leader completeness, log matching', (seed) => {
+  it.each(seeds)('seed %i: election safety, state machine safety, leader completeness, log matching, linearizable reads', (seed) => {
     const { applied } = run(seed, 400);
     expect(applied).toBeGreaterThan(0); // the schedule made progress, so the checks saw something
   });
