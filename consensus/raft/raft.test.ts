@@ -1298,3 +1298,96 @@ describe('roles and steps', () => {
     })());
   });
 });
+
+describe('RawNode: the Ready / advance contract', () => {
+  function single(overrides: ConfigOverrides = {}) {
+    const storage = MemoryStorage.withVoters([1]);
+    const rn = new RawNode(newTestConfig(1, storage, 1, overrides));
+    /** Handles one Ready as an application would; returns it. */
+    const handle = () => {
+      const rd = rn.ready();
+      if (rd.snapshot) storage.applySnapshot(rd.snapshot);
+      storage.append(rd.entries);
+      if (rd.hardState) storage.setHardState(rd.hardState);
+      rn.advance(rd);
+      return rd;
+    };
+    return { rn, storage, handle };
+  }
+
+  it('a new term or vote and new entries must be synced before messages leave; a new commit alone need not', () => {
+    const { rn, handle } = single();
+    rn.campaign();
+    const rd1 = handle();
+    expect(rd1.hardState).toEqual({ term: 1, vote: 1, commit: 0 });
+    expect(rd1.softState).toEqual({ lead: 1, role: 'leader' });
+    expect(rd1.entries.map((e) => e.index)).toEqual([1]);
+    expect(rd1.mustSync).toBe(true);
+    // The leader's durable no-op commits once persisted: the next Ready only moves the commit index.
+    const rd2 = handle();
+    expect(rd2.hardState).toEqual({ term: 1, vote: 1, commit: 1 });
+    expect(rd2.softState).toBeUndefined();
+    expect(rd2.entries).toEqual([]);
+    expect(rd2.committedEntries.map((e) => e.index)).toEqual([1]);
+    expect(rd2.mustSync).toBe(false);
+    expect(rn.hasReady()).toBe(false);
+  });
+
+  it('refuses a second ready() before advance(), and advance() without ready()', () => {
+    const { rn } = single();
+    rn.campaign();
+    const rd = rn.ready();
+    expect(() => rn.ready()).toThrow(/before advance/);
+    rn.advance(rd);
+    expect(() => rn.advance(rd)).toThrow(/without a pending ready/);
+  });
+
+  it('hands out committed entries in batches of committedBytesPerReadyMax', () => {
+    const payload = 'q'.repeat(100);
+    const { rn, handle } = single({ committedBytesPerReadyMax: 2 * entrySizeBytes(proposal(payload)) });
+    rn.campaign();
+    handle();
+    handle();
+    for (let i = 0; i < 5; i++) rn.propose(bytes(payload));
+    handle(); // persists the five entries; they commit
+    const batches: number[] = [];
+    while (rn.hasReady()) batches.push(handle().committedEntries.length);
+    expect(batches.filter((n) => n > 0)).toEqual([2, 2, 1]);
+    expect(rn.status().applied).toBe(6);
+  });
+
+  it('a Ready that installs a snapshot must be synced, and advances the applied index to it', () => {
+    const storage = MemoryStorage.withVoters([1, 2]);
+    const rn = new RawNode(newTestConfig(1, storage, 1));
+    const snapshot: Snapshot = { metadata: { index: 12, term: 3, confState: { ...emptyConfState(), voters: [1, 2] } }, data: bytes('s') };
+    rn.step(msg({ type: 'snap', from: 2, to: 1, term: 3, snapshot }));
+    const rd = rn.ready();
+    expect(rd.snapshot?.metadata.index).toBe(12);
+    expect(rd.committedEntries).toEqual([]);
+    expect(rd.mustSync).toBe(true);
+    storage.applySnapshot(rd.snapshot!);
+    rn.advance(rd);
+    expect(rn.status().applied).toBe(12);
+    expect(rn.status().hardState.commit).toBe(12);
+  });
+
+  it('read states are handed out once', () => {
+    const { rn, handle } = single();
+    rn.campaign();
+    handle();
+    handle();
+    rn.readIndex(bytes('r'));
+    expect(handle().readStates.map((rs) => [rs.index, text(rs.context)])).toEqual([[1, 'r']]);
+    expect(rn.hasReady()).toBe(false);
+  });
+
+  it('status() reports follower progress only on the leader', () => {
+    const net = network([1, 2, 3]);
+    net.elect(1);
+    const leader = net.node(1).rn.status();
+    expect(Object.keys(leader.progress ?? {})).toEqual(['1', '2', '3']);
+    expect(leader.progress![2]).toMatchObject({ match: 1, next: 2, state: 'replicate', isLearner: false });
+    expect(net.node(2).rn.status().progress).toBeUndefined();
+    expect(net.node(2).rn.status().softState).toEqual({ lead: 1, role: 'follower' });
+  });
+});
