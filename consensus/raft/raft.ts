@@ -505,12 +505,17 @@ export class Raft {
     return newMessage({ type: voteRespMsgType(m.type), to: m.from, term: this.term, reject: true, commit, logTerm: this.raftLog.zeroTermOnOutOfRange(commit) });
   }
 
-  /** Learns a commit index from a vote rejection: safe when our entry there matches (Log Matching). */
+  /**
+   * Learns a commit index from a vote rejection: safe when our entry there matches (Log Matching).
+   * A (pre-)candidate then abandons its campaign: the newly committed entries may change the
+   * configuration it campaigns in (even remove it), so it applies them and campaigns afresh.
+   */
   private maybeCommitFromVoteRejection(m: Message): void {
     if (this.state === 'leader' || m.commit <= this.raftLog.committed || m.logTerm === 0) return;
     if (!this.raftLog.matchTerm(m.commit, m.logTerm)) return;
     this.logger.info(`${this.id} learned commit index ${m.commit} from a vote rejection by ${m.from}`);
     this.raftLog.commitTo(m.commit);
+    if (this.state !== 'follower') this.becomeFollower(this.term, NONE);
   }
 
   // --- ticks -------------------------------------------------------------------------------

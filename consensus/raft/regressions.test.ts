@@ -98,4 +98,36 @@ describe('raft regressions found by the simulation', () => {
     expect(cs).toEqual(newer);
     expect(rn.raft.prs.confState()).toEqual(newer);
   });
+
+  it('a candidate that learns from a vote rejection that it was removed does not become leader (sim seed 1762)', () => {
+    // Joint configuration [2,4,5]/[2,3,4,5]; entry 1 (uncommitted as far as 3 knows) leaves it,
+    // removing 3. Node 3 campaigns, learns from 4's rejection that entry 1 committed, applies it,
+    // and then receives the granted votes of 2 and 5: a majority of its new configuration, of
+    // which it is not a member. It must not lead (it would lead a group it is not in).
+    const storage = new MemoryStorage();
+    storage.applySnapshot({
+      metadata: { index: 1, term: 1, confState: { voters: [2, 4, 5], votersOutgoing: [2, 3, 4, 5], learners: [], learnersNext: [], autoLeave: false } },
+      data: new Uint8Array(),
+    });
+    storage.setHardState({ term: 1, vote: 0, commit: 1 });
+    storage.append([{ term: 1, index: 2, type: 'confChange', data: encodeConfChange({ transition: 'auto', changes: [] }) }]);
+    const rn = new RawNode({ id: 3, electionTick: 10, heartbeatTick: 1, storage, random: seededRandom(1), applied: 1 });
+    const persist = (): void => {
+      const rd = rn.ready();
+      storage.append(rd.entries);
+      if (rd.hardState) storage.setHardState(rd.hardState);
+      for (const e of rd.committedEntries) if (e.type === 'confChange') rn.applyConfChange({ transition: 'auto', changes: [] });
+      rn.advance(rd);
+    };
+    rn.campaign();
+    persist();
+    expect(rn.role).toBe('candidate');
+    const term = rn.raft.term;
+    rn.step(newMessage({ type: 'voteResp', from: 4, to: 3, term, reject: true, commit: 2, logTerm: 1 }));
+    persist(); // applies the leave: 3 is no longer a member
+    expect(rn.raft.prs.confState().voters).toEqual([2, 4, 5]);
+    rn.step(newMessage({ type: 'voteResp', from: 2, to: 3, term }));
+    rn.step(newMessage({ type: 'voteResp', from: 5, to: 3, term }));
+    expect(rn.role).not.toBe('leader');
+  });
 });
