@@ -1,5 +1,8 @@
 // The replicated state machine: a map of string keys to integer registers, with client sessions
-// so a command delivered twice (a duplicated forwarded proposal) takes effect once.
+// so a command delivered twice (a retry, a duplicated forwarded proposal) takes effect once, and
+// the replica ids retired from the group (a conf change decided against an older configuration
+// must not bring one back: like etcd, the application turns such a change into a no-op).
+import type { ConfChange, ConfState } from '../raft/index.ts';
 
 export type KvValue = number | null;
 
@@ -50,6 +53,7 @@ export class KvStateMachine {
   appliedIndex: number;
   private readonly values = new Map<string, number>();
   private readonly sessions = new Map<number, Session>();
+  private readonly retired = new Set<number>();
   /** Bug injection: forget sessions, so a duplicate applies again. */
   private readonly deduplicate: boolean;
 
@@ -86,6 +90,20 @@ export class KvStateMachine {
     this.appliedIndex = index;
   }
 
+  /** The conf change to apply: changes naming a retired replica become no-ops (replica 0). */
+  validateConfChange(cc: ConfChange): ConfChange {
+    if (!cc.changes.some((c) => this.retired.has(c.replica))) return cc;
+    return { ...cc, changes: cc.changes.map((c) => (this.retired.has(c.replica) ? { ...c, replica: 0 } : c)) };
+  }
+
+  /** Replicas that left the group with this change are retired for good. */
+  recordConfChange(before: ConfState, after: ConfState): void {
+    const now = new Set([...after.voters, ...after.votersOutgoing, ...after.learners, ...after.learnersNext]);
+    for (const id of [...before.voters, ...before.votersOutgoing, ...before.learners, ...before.learnersNext]) {
+      if (!now.has(id)) this.retired.add(id);
+    }
+  }
+
   read(key: string): KvValue {
     return this.values.get(key) ?? null;
   }
@@ -98,15 +116,17 @@ export class KvStateMachine {
   digest(): string {
     const values = [...this.values.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const sessions = [...this.sessions.entries()].sort(([a], [b]) => a - b).map(([c, s]) => [c, s.seq, s.result.ok ? 1 : 0]);
-    return JSON.stringify({ v: values, s: sessions });
+    const retired = [...this.retired].sort((a, b) => a - b);
+    return JSON.stringify({ v: values, s: sessions, r: retired });
   }
 
   static decode(data: Uint8Array, appliedIndex: number, deduplicate: boolean): KvStateMachine {
     const sm = new KvStateMachine(appliedIndex, deduplicate);
     if (data.byteLength === 0) return sm;
-    const o = JSON.parse(decoder.decode(data)) as { v: [string, number][]; s: [number, number, number][] };
+    const o = JSON.parse(decoder.decode(data)) as { v: [string, number][]; s: [number, number, number][]; r: number[] };
     for (const [k, v] of o.v) sm.values.set(k, v);
     for (const [c, seq, ok] of o.s) sm.sessions.set(c, { seq, result: { ok: ok === 1 } });
+    for (const id of o.r) sm.retired.add(id);
     return sm;
   }
 }

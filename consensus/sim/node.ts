@@ -264,7 +264,9 @@ export class SimNode {
     }
     for (const e of rd.committedEntries) this.apply(e);
     this.rn.advance(rd);
-    if (rd.snapshot !== undefined || rd.committedEntries.some((e) => e.type === 'confChange')) {
+    // Unless a newer snapshot awaits the next Ready, Raft's configuration is the one applied.
+    const newerSnapshot = this.rn.raft.raftLog.unstable.snapshot !== undefined;
+    if (!newerSnapshot && (rd.snapshot !== undefined || rd.committedEntries.some((e) => e.type === 'confChange'))) {
       this.host.checker.onConfigSettled(this, this.confState);
     }
     if (this.status !== 'up') return; // applying its own removal stopped it
@@ -278,8 +280,10 @@ export class SimNode {
     if (e.type === 'confChange') {
       sm.skip(e.index);
       const before = this.confState;
-      this.confState = this.rn.applyConfChange(decodeConfChange(e.data));
-      this.host.trace(() => `n${this.id} applied conf change at ${e.index}: ${JSON.stringify(decodeConfChange(e.data))} → ${describeConfState(this.confState)}`);
+      const cc = sm.validateConfChange(decodeConfChange(e.data));
+      this.confState = this.rn.applyConfChange(cc);
+      sm.recordConfChange(before, this.confState);
+      this.host.trace(() => `n${this.id} applied conf change at ${e.index}: ${JSON.stringify(cc)} → ${describeConfState(this.confState)}`);
       // A snapshot restored since this Ready was handed out already holds a newer configuration.
       const superseded = (this.rn.raft.raftLog.unstable.snapshot?.metadata.index ?? 0) > e.index;
       if (!superseded) this.host.checker.onConfigApplied(this, e.index, this.confState);
