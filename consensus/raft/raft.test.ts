@@ -583,6 +583,34 @@ describe('snapshots (§7 log compaction)', () => {
     expect(drain(r)).toEqual([msg({ type: 'appResp', from: 1, to: 2, term: 2, index: 0 })]);
   });
 
+  // The application's side of the contract (etcd-server sends a fresh "merged" snapshot for this
+  // reason): a replica added after the latest snapshot must be sent one that lists it.
+  it('a replica added after the latest snapshot ignores that snapshot; a fresh one that lists it works', () => {
+    const net = network([1, 2, 3]);
+    net.elect(1);
+    net.propose(1, 'before');
+    net.stabilize();
+    const leader = net.node(1);
+    const applied = leader.rn.raft.raftLog.applied;
+    leader.storage.createSnapshot(applied, leader.confState, bytes('state'));
+    leader.storage.compact(applied);
+    net.addEmptyNode(4);
+    leader.rn.proposeConfChange(cc('auto', addVoter(4)));
+    net.stabilize();
+    const stale = net.trace.filter((m) => m.type === 'snap' && m.to === 4);
+    expect(stale.map((m) => m.snapshot!.metadata.confState.voters)).toEqual([[1, 2, 3]]);
+    expect(net.node(4).rn.raft.raftLog.lastIndex()).toBe(0); // ignored: it is not in that configuration
+    // A fresh snapshot of the current state lists 4; the failed send is reported and retried.
+    leader.storage.createSnapshot(leader.rn.raft.raftLog.applied, leader.confState, bytes('state'));
+    leader.rn.reportSnapshot(4, false);
+    net.tick(1);
+    net.stabilize();
+    expect(net.node(4).confState.voters).toEqual([1, 2, 3, 4]);
+    net.propose(1, 'after');
+    net.stabilize();
+    expect(net.appliedText(4)).toEqual(['after']);
+  });
+
   it('end to end: a follower that fell behind the compaction point catches up from the snapshot', () => {
     const net = network([1, 2, 3]);
     net.elect(1);
