@@ -50,6 +50,8 @@ export class Group {
   /** Reads whose ReadState arrived, waiting for apply to reach their index. */
   readyReads: ReadWaiter[] = [];
   idleTicks = 0;
+  /** Take a snapshot after this apply batch (a conf change added a replica). */
+  snapshotDue = false;
   /** Entries a brand-new founding replica must persist before anything else. */
   bootstrapEntries: Entry[] | undefined;
   /** WAL entries up to here may go once the snapshot that covers them is durable. */

@@ -493,7 +493,12 @@ export class RaftNode {
     for (let i = from; i < to; i++) {
       const e = entries[i];
       if (e.type === 'confChange') {
-        g.confState = g.rn.applyConfChange(decodeConfChange(e.data));
+        const cc = decodeConfChange(e.data);
+        g.confState = g.rn.applyConfChange(cc);
+        // A replica added now must be able to install a snapshot listing it (a replica refuses a
+        // snapshot whose configuration omits it), so the next snapshot is taken right away.
+        // (Bootstrap entries are term 1; every replica already has them.)
+        if (e.term > 1 && cc.changes.some((c) => c.type !== 'removeVoter')) g.snapshotDue = true;
         this.options.onConfChange?.(g.id, g.confState);
       } else if (e.data.byteLength > 0) {
         const env = decodeEnvelope(e.data);
@@ -522,7 +527,9 @@ export class RaftNode {
   }
 
   private maybeSnapshot(g: Group): void {
-    if (g.appliedIndex - g.snapshotIndex < this.options.snapshotEveryEntries) return;
+    if (g.appliedIndex <= g.snapshotIndex) return;
+    if (!g.snapshotDue && g.appliedIndex - g.snapshotIndex < this.options.snapshotEveryEntries) return;
+    g.snapshotDue = false;
     const snap = g.storage.createSnapshot(g.appliedIndex, g.confState, g.sm.snapshot());
     g.snapshotIndex = snap.metadata.index;
     this.wal.append(g.id, { snapshot: snap });
