@@ -278,16 +278,18 @@ export class SimNode {
     this.host.checker.onApply(this, e);
     const sm = this.sm;
     if (e.type === 'confChange') {
-      sm.skip(e.index);
       const before = this.confState;
       const cc = sm.validateConfChange(decodeConfChange(e.data));
-      this.confState = this.rn.applyConfChange(cc);
-      sm.recordConfChange(before, this.confState);
-      this.host.trace(() => `n${this.id} applied conf change at ${e.index}: ${JSON.stringify(cc)} → ${describeConfState(this.confState)}`);
+      // Applying may make a leader ask for a snapshot: until it returns, the state is that of e.index - 1.
+      const after = this.rn.applyConfChange(cc);
+      this.confState = after;
+      sm.recordConfChange(before, after);
+      sm.skip(e.index);
+      this.host.trace(() => `n${this.id} applied conf change at ${e.index}: ${JSON.stringify(cc)} → ${describeConfState(after)}`);
       // A snapshot restored since this Ready was handed out already holds a newer configuration.
       const superseded = (this.rn.raft.raftLog.unstable.snapshot?.metadata.index ?? 0) > e.index;
-      if (!superseded) this.host.checker.onConfigApplied(this, e.index, this.confState);
-      this.host.onConfChangeApplied(this, e.index, before, this.confState);
+      if (!superseded) this.host.checker.onConfigApplied(this, e.index, after);
+      this.host.onConfChangeApplied(this, e.index, before, after);
     } else if (e.data.byteLength === 0) {
       sm.skip(e.index);
     } else {
