@@ -276,7 +276,12 @@ export class Wal {
     // Every open starts a new segment whose checkpoint restates all groups, so the old (possibly
     // truncated) segments are never appended to again and can be collected.
     wal.roll();
-    await wal.requestFlush();
+    try {
+      await wal.requestFlush();
+    } catch (err) {
+      await wal.close();
+      throw err;
+    }
     return { wal, recovered };
   }
 
@@ -868,7 +873,7 @@ export class Wal {
       this.repin(g, pinBefore);
       this.counters.groupsRewrittenCount++;
     }
-    void this.requestFlush();
+    this.requestFlush().catch(() => undefined); // a failure is recorded and reaches every sync()
   }
 }
 
