@@ -39,12 +39,12 @@ export const codecCases: CodecCase<unknown>[] = [
 describe.each(codecCases)('$name codec', (c) => {
   it('round-trips random values exactly (seeded)', async () => {
     await withSeed(`${c.name} round trip`, (p) => {
-      for (let i = 0; i < 2000; i++) {
+      for (let i = 0; i < 1000; i++) {
         const value = c.arbitrary(p);
         const bytes = c.encode(value);
         const decoded = c.decode(bytes);
         expect(decoded).toStrictEqual(value);
-        expect(c.encode(decoded)).toStrictEqual(bytes);
+        expect(Buffer.compare(c.encode(decoded), bytes)).toBe(0);
       }
     });
   });
@@ -54,7 +54,13 @@ describe.each(codecCases)('$name codec', (c) => {
       for (let i = 0; i < 100; i++) {
         const bytes = c.encode(c.arbitrary(p));
         for (let cut = 0; cut < bytes.length; cut++) {
-          expect(() => c.decode(bytes.subarray(0, cut)), `cut at ${cut} of ${bytes.length}`).toThrow(CodecError);
+          let thrown: unknown;
+          try {
+            c.decode(bytes.subarray(0, cut));
+          } catch (err) {
+            thrown = err;
+          }
+          if (!(thrown instanceof CodecError)) expect.fail(`cut at ${cut} of ${bytes.length} did not throw CodecError: ${String(thrown)}`);
         }
         const extended = new Uint8Array(bytes.length + 1);
         extended.set(bytes);

@@ -92,10 +92,12 @@ describe('torn tails', () => {
       const { wal: w, recovered, copy } = await openCut(last, cut);
       expect(digestRecovered(recovered), `cut at ${cut}`).toBe(model.digest());
       await w.close();
-      // The reopened copy must itself be a valid WAL.
-      const again = await Wal.open(copy);
-      expect(digestRecovered(again.recovered)).toBe(model.digest());
-      await again.wal.close();
+      // The repaired copy must itself be a valid WAL (checked for a sample of the cuts, for time).
+      if (cut % 4 === 0 || cut === size) {
+        const again = await Wal.open(copy);
+        expect(digestRecovered(again.recovered)).toBe(model.digest());
+        await again.wal.close();
+      }
     }
   });
 
