@@ -278,6 +278,16 @@ export class InvariantChecker {
     if (raft !== confStateKey(applied)) this.fail('config-consistency', `node ${n.id}: Raft's configuration is ${raft} but the application applied ${confStateKey(applied)}`);
   }
 
+  /**
+   * ReadIndex: a read point covers every entry committed before the read was requested (that is
+   * what makes the read linearizable: every write acknowledged before it is visible).
+   */
+  onReadState(n: ObservedNode, index: number, committedAtRequest: number): void {
+    if (index < committedAtRequest) {
+      this.fail('read-index-freshness', `node ${n.id} got read index ${index} for a read requested when index ${committedAtRequest} was already committed`);
+    }
+  }
+
   /** Snapshots of the same index carry the same state, whoever made them. */
   onSnapshotData(id: ReplicaId, index: number, digest: string): void {
     const seen = this.snapshotDigests.get(index);

@@ -29,6 +29,8 @@ export interface RaftKnobs {
 export interface PendingRead {
   requestId: number;
   key: string;
+  /** The highest index known committed anywhere when the read reached this replica. */
+  committedAtRequest: number;
   /** Set when the ReadState arrived. */
   index: number | undefined;
 }
@@ -339,6 +341,7 @@ export class SimNode {
     const key = new TextDecoder().decode(rs.context);
     const read = this.reads.get(key);
     if (!read) return; // from an earlier incarnation, or a duplicate
+    this.host.checker.onReadState(this, rs.index, read.committedAtRequest);
     read.index = rs.index;
     if (this.host.bug === 'readBeforeApply') {
       this.reads.delete(key);

@@ -479,7 +479,8 @@ class Simulation implements NodeHost {
       this.reply(req, 'ok', { ok: true, value: node.sm.read(key) });
       return;
     }
-    if (!node.readIndex({ requestId: req.requestId, key, index: undefined })) this.reply(req, 'fail');
+    const read = { requestId: req.requestId, key, committedAtRequest: this.checker.committedIndexMax, index: undefined };
+    if (!node.readIndex(read)) this.reply(req, 'fail');
   }
 
   private reply(req: ClientRequest, outcome: AttemptOutcome, output?: KvOutput): void {
