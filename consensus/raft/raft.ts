@@ -700,12 +700,9 @@ export class Raft {
         return;
       }
       case 'readIndex': {
-        if (this.prs.isSingleton()) {
-          const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
-          if (resp.to !== NONE) this.send(resp);
-          return;
-        }
         // Until an entry of our term commits we do not know the commit index (§6.4): postpone.
+        // A single voter too: after a restart (its commit index is not always durable) or after
+        // the group shrank to it, entries already committed may lie beyond its commit index.
         if (!this.committedEntryInCurrentTerm()) {
           this.pendingReadIndexMessages.push(m);
           return;
@@ -1054,6 +1051,12 @@ export class Raft {
   }
 
   private sendReadIndexResponse(m: Message): void {
+    if (this.prs.isSingleton()) {
+      // A single voter is its own quorum: no heartbeat round is needed to confirm leadership.
+      const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
+      if (resp.to !== NONE) this.send(resp);
+      return;
+    }
     // A lease read is safe only while a quorum has been heard from in the current check-quorum
     // interval: followers honour the lease for an election timeout after they last heard from us,
     // and the interval's check credits acks up to an election timeout old, so a newer leader may

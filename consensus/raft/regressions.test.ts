@@ -130,4 +130,33 @@ describe('raft regressions found by the simulation', () => {
     rn.step(newMessage({ type: 'voteResp', from: 5, to: 3, term }));
     expect(rn.role).not.toBe('leader');
   });
+
+  it('a single voter serves ReadIndex only once its commit index is current (sim seeds 219, 373, 491, ...)', () => {
+    // A single voter acknowledged a write at index 2, then lost power before the commit-only hard
+    // state write was synced. It restarts with commit 1, wins its election alone at once, and was
+    // answering a read at once too, with index 1: a read that misses an acknowledged write.
+    const net = new TestNetwork([1]);
+    net.elect(1);
+    net.propose(1, 'acknowledged');
+    net.stabilize();
+    const n = net.node(1);
+    const acknowledgedAt = n.storage.hardState.commit;
+    expect(net.appliedText(1)).toEqual(['acknowledged']);
+    n.storage.setHardState({ ...n.storage.hardState, commit: acknowledgedAt - 1 });
+
+    const rn = new RawNode({ id: 1, electionTick: 10, heartbeatTick: 1, storage: n.storage, random: seededRandom(2) });
+    rn.campaign();
+    expect(rn.role).toBe('leader');
+    rn.readIndex(new TextEncoder().encode('read'));
+    const readIndexes: number[] = [];
+    for (let i = 0; i < 5 && rn.hasReady(); i++) {
+      const rd = rn.ready();
+      for (const rs of rd.readStates) readIndexes.push(rs.index);
+      n.storage.append(rd.entries);
+      if (rd.hardState) n.storage.setHardState(rd.hardState);
+      rn.advance(rd);
+    }
+    expect(readIndexes.length).toBe(1);
+    expect(readIndexes[0]).toBeGreaterThanOrEqual(acknowledgedAt);
+  });
 });
