@@ -339,7 +339,7 @@ export class Wal {
     if (existing === undefined) {
       if (snap === undefined && !hasEntries && (hs === undefined || isEmptyHardState(hs))) return;
       if (this.groups.size >= this.opts.groupsCountMax) {
-        throw new WalLimitError(`append(group ${groupId}): this node already has ${this.groups.size} groups, the limit groupsCountMax`);
+        throw new WalLimitError(`append(group ${groupId}): this node already has ${this.groups.size} groups, the limit groupsCountMax; raise it or move groups to other nodes`);
       }
     }
     const bytesAdded = hasEntries ? this.entriesBytesFrom(entries, from) : 0;
