@@ -6,7 +6,7 @@ import type { RaftConfig } from './raft.ts';
 import { Raft } from './raft.ts';
 import type { ProgressState } from './progress.ts';
 import type { ConfChange, ConfState, HardState, Message, Ready, ReplicaId, SoftState, StateRole } from './types.ts';
-import { hardStateEqual, isLocalMessage, isResponseMessage, newMessage, NONE } from './types.ts';
+import { hardStateEqual, isLocalMessage, isResponseMessage, isSafeBeforePersist, newMessage, NONE } from './types.ts';
 import { payloadsSizeBytes } from './util.ts';
 
 export interface ProgressStatus {
@@ -150,6 +150,13 @@ export class RawNode {
     if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) rd.softState = ss;
     const hs = r.hardState();
     if (!hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
+    if ((hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote) && rd.messages.some(isSafeBeforePersist)) {
+      // A single voter wins its election in the step that raises its term: its first appends would
+      // leave before that term is durable, and after a power loss it could win the same term again
+      // and send different entries under the same (index, term). They wait for the next Ready.
+      r.msgs = rd.messages.filter(isSafeBeforePersist);
+      rd.messages = rd.messages.filter((m) => !isSafeBeforePersist(m));
+    }
     if (r.raftLog.unstable.snapshot) rd.snapshot = r.raftLog.unstable.snapshot;
     // A changed vote or term must be durable before any message built on it leaves (§3.8); so must a
     // snapshot, whose installation this Ready's MsgAppResp acknowledges.

@@ -5,7 +5,7 @@ import { encodeConfChange } from './confchange_codec.ts';
 import { RawNode } from './rawnode.ts';
 import { seededRandom } from './rand.ts';
 import { MemoryStorage } from './storage.ts';
-import { newMessage } from './types.ts';
+import { isSafeBeforePersist, newMessage } from './types.ts';
 import { TestNetwork } from './testing/network.ts';
 
 describe('raft regressions found by the simulation', () => {
@@ -158,5 +158,30 @@ describe('raft regressions found by the simulation', () => {
     }
     expect(readIndexes.length).toBe(1);
     expect(readIndexes[0]).toBeGreaterThanOrEqual(acknowledgedAt);
+  });
+  it('a leader elected alone does not send appends before its term is durable (sim seed 4882)', () => {
+    // Voter 1 with learner 2. A single voter wins its election within the step that raises its
+    // term, so the Ready carrying the new term also carries its first appends, which the Ready
+    // contract lets leave before the fsync. If 1 then loses power, it restarts in the old term,
+    // wins the same term again and writes different entries under the same (index, term): the
+    // learner keeps the first ones (Log Matching says they are equal) and applies other data.
+    const net = new TestNetwork([]);
+    for (const id of [1, 2]) net.addNode(id, [1], {}, 1, [2]);
+    const n1 = net.node(1);
+    n1.rn.campaign();
+    n1.rn.propose(new TextEncoder().encode('lost with the crash'));
+    const rd = n1.rn.ready();
+    for (const m of rd.messages) if (isSafeBeforePersist(m)) net.queue.push(m);
+    // Power loss before the fsync: node 1 restarts from its (unchanged) storage.
+    n1.rn = new RawNode({ id: 1, electionTick: 10, heartbeatTick: 1, storage: n1.storage, random: seededRandom(3) });
+    n1.rn.campaign();
+    n1.rn.propose(new TextEncoder().encode('after the restart'));
+    net.stabilize();
+    for (let i = 0; i < 5; i++) {
+      net.tickAll();
+      net.stabilize();
+    }
+    expect(net.appliedText(1)).toEqual(['after the restart']);
+    expect(net.appliedText(2)).toEqual(net.appliedText(1));
   });
 });
