@@ -602,11 +602,12 @@ export class Raft {
         else this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote || !this.promotable()) && (m.type === 'heartbeat' || m.type === 'app')) {
-        // A stale leader (cut off, then reconnected) learns our term from this response. Without it,
-        // with check-quorum or pre-vote, a partitioned node's higher term could never reach it and
-        // the group could stall (etcd issue 5451). A replica that cannot campaign (a learner) must
-        // answer too: otherwise nothing ever brings its term and the leader's back together.
+      if (m.type === 'heartbeat' || m.type === 'app') {
+        // A stale leader (cut off, then reconnected) learns our term from this response, as in
+        // standard Raft. Without it, a node whose term moved ahead could never reach the leader:
+        // with check-quorum or pre-vote its campaigns cannot raise the others' terms (etcd issue
+        // 5451); as a learner it never campaigns; and with a stale configuration its vote requests
+        // go to old voters only. The group then never brings it back.
         this.send(newMessage({ type: 'appResp', to: m.from }));
       } else if (m.type === 'preVote') {
         // Reject pre-votes from lower terms so the sender learns it is behind.

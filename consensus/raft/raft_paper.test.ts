@@ -60,16 +60,16 @@ describe('§5.1 Raft basics: terms', () => {
     expect(r.vote).toBe(3); // and it is free to vote for the new candidate
   });
 
-  // "If a server receives a request with a stale term number, it rejects the request."
-  // This implementation ignores the request instead (the sender learns nothing and times out).
-  it('ignores an AppendEntries request with a stale term', () => {
+  // "If a server receives a request with a stale term number, it rejects the request", and the
+  // reply carries its current term (Figure 2), so the stale leader learns it is behind.
+  it('rejects an AppendEntries request with a stale term, answering with its term', () => {
     const { r } = newTestRaft(1, [1, 2, 3], { hardState: { term: 2, vote: NONE, commit: 0 } });
     r.step(msg({ type: 'app', from: 2, to: 1, term: 1, index: 0, logTerm: 0, entries: entriesWithTerms(1, [1]), commit: 1 }));
     expect(r.term).toBe(2);
     expect(r.lead).toBe(NONE);
     expect(r.raftLog.lastIndex()).toBe(0);
     expect(r.raftLog.committed).toBe(0);
-    expect(drain(r)).toEqual([]);
+    expect(drain(r).map((m) => [m.type, m.to, m.term])).toEqual([['appResp', 2, 2]]);
   });
 
   it('ignores a RequestVote with a stale term and does not vote', () => {

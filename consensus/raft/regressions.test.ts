@@ -184,4 +184,28 @@ describe('raft regressions found by the simulation', () => {
     expect(net.appliedText(1)).toEqual(['after the restart']);
     expect(net.appliedText(2)).toEqual(net.appliedText(1));
   });
+
+  it('a replica with a stale configuration and a higher term catches up without pre-vote or check-quorum (sim seed 3314)', () => {
+    // The group is voters 1, 2 with learner 3, but 3 missed those changes and still believes it is
+    // a voter of [3, 9], where 9 is long gone. It campaigns in vain, raising its term past the
+    // leader's, and its vote requests reach no current voter. It must answer the stale leader with
+    // its term, or it never catches up.
+    const net = new TestNetwork([]);
+    for (const id of [1, 2]) net.addNode(id, [1, 2], {}, 1, [3]);
+    net.addNode(3, [3, 9]);
+    net.elect(1);
+    const stale = net.node(3).rn;
+    for (let i = 0; i < 3; i++) {
+      stale.campaign();
+      net.stabilize();
+    }
+    expect(stale.raft.term).toBeGreaterThan(net.node(1).rn.raft.term);
+
+    net.propose(1, 'after 3 fell behind');
+    for (let i = 0; i < 300 && !net.appliedText(3).includes('after 3 fell behind'); i++) {
+      net.tickAll();
+      net.stabilize();
+    }
+    expect(net.appliedText(3)).toContain('after 3 fell behind');
+  });
 });
