@@ -123,7 +123,7 @@ class Simulation implements NodeHost {
       uncommittedBytesMax: r.pick([512, 4096, 64 << 20]),
       disableProposalForwarding: r.chance(0.1),
     };
-    this.shrinkBias = r.pick([0.3, 0.5, 0.7]);
+    this.shrinkBias = r.pick([0.3, 0.5, 0.7, 0.9]);
     this.network = new SimNetwork(r, SimNetwork.faultsOf(p));
     this.clients = new ClientPool(r, r.between(p.clientsMin, p.clientsMax), r.between(p.keysMin, p.keysMax));
     this.nextNodeId = this.nodesInitial + 1;
