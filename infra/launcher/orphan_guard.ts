@@ -63,6 +63,7 @@ const WATCHDOG_SCRIPT = fileURLToPath(new URL('./watchdog.mjs', import.meta.url)
 /** The fallback guard: one watchdog child that signals the registered PIDs when we vanish. */
 export class Watchdog {
   private child: ChildProcess | null = null;
+  private readonly confirmations = new Map<number, Array<() => void>>();
 
   private ensure(): ChildProcess {
     if (this.child !== null && this.child.connected) return this.child;
@@ -77,8 +78,33 @@ export class Watchdog {
     child.on('exit', () => {
       if (this.child === child) this.child = null;
     });
+    child.on('message', (m: { op?: string; pid?: number }) => {
+      if (m.op !== 'watched' || m.pid === undefined) return;
+      const waiting = this.confirmations.get(m.pid) ?? [];
+      this.confirmations.delete(m.pid);
+      for (const resolve of waiting) resolve();
+    });
     this.child = child;
     return child;
+  }
+
+  /**
+   * watch(), resolved once the watchdog has the PID. A message to a watchdog that has not
+   * started reading its channel is lost if the launcher dies right then (seen here: the fork
+   * then neither receives it nor sees the disconnect), so callers about to make a process
+   * unable to guard itself (SIGSTOP) wait for this first.
+   */
+  watchConfirmed(pid: number, signal: NodeJS.Signals, graceMs: number, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the orphan watchdog did not confirm watching pid ${pid} within ${timeoutMs} ms`)), timeoutMs);
+      const waiting = this.confirmations.get(pid) ?? [];
+      waiting.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.confirmations.set(pid, waiting);
+      this.watch(pid, signal, graceMs);
+    });
   }
 
   get pid(): number | null {

@@ -131,6 +131,28 @@ describe('no orphans when the launcher dies', () => {
     });
   }
 
+  it('SIGKILL of the launcher takes a paused (SIGSTOPped) TS child with it', async () => {
+    const parentDir = path.join(dir, 'orphan-paused');
+    const parent = await startLauncherParent(parentDir, detectOrphanGuard(), 'idle', ['ts-paused']);
+    const pid = parent.pids.tsPaused!;
+    strayPids.add(pid);
+    expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) T /);
+    parent.child.kill('SIGKILL');
+    await parent.exited;
+    expect(await waitForProcessGone(pid, ORPHAN_DEADLINE_MS + 10_000)).toBe(true);
+  });
+
+  it('a paused child is resumed to stop: Supervisor.stop and stopAll do not wait out the grace time', async () => {
+    const sup = newSupervisor('pause-stop', { stopGraceMs: 30_000 });
+    const proc = sup.spawn({ name: 'sleeper', command: '/bin/sleep', args: ['300'] });
+    await sup.pause('sleeper');
+    const t0 = Date.now();
+    const info = await sup.stop('sleeper');
+    expect(info).toMatchObject({ signal: 'SIGTERM', expected: true });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(isProcessAlive(proc.pid)).toBe(false);
+  });
+
   it('SIGTERM to the launcher stops every child gracefully, then the launcher exits 143', async () => {
     const parentDir = path.join(dir, 'sigterm');
     const parent = await startLauncherParent(parentDir, detectOrphanGuard(), 'idle', ['sleep', 'ts', 'nats']);

@@ -77,6 +77,8 @@ export class SupervisedProcess {
   private exitInfoValue: ExitInfo | null = null;
   private expectedExit = false;
   private stopping: Promise<ExitInfo> | null = null;
+  /** Stopped with SIGSTOP by Supervisor.pause (a fault), not yet resumed. */
+  pausedBySupervisor = false;
 
   constructor(
     readonly name: string,
@@ -137,6 +139,8 @@ export class SupervisedProcess {
     if (!this.running) return this.exited;
     if (this.stopping !== null) return this.stopping;
     this.signal(this.stopSignal);
+    // A stopped process acts on the stop signal only once continued.
+    if (this.pausedBySupervisor) this.signal('SIGCONT');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     this.stopping = this.exited.finally(() => clearTimeout(timer));
     return this.stopping;
@@ -268,6 +272,48 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.list().filter((p) => p.running);
   }
 
+  /**
+   * SIGSTOP (the pause fault). A stopped child cannot notice the launcher dying — neither the
+   * IPC disconnect nor a death signal takes effect while it is stopped — so until resume() the
+   * watchdog guards it: if the launcher vanishes, it gets SIGCONT (and then stops itself as
+   * usual), and SIGKILL once its grace time is over.
+   */
+  async pause(name: string): Promise<SupervisedProcess> {
+    const proc = this.runningProcess(name);
+    this.watchdog ??= new Watchdog();
+    await this.watchdog.watchConfirmed(proc.pid, 'SIGCONT', proc.stopGraceMs);
+    if (!proc.running) return proc;
+    proc.pausedBySupervisor = true;
+    proc.signal('SIGSTOP', { expected: false });
+    const watchdog = this.watchdog;
+    void proc.exited.then(() => {
+      if (!this.guardsWithWatchdog(proc)) watchdog.unwatch(proc.pid);
+    });
+    return proc;
+  }
+
+  /** SIGCONT after pause(); the child's usual orphan guard takes over again. */
+  resume(name: string): SupervisedProcess {
+    const proc = this.runningProcess(name);
+    if (!proc.pausedBySupervisor) return proc;
+    proc.signal('SIGCONT', { expected: false });
+    proc.pausedBySupervisor = false;
+    if (this.guardsWithWatchdog(proc)) this.watchdog?.watch(proc.pid, proc.orphanSignal, proc.stopGraceMs);
+    else this.watchdog?.unwatch(proc.pid);
+    return proc;
+  }
+
+  /** Binaries under the watchdog guard are watched for their whole life. */
+  private guardsWithWatchdog(proc: SupervisedProcess): boolean {
+    return proc.kind === 'binary' && this.orphanGuard === 'watchdog';
+  }
+
+  private runningProcess(name: string): SupervisedProcess {
+    const proc = this.procs.get(name);
+    if (proc === undefined || !proc.running) throw new Error(`no running process named '${name}'`);
+    return proc;
+  }
+
   /** Graceful stop of one child; null when there is no such child. */
   async stop(name: string, graceMs?: number): Promise<ExitInfo | null> {
     const proc = this.procs.get(name);
@@ -285,7 +331,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Synchronous last resort (process 'exit'): every running child gets its orphan signal. */
   signalAllSync(signal?: NodeJS.Signals): void {
     for (const proc of this.list().reverse()) {
-      if (proc.running) proc.signal(signal ?? proc.orphanSignal);
+      if (!proc.running) continue;
+      proc.signal(signal ?? proc.orphanSignal);
+      if (proc.pausedBySupervisor) proc.signal('SIGCONT');
     }
   }
 

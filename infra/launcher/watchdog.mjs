@@ -43,7 +43,10 @@ function fire() {
 }
 
 process.on('message', (m) => {
-  if (m.op === 'watch') watched.set(m.pid, { signal: m.signal, graceMs: m.graceMs });
+  if (m.op === 'watch') {
+    watched.set(m.pid, { signal: m.signal, graceMs: m.graceMs });
+    process.send?.({ op: 'watched', pid: m.pid });
+  }
   else if (m.op === 'unwatch') watched.delete(m.pid);
 });
 process.on('disconnect', fire);

@@ -1,6 +1,6 @@
 // A launcher stand-in for the no-orphan tests: starts children through a Supervisor,
 // reports their PIDs over IPC, then idles (to be SIGKILLed or SIGTERMed) or crashes.
-// argv: <dataDir> <guard: pdeathsig|watchdog> <then: idle|throw> <what…: sleep|ts|nats|postgres>
+// argv: <dataDir> <guard: pdeathsig|watchdog> <then: idle|throw> <what…: sleep|ts|ts-paused|nats|postgres>
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNats } from '../nats.ts';
@@ -17,6 +17,9 @@ for (const item of what) {
     pids.sleep = supervisor.spawn({ name: 'sleep', command: '/bin/sleep', args: ['300'] }).pid;
   } else if (item === 'ts') {
     pids.ts = supervisor.spawnTs({ name: 'idle', entry: fileURLToPath(new URL('./idle_child.ts', import.meta.url)) }).pid;
+  } else if (item === 'ts-paused') {
+    pids.tsPaused = supervisor.spawnTs({ name: 'paused', entry: fileURLToPath(new URL('./idle_child.ts', import.meta.url)) }).pid;
+    await supervisor.pause('paused');
   } else if (item === 'nats') {
     const nats = await startNats({ dataDir, mode: 'local', supervisor });
     pids.nats = nats.servers[0]?.pid ?? 0;
