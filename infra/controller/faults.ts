@@ -4,7 +4,7 @@
 // nodes' Raft ports, which do not exist yet: they are refused with 501.
 import { z } from 'zod';
 import { parseNodeName, type ControllerBackend, type ControlledNode } from './backend.ts';
-import { badRequest, conflict, notFound, notImplemented } from './errors.ts';
+import { badRequest, conflict, ControllerError, notFound, notImplemented } from './errors.ts';
 
 const NodeNameSchema = z
   .string({ error: 'a node is named like "n1"' })
@@ -48,6 +48,16 @@ export interface FaultResult {
 
 const PROXY_TYPES = new Set(['partition', 'isolate', 'latency']);
 
+/** A process that would not start or stop is the controller's failure (500), with its reason. */
+async function failuresExplained<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    if (e instanceof ControllerError) throw e;
+    throw new ControllerError(500, 'fault_failed', `${e instanceof Error ? e.message : String(e)}; see the logs in the data dir's logs/`);
+  }
+}
+
 export class FaultInjector {
   private readonly active = new Map<string, ActiveFault>();
   private sequence = 0;
@@ -74,12 +84,12 @@ export class FaultInjector {
           'which this version of `nimmer up` does not start yet; kill, pause, restart and nats-kill work now',
       );
     }
-    return this.serialised(() => this.apply(fault));
+    return this.serialised(() => failuresExplained(() => this.apply(fault)));
   }
 
   /** Ends every active fault (DELETE /faults) and restarts nodes that exited on their own. */
   healAll(): Promise<{ healed: string[]; restarted: string[] }> {
-    return this.serialised(async () => {
+    return this.serialised(() => failuresExplained(async () => {
       const healed: string[] = [];
       for (const fault of [...this.active.values()]) {
         await this.end(fault);
@@ -93,17 +103,17 @@ export class FaultInjector {
         }
       }
       return { healed, restarted };
-    });
+    }));
   }
 
   /** Ends one fault (DELETE /faults/:id). */
   heal(id: string): Promise<ActiveFault> {
-    return this.serialised(async () => {
+    return this.serialised(() => failuresExplained(async () => {
       const fault = this.active.get(id);
       if (fault === undefined) throw notFound(`no active fault '${id}'; GET /faults lists them`);
       await this.end(fault);
       return fault;
-    });
+    }));
   }
 
   private serialised<T>(op: () => Promise<T>): Promise<T> {

@@ -91,6 +91,21 @@ function processesMentioning(dir: string): number[] {
   return pids;
 }
 
+/** On a failure: the end of every child's log, to see what the nodes were doing. */
+function dumpLogs(dir: string): void {
+  const logDir = path.join(dir, 'logs');
+  let files: string[] = [];
+  try {
+    files = readdirSync(logDir).filter((f) => f.endsWith('.log'));
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const text = readFileSync(path.join(logDir, f), 'utf8');
+    console.error(`----- ${f} (last 3000 chars) -----\n${text.slice(-3000)}`);
+  }
+}
+
 function expectNoProcessLeft(cluster: ClusterHandle): void {
   const alive = cluster.childPids().filter((pid) => isProcessAlive(pid));
   expect(alive).toEqual([]);
@@ -113,7 +128,10 @@ describe.sequential('nimmer up: a real local cluster', () => {
   it('starts and bootstraps, serves writes and linearizable reads through the controller, survives kill and pause, heals, and stops with no process left', async () => {
     const cluster = await startCluster(small);
     started.push(cluster);
-    onTestFailed(() => cluster.stop());
+    onTestFailed(async () => {
+      dumpLogs(dataDir);
+      await cluster.stop();
+    });
     expect(cluster.resumed).toBe(false);
     const url = cluster.controllerUrl;
 
@@ -170,7 +188,10 @@ describe.sequential('nimmer up: a real local cluster', () => {
     const before = JSON.parse(readFileSync(path.join(dataDir, 'cluster.json'), 'utf8')) as { nodes: unknown[] };
     const cluster = await startCluster({ dataDir, port: 0, gm: { enabled: false } });
     started.push(cluster);
-    onTestFailed(() => cluster.stop());
+    onTestFailed(async () => {
+      dumpLogs(dataDir);
+      await cluster.stop();
+    });
     expect(cluster.resumed).toBe(true);
     expect(cluster.config.nodes).toEqual(before.nodes);
     const url = cluster.controllerUrl;
@@ -195,6 +216,7 @@ describe.sequential('nimmer up: a real local cluster', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cli = child;
+    onTestFailed(() => dumpLogs(dataDir));
     let output = '';
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));

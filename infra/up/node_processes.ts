@@ -93,7 +93,8 @@ export class NodeProcesses implements NodeControl {
     return this.locked(id, async () => {
       const e = this.entry(id);
       if (e.proc === null || !e.proc.running) throw new Error(`${nodeName(id)} is not running`);
-      e.proc.signal('SIGSTOP', { expected: false });
+      // Through the supervisor: a stopped node cannot notice the launcher dying by itself.
+      await this.options.supervisor.pause(nodeName(id));
       e.paused = true;
       this.options.onEvent?.(`${nodeName(id)} paused (SIGSTOP)`);
     });
@@ -149,7 +150,7 @@ export class NodeProcesses implements NodeControl {
 
   private resumeUnlocked(e: Entry): void {
     if (!e.paused) return;
-    e.proc?.signal('SIGCONT', { expected: false });
+    if (e.proc?.running) this.options.supervisor.resume(nodeName(e.spec.id));
     e.paused = false;
     this.options.onEvent?.(`${nodeName(e.spec.id)} resumed (SIGCONT)`);
   }
