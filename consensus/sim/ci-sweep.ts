@@ -5,8 +5,8 @@ import { expect, it } from 'vitest';
 import { runSeed, type SeedResult } from './batch.ts';
 import { StatsSummary } from './summary.ts';
 
-export const CI_SEEDS = 500;
-export const CI_STEPS = 3000;
+export const CI_SEEDS = 1000;
+export const CI_STEPS = 5000;
 export const CI_SHARDS = 4;
 
 /**

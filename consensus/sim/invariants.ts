@@ -135,7 +135,10 @@ export class InvariantChecker {
       this.recordCommits(n, t.commit + 1, commit);
       t.commit = commit;
     }
-    if (r.state === 'leader' && t.ledTerm !== r.term) {
+    if (r.state === 'leader' && t.ledTerm !== r.term && t.durable.term === r.term && t.durable.vote === n.id) {
+      // A leader counts once its term and self-vote are durable: before that it can neither send
+      // nor commit anything (a single voter wins in the step that raises its term, and a crash
+      // before the fsync leaves no trace of that leadership).
       t.ledTerm = r.term;
       this.onLeader(n);
     }
@@ -297,6 +300,11 @@ export class InvariantChecker {
 
   /** A message about to leave node n (after its Ready's persistence, unless safe before it). */
   onSend(n: ObservedNode, m: Message): void {
+    if (m.term > 0 && m.type !== 'preVote' && m.type !== 'preVoteResp') {
+      // A message speaks for its term: that term must be durable first (§3.8).
+      const durableTerm = this.track(n.id).durable.term;
+      if (durableTerm < m.term) this.fail('term-durability', `node ${n.id} sent ${m.type} in term ${m.term} while its durable term is ${durableTerm}`);
+    }
     if (m.type === 'voteResp' && !m.reject) {
       // A replica grants one vote per term, ever — across crashes and restarts.
       const key = `${n.id}:${m.term}`;

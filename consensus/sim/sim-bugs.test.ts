@@ -8,6 +8,7 @@ import type { SimBug } from './options.ts';
 const RAFT_LEVEL = [
   'election-safety',
   'vote-uniqueness',
+  'term-durability',
   'log-matching',
   'leader-completeness',
   'state-machine-safety',
