@@ -1,6 +1,6 @@
 // The fastify server shared by the node process and the controller: JSON only, bounded bodies,
 // every error (ours, fastify's, a bug's) mapped to the API's JSON error shape.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ApiError } from './errors.ts';
 
 export interface ServerOptions {
@@ -9,8 +9,22 @@ export interface ServerOptions {
   onInternalError?: (e: unknown) => void;
 }
 
+const PARAM_CHARS_MAX = 1024;
+
 export function createServer(opts: ServerOptions = {}): FastifyInstance {
-  const app = Fastify({ bodyLimit: opts.bodyBytesMax ?? 64 * 1024, logger: opts.logger ?? false, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit: opts.bodyBytesMax ?? 64 * 1024,
+    logger: opts.logger ?? false,
+    return503OnClosing: true,
+    // Long enough for any UID (4 tokens of 64 characters), so a bad one reaches its handler's 400.
+    routerOptions: { maxParamLength: PARAM_CHARS_MAX },
+    // The router's own refusals (a malformed percent-encoding, an overlong path parameter) answer
+    // in the API's error shape too, not fastify's default one.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      void (reply as FastifyReply).status(status).send({ error: { code: 'bad_request', message: `${err.message}; path parameters are at most ${PARAM_CHARS_MAX} characters of valid percent-encoded UTF-8` } });
+    },
+  });
   app.setErrorHandler((err: FastifyError | ApiError | Error, _req, reply) => {
     if (err instanceof ApiError) {
       if (err.retryAfterS !== undefined) void reply.header('Retry-After', String(err.retryAfterS));
