@@ -23,6 +23,8 @@ export interface NodeLogger {
 interface HostedShard {
   record: ShardRecord;
   sm: GmStateMachine;
+  /** Set when this node stops hosting the replica (a move took it away); see proposeGm. */
+  closed: boolean;
 }
 
 export class GmNode {
@@ -110,8 +112,18 @@ export class GmNode {
   }
 
   async proposeGm(shard: HostedShard, cmd: GmCommand): Promise<{ result: GmResult; index: number; term: number }> {
-    const r = await this.raft.propose(shard.record.groupId, encodeCommand(cmd));
-    return { result: r.result as GmResult, index: r.index, term: r.term };
+    try {
+      const r = await this.raft.propose(shard.record.groupId, encodeCommand(cmd));
+      return { result: r.result as GmResult, index: r.index, term: r.term };
+    } catch (e) {
+      // Closing a group fails its pending proposals as "unavailable", but they were already handed
+      // to the leader (a replica removed by a move still forwards) and may commit: a 503 would be a
+      // lie. They are in doubt; the client must treat them as 504.
+      if (e instanceof UnavailableError && shard.closed) {
+        throw new IndeterminateError(`shard ${shard.record.id} stopped being hosted on node n${this.id} (moved) while the proposal was in flight; it may still take effect`);
+      }
+      throw e;
+    }
   }
 
   /** A linearizable read barrier on the meta group. */
@@ -138,11 +150,12 @@ export class GmNode {
       // has the group); a replica added by a move starts empty and learns from the leader.
       const founding = record.founders.includes(this.id);
       this.raft.openGroup(record.groupId, sm, { voters: founding ? [...record.founders] : [] });
-      this.shards.set(id, { record, sm });
+      this.shards.set(id, { record, sm, closed: false });
       this.log.info({ shard: id, groupId: record.groupId, founding }, 'hosting shard replica');
     }
     for (const [id, hosted] of this.shards) {
       if (wanted.has(id)) continue;
+      hosted.closed = true;
       this.raft.closeGroup(hosted.record.groupId);
       this.shards.delete(id);
       this.log.info({ shard: id, groupId: hosted.record.groupId }, 'stopped hosting shard replica');
