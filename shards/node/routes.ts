@@ -1,6 +1,7 @@
 // The node's HTTP API (API.md): any node accepts a request for any shard. A node hosting a
 // replica proposes or reads through Raft itself (the runtime forwards to the leader); a node
 // without a replica forwards the HTTP request to one that has it.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseUid, UidError, templatesForKey } from '../../catalogue/index.ts';
@@ -64,13 +65,14 @@ function commandError(r: { ok: false; code: string; message: string }): ApiError
 
 export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: NodeMetrics): void {
   /** Sends the request to node `id` (marked as forwarded, so it is never forwarded again). */
-  async function fetchFrom(id: number, req: FastifyRequest): Promise<{ status: number; text: string; retryAfter: string | null }> {
+  async function fetchFrom(id: number, req: FastifyRequest, idempotencyKey?: string): Promise<{ status: number; text: string; retryAfter: string | null }> {
+    const key = idempotencyKey ?? (req.headers['idempotency-key'] ? String(req.headers['idempotency-key']) : undefined);
     const res = await fetch(httpUrlOf(node.config, id) + req.url, {
       method: req.method,
       headers: {
         'content-type': 'application/json',
         [FORWARDED_HEADER]: '1',
-        ...(req.headers['idempotency-key'] ? { 'idempotency-key': String(req.headers['idempotency-key']) } : {}),
+        ...(key ? { 'idempotency-key': key } : {}),
       },
       body: req.method === 'GET' || req.method === 'HEAD' ? undefined : JSON.stringify(req.body ?? {}),
       signal: AbortSignal.timeout(node.config.raft.proposalTimeoutMs + 1000),
@@ -79,27 +81,53 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     return { status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') };
   }
 
-  /** Forwards the request to the first replica node of the shard that answers. */
+  /**
+   * Forwards the request to the shard's replica nodes in turn, until one gives an answer other
+   * than 503 (which means "not applied", so trying the next replica is safe).
+   */
   async function forward(req: FastifyRequest, reply: FastifyReply, shard: ShardRecord): Promise<FastifyReply> {
     if (req.headers[FORWARDED_HEADER]) throw unavailable(`shard ${shard.id} is not hosted on node ${nodeName(node.id)} and the request was already forwarded once`);
+    const write = req.method !== 'GET' && req.method !== 'HEAD';
+    // Every attempt of a write carries one Idempotency-Key, so a write that reached a replica
+    // whose answer was lost applies at most once however many replicas are tried.
+    const key = write ? (req.headers['idempotency-key'] ? String(req.headers['idempotency-key']) : `fwd-${randomUUID()}`) : undefined;
     let lastError = '';
+    let maybeDelivered = false;
+    let unavailableAnswer: { status: number; text: string; retryAfter: string | null } | undefined;
     for (const id of shard.replicas) {
       if (id === node.id) continue;
       try {
-        const r = await fetchFrom(id, req);
+        const r = await fetchFrom(id, req, key);
+        if (r.status === 503) {
+          unavailableAnswer = r;
+          continue;
+        }
         if (r.retryAfter) void reply.header('Retry-After', r.retryAfter);
         return reply.status(r.status).type('application/json').send(r.text);
       } catch (e) {
-        lastError = (e as Error).message;
+        const code = ((e as Error & { cause?: { code?: string } }).cause?.code ?? '') as string;
+        lastError = `n${id}: ${(e as Error).message}${code ? ` (${code})` : ''}`;
         // A write that may have reached the other node is indeterminate, not unavailable.
-        if (req.method !== 'GET' && (e as Error).name === 'TimeoutError') throw indeterminate(`forwarded request to n${id} timed out; it may still take effect`);
+        if (write && (e as Error).name === 'TimeoutError') throw indeterminate(`forwarded request to n${id} timed out; it may still take effect`);
+        if (write && code !== 'ECONNREFUSED') maybeDelivered = true;
       }
+    }
+    if (maybeDelivered) throw indeterminate(`the forwarded write may have reached a replica of shard ${shard.id} before its connection failed (${lastError}); it may still take effect`);
+    if (unavailableAnswer) {
+      if (unavailableAnswer.retryAfter) void reply.header('Retry-After', unavailableAnswer.retryAfter);
+      return reply.status(503).type('application/json').send(unavailableAnswer.text);
     }
     throw unavailable(`no replica of shard ${shard.id} answered (${lastError || 'none reachable'})`);
   }
 
-  function shardRecord(id: string): ShardRecord {
-    const s = node.meta.shard(id);
+  async function shardRecord(id: string): Promise<ShardRecord> {
+    let s = node.meta.shard(id);
+    if (!s) {
+      // This replica of the meta group may lag (a shard just created through another node): catch
+      // up before answering that the shard does not exist.
+      await barrier(META_GROUP_ID);
+      s = node.meta.shard(id);
+    }
     if (!s) throw notFound(`no shard '${id}'; GET /shards lists them`);
     return s;
   }
@@ -218,7 +246,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   app.get('/shards/:shard/equilibrium', async (req, reply) => {
     const { shard } = parseInput(ShardParams, req.params, 'path');
     const q = parseInput(ConsistencySchema, req.query, 'query');
-    const rec = shardRecord(shard);
+    const rec = await shardRecord(shard);
     if (!hosted(shard)) return forward(req, reply, rec);
     if (q.consistency === 'linearizable') await barrier(rec.groupId);
     const st = hosted(shard)!.sm.state();
@@ -241,7 +269,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   app.get('/shards/:shard/axes/:axis', async (req, reply) => {
     const { shard, axis } = parseInput(AxisParams, req.params, 'path');
     const q = parseInput(ConsistencySchema, req.query, 'query');
-    const rec = shardRecord(shard);
+    const rec = await shardRecord(shard);
     if (!hosted(shard)) return forward(req, reply, rec);
     if (q.consistency === 'linearizable') await barrier(rec.groupId);
     const { a, st } = axisOf(shard, axis);
@@ -251,7 +279,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   app.put('/shards/:shard/axes/:axis', async (req, reply) => {
     const { shard, axis } = parseInput(AxisParams, req.params, 'path');
     const body = parseInput(SetAxisBody, req.body, 'body');
-    const rec = shardRecord(shard);
+    const rec = await shardRecord(shard);
     if (!hosted(shard)) return forward(req, reply, rec);
     axisOf(shard, axis);
     const r = (await proposeGm(shard, { type: 'setAxis', commandId: commandIdFrom(req, 'put'), axis, value: body.value }))!;
@@ -263,7 +291,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   app.put('/shards/:shard/axes/:axis/target', async (req, reply) => {
     const { shard, axis } = parseInput(AxisParams, req.params, 'path');
     const body = parseInput(TargetBody, req.body, 'body');
-    const rec = shardRecord(shard);
+    const rec = await shardRecord(shard);
     if (!hosted(shard)) return forward(req, reply, rec);
     axisOf(shard, axis);
     const r = (await proposeGm(shard, { type: 'setTarget', commandId: commandIdFrom(req, 'target'), axis, target: body.target }))!;
@@ -275,7 +303,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   app.post('/shards/:shard/axes/:axis/cas', async (req, reply) => {
     const { shard, axis } = parseInput(AxisParams, req.params, 'path');
     const body = parseInput(CasBody, req.body, 'body');
-    const rec = shardRecord(shard);
+    const rec = await shardRecord(shard);
     if (!hosted(shard)) return forward(req, reply, rec);
     axisOf(shard, axis);
     const r = (await proposeGm(shard, { type: 'casAxis', commandId: commandIdFrom(req, 'cas'), axis, expect: body.expect, value: body.value }))!;
@@ -289,6 +317,9 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
 
   app.post('/events', async (req, reply) => {
     const body = parseInput(EventBody, req.body, 'event');
+    // Route on an up-to-date shard map and catalogue: after a split (or a catalogue bump) is
+    // acknowledged, every node routes (and checks templates) by it, not by a lagging meta replica.
+    await barrier(META_GROUP_ID);
     const catalogue = node.catalogue();
     if (!catalogue) throw unavailable('no catalogue loaded yet; retry shortly');
     const rec = node.meta.route(body.key);
@@ -326,21 +357,34 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
       if (e instanceof UidError) throw badRequest(e.message, { code: e.code, position: e.position });
       throw e;
     }
+    const q = parseInput(ConsistencySchema, req.query, 'query');
     const eventUid = parsed.gmEvent;
-    for (const s of node.meta.shardMap().shards) {
-      const h = hosted(s.id);
-      if (!h) continue;
-      const ev = h.sm.event(eventUid);
-      if (ev) {
-        return {
-          uid: eventUid,
-          shard: s.id,
-          stage: ev.status === 'active' ? 'committed' : 'resolved',
-          stages: { proposed: true, committed: true, directing: false, composing: false, canon: false, delivered: false, pruned: false },
-          event: ev,
-        };
+    const findHere = () => {
+      for (const s of node.meta.shardMap().shards) {
+        const ev = hosted(s.id)?.sm.event(eventUid);
+        if (ev) {
+          return {
+            uid: eventUid,
+            shard: s.id,
+            stage: ev.status === 'active' ? 'committed' : 'resolved',
+            stages: { proposed: true, committed: true, directing: false, composing: false, canon: false, delivered: false, pruned: false },
+            event: ev,
+          };
+        }
       }
+      return undefined;
+    };
+    let found = findHere();
+    if (!found && q.consistency === 'linearizable') {
+      // The event may be committed on a hosted shard this replica has not applied yet (a POST
+      // acknowledged by another node): catch up with each hosted shard (ReadIndex) before a 404.
+      const groups = node.meta.shardMap().shards.filter((s) => hosted(s.id)).map((s) => s.groupId);
+      const barriers = await Promise.allSettled(groups.map((g) => barrier(g)));
+      found = findHere();
+      const failed = barriers.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+      if (!found && failed) throw failed.reason;
     }
+    if (found) return found;
     // Not on a shard this node hosts: ask the nodes hosting the others (once).
     if (!req.headers[FORWARDED_HEADER]) {
       const asked = new Set<number>([node.id]);
