@@ -1,5 +1,6 @@
 // `nimmer bench …`: benchmarks, run on demand, never part of the test suite.
 import type { Command } from 'commander';
+import { runClusterBench } from './cluster.ts';
 import { runRaftBench } from './raft.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
@@ -28,6 +29,35 @@ export function registerBenchCommands(program: Command): void {
         tickMs: Number(o.tickMs),
         electionTicks: Number(o.electionTicks),
         out: o.out ? String(o.out) : undefined,
+        keep: Boolean(o.keep),
+      });
+    });
+  bench
+    .command('cluster')
+    .description('3 nimmer node processes vs 3 etcd 3.4 members, end-to-end through HTTP with the same load generator: linearizable writes and reads, ratios, RSS')
+    .option('--seconds <n>', 'measured seconds per load level', '10')
+    .option('--warmup-seconds <n>', 'warm-up seconds before each level', '2')
+    .option('--clients <list>', 'concurrent closed-loop clients per level', '1,64,256')
+    .option('--value-bytes <n>', 'etcd value size (nimmer values are integers 0..100)', '8')
+    .option('--shards <n>', 'nimmer shards for the load (registers = shards × catalogue axes; etcd gets as many keys)', '4')
+    .option('--rss-shards <list>', 'shard counts for the idle RSS figure (fresh cluster each)', '4,64')
+    .option('--tick-ms <n>', 'nimmer raft tick', '50')
+    .option('--profile', 'afterwards, profile the nimmer node processes (--cpu-prof) under the highest load and list the hot spots')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/cluster.json')
+    .option('--md <file>', 'write the Markdown summary here', 'bench-results/cluster.md')
+    .option('--keep', 'keep the work directory (etcd data and logs, profiles)')
+    .action(async (o: Record<string, string | boolean>) => {
+      await runClusterBench({
+        seconds: Number(o.seconds),
+        warmupSeconds: Number(o.warmupSeconds),
+        clients: intList(String(o.clients)),
+        valueBytes: Number(o.valueBytes),
+        shards: Number(o.shards),
+        rssShards: intList(String(o.rssShards)),
+        tickMs: Number(o.tickMs),
+        profile: Boolean(o.profile),
+        out: o.out ? String(o.out) : undefined,
+        md: o.md ? String(o.md) : undefined,
         keep: Boolean(o.keep),
       });
     });
