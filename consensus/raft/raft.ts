@@ -609,8 +609,10 @@ export class Raft {
         // 5451); as a learner it never campaigns; and with a stale configuration its vote requests
         // go to old voters only. The group then never brings it back.
         this.send(newMessage({ type: 'appResp', to: m.from }));
-      } else if (m.type === 'preVote') {
-        // Reject pre-votes from lower terms so the sender learns it is behind.
+      } else if (m.type === 'preVote' || m.type === 'vote') {
+        // Reject (pre-)votes from lower terms so the sender learns it is behind (§5.1: the reply
+        // carries the current term). Ignoring them could stall a group: a candidate that needs
+        // this vote, behind in term, and never told so (its term may trail ours indefinitely).
         this.send(this.voteRejection(m));
       } else {
         this.logger.debug(`${this.id} [term: ${this.term}] ignored a ${m.type} message with lower term from ${m.from} [term: ${m.term}]`);

@@ -72,11 +72,11 @@ describe('§5.1 Raft basics: terms', () => {
     expect(drain(r).map((m) => [m.type, m.to, m.term])).toEqual([['appResp', 2, 2]]);
   });
 
-  it('ignores a RequestVote with a stale term and does not vote', () => {
+  it('rejects a RequestVote with a stale term, answering with its term, and does not vote', () => {
     const { r } = newTestRaft(1, [1, 2, 3], { hardState: { term: 2, vote: NONE, commit: 0 } });
     r.step(msg({ type: 'vote', from: 2, to: 1, term: 1, index: 5, logTerm: 1 }));
     expect(r.vote).toBe(NONE);
-    expect(drain(r)).toEqual([]);
+    expect(drain(r).map((m) => [m.type, m.to, m.term, m.reject])).toEqual([['voteResp', 2, 2, true]]);
   });
 });
 

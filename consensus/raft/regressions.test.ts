@@ -208,4 +208,33 @@ describe('raft regressions found by the simulation', () => {
     }
     expect(net.appliedText(3)).toContain('after 3 fell behind');
   });
+
+  it('a candidate whose term is behind hears the higher term and commit index of a voter it needs (sim seeds 112, 12015)', () => {
+    // Node 6 is stuck in the joint configuration [6]/[3]: the entry leaving it (index 2) is in its
+    // log but 6 never learned it committed. Node 3 applied it (so it is no longer a member and does
+    // not campaign) and its term moved far ahead (a removed replica's vote requests kept raising it).
+    // 6 needs 3's vote; 3 ignored vote requests of a lower term, so 6 could only win once its own
+    // term, one election timeout at a time, overtook 3's.
+    const joint = { voters: [6], votersOutgoing: [3], learners: [], learnersNext: [], autoLeave: false };
+    const leave = { term: 1, index: 2, type: 'confChange' as const, data: encodeConfChange({ transition: 'auto', changes: [] }) };
+    const net = new TestNetwork([]);
+    for (const [id, hardState] of [
+      [3, { term: 1000, vote: 0, commit: 2 }],
+      [6, { term: 1, vote: 0, commit: 1 }],
+    ] as const) {
+      const storage = new MemoryStorage();
+      storage.applySnapshot({ metadata: { index: 1, term: 1, confState: joint }, data: new Uint8Array() });
+      storage.append([leave]);
+      storage.setHardState(hardState);
+      const rn = new RawNode({ id, electionTick: 10, heartbeatTick: 1, storage, random: seededRandom(id), applied: 1 });
+      net.nodes.set(id, { id, rn, storage, applied: [], confState: joint });
+    }
+    net.stabilize(); // node 3 applies the leave: it is out of the group
+    expect(net.node(3).confState.voters).toEqual([6]);
+    for (let i = 0; i < 200 && net.leader() === undefined; i++) {
+      net.tickAll();
+      net.stabilize();
+    }
+    expect(net.leader()).toBe(6);
+  });
 });
