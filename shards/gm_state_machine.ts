@@ -144,6 +144,19 @@ export class GmStateMachine implements StateMachine<GmResult> {
     };
   }
 
+  /** Cheap views for hot paths (no copy of the whole state). */
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  get initializedShardId(): string | null {
+    return this.shardId;
+  }
+
+  get version(): number {
+    return this.catalogueVersion;
+  }
+
   axis(id: string): AxisState | undefined {
     const a = this.axes.get(id);
     return a === undefined ? undefined : { ...a };

@@ -182,6 +182,34 @@ export class MetaStateMachine implements StateMachine<MetaResult> {
     });
   }
 
+  /** The last applied Raft index; cheap (no copy), for polling. */
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  /** The current catalogue version (0 before the first setCatalogue); cheap. */
+  catalogueVersion(): number {
+    return this.catalogueStored?.version ?? 0;
+  }
+
+  /**
+   * The shard map without a copy, for hot read paths. Transitions build new objects and never
+   * mutate a published map, so it stays valid; callers must not mutate it.
+   */
+  shardMapView(): Readonly<ShardMap> {
+    return this.map;
+  }
+
+  /** One shard's record without a copy (same rules as shardMapView). */
+  shardView(id: string): Readonly<ShardRecord> | undefined {
+    return findShard(this.map, id);
+  }
+
+  /** The stored catalogue without a copy; callers must not mutate it. */
+  catalogueView(): Readonly<StoredCatalogue> | null {
+    return this.catalogueStored;
+  }
+
   shardMap(): ShardMap {
     return structuredClone(this.map);
   }

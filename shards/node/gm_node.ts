@@ -96,9 +96,10 @@ export class GmNode {
   }
 
   catalogue(): Catalogue | undefined {
-    const stored = this.meta.catalogue();
-    if (!stored) return undefined;
-    if (this.catalogueCache?.version !== stored.version) {
+    const version = this.meta.catalogueVersion();
+    if (version === 0) return undefined;
+    if (this.catalogueCache?.version !== version) {
+      const stored = this.meta.catalogueView()!;
       this.catalogueCache = { version: stored.version, catalogue: validateCatalogue(stored.document) };
     }
     return this.catalogueCache.catalogue;
@@ -134,7 +135,7 @@ export class GmNode {
   // --- keeping hosted groups in line with the shard map ------------------------------------------
 
   private reconcile(): void {
-    const map = this.meta.shardMap();
+    const map = this.meta.shardMapView();
     const wanted = new Map<string, ShardRecord>();
     for (const s of map.shards) {
       if (s.replicas.includes(this.id) || (s.targetReplicas ?? []).includes(this.id)) wanted.set(s.id, s);
@@ -167,14 +168,14 @@ export class GmNode {
     if (this.dutyRunning || this.closed) return;
     this.dutyRunning = true;
     try {
-      const metaApplied = this.meta.state().appliedIndex;
+      const metaApplied = this.meta.applied;
       if (metaApplied !== this.metaAppliedSeen) {
         this.metaAppliedSeen = metaApplied;
         this.reconcile();
       }
       if (this.raft.leaderOf(META_GROUP_ID) === this.id) {
         await this.registerAllNodes();
-        if (!this.meta.catalogue()) {
+        if (this.meta.catalogueVersion() === 0) {
           // A new cluster starts from the catalogue shipped in the repo (version 1).
           await this.proposeMeta({ type: 'setCatalogue', commandId: 'catalogue-default', catalogue: defaultCatalogue() });
         }
@@ -200,27 +201,15 @@ export class GmNode {
   }
 
   private async shardLeaderDuties(shard: HostedShard, catalogue: Catalogue | undefined): Promise<void> {
-    const st = shard.sm.state();
     const id = shard.record.id;
-    if (catalogue && st.shardId === null) {
-      await this.proposeGm(shard, {
-        type: 'init',
-        commandId: `init-${id}-g${shard.record.groupId}`,
-        shardId: id,
-        groupId: shard.record.groupId,
-        catalogueVersion: this.meta.catalogue()!.version,
-        axes: catalogue.axes.map((a) => ({ id: a.id, min: a.min, max: a.max, target: a.target, tolerance: a.tolerance })),
-      });
+    const version = this.meta.catalogueVersion();
+    const axes = () => catalogue!.axes.map((a) => ({ id: a.id, min: a.min, max: a.max, target: a.target, tolerance: a.tolerance }));
+    if (catalogue && shard.sm.initializedShardId === null) {
+      await this.proposeGm(shard, { type: 'init', commandId: `init-${id}-g${shard.record.groupId}`, shardId: id, groupId: shard.record.groupId, catalogueVersion: version, axes: axes() });
       return;
     }
-    const stored = this.meta.catalogue();
-    if (catalogue && stored && st.shardId !== null && st.catalogueVersion < stored.version) {
-      await this.proposeGm(shard, {
-        type: 'setCatalogueVersion',
-        commandId: `catalogue-${id}-v${stored.version}`,
-        version: stored.version,
-        axes: catalogue.axes.map((a) => ({ id: a.id, min: a.min, max: a.max, target: a.target, tolerance: a.tolerance })),
-      });
+    if (catalogue && shard.sm.initializedShardId !== null && shard.sm.version < version) {
+      await this.proposeGm(shard, { type: 'setCatalogueVersion', commandId: `catalogue-${id}-v${version}`, version, axes: axes() });
     }
     if (shard.record.state === 'moving' && shard.record.targetReplicas) await this.stepMove(shard);
   }

@@ -121,12 +121,12 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   }
 
   async function shardRecord(id: string): Promise<ShardRecord> {
-    let s = node.meta.shard(id);
+    let s = node.meta.shardView(id);
     if (!s) {
       // This replica of the meta group may lag (a shard just created through another node): catch
       // up before answering that the shard does not exist.
       await barrier(META_GROUP_ID);
-      s = node.meta.shard(id);
+      s = node.meta.shardView(id);
     }
     if (!s) throw notFound(`no shard '${id}'; GET /shards lists them`);
     return s;
@@ -147,11 +147,10 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
 
   function axisOf(shardId: string, axis: string) {
     const h = hosted(shardId)!;
-    const st = h.sm.state();
-    if (st.shardId === null) throw unavailable(`shard ${shardId} is not initialised yet (waiting for the catalogue); retry shortly`);
-    const a = st.axes[axis];
+    if (h.sm.initializedShardId === null) throw unavailable(`shard ${shardId} is not initialised yet (waiting for the catalogue); retry shortly`);
+    const a = h.sm.axis(axis);
     if (!a) throw notFound(`shard ${shardId} has no axis '${axis}'; GET /catalogue lists the axes`);
-    return { a, st };
+    return { a, st: { appliedIndex: h.sm.applied } };
   }
 
   async function proposeGm(shardId: string, cmd: Parameters<GmNode['proposeGm']>[1]) {
@@ -181,7 +180,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   app.get('/health', async (_req, reply) => {
     const reasons: string[] = [];
     if (node.raft.leaderOf(META_GROUP_ID) === 0) reasons.push('the meta group has no leader');
-    for (const s of node.meta.shardMap().shards) {
+    for (const s of node.meta.shardMapView().shards) {
       const h = hosted(s.id);
       if (h && node.raft.status(s.groupId).leader === 0) reasons.push(`shard ${s.id} has no leader`);
     }
@@ -199,7 +198,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
         url: `http://${n.http.host}:${n.http.port}`,
         alive: n.id === node.id ? true : (stats?.peers[nodeName(n.id)]?.up ?? false),
       })),
-      shards: node.meta.shardMap().shards.map((s) => {
+      shards: node.meta.shardMapView().shards.map((s) => {
         const st = node.raft.hasGroup(s.groupId) ? node.raft.status(s.groupId) : undefined;
         return {
           id: s.id,
@@ -360,7 +359,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     const q = parseInput(ConsistencySchema, req.query, 'query');
     const eventUid = parsed.gmEvent;
     const findHere = () => {
-      for (const s of node.meta.shardMap().shards) {
+      for (const s of node.meta.shardMapView().shards) {
         const ev = hosted(s.id)?.sm.event(eventUid);
         if (ev) {
           return {
@@ -378,7 +377,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     if (!found && q.consistency === 'linearizable') {
       // The event may be committed on a hosted shard this replica has not applied yet (a POST
       // acknowledged by another node): catch up with each hosted shard (ReadIndex) before a 404.
-      const groups = node.meta.shardMap().shards.filter((s) => hosted(s.id)).map((s) => s.groupId);
+      const groups = node.meta.shardMapView().shards.filter((s) => hosted(s.id)).map((s) => s.groupId);
       const barriers = await Promise.allSettled(groups.map((g) => barrier(g)));
       found = findHere();
       const failed = barriers.find((b): b is PromiseRejectedResult => b.status === 'rejected');
@@ -388,7 +387,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     // Not on a shard this node hosts: ask the nodes hosting the others (once).
     if (!req.headers[FORWARDED_HEADER]) {
       const asked = new Set<number>([node.id]);
-      for (const s of node.meta.shardMap().shards) {
+      for (const s of node.meta.shardMapView().shards) {
         if (hosted(s.id)) continue;
         for (const id of s.replicas) {
           if (asked.has(id)) continue;
@@ -411,7 +410,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
       if (e instanceof UidError) throw badRequest(e.message, { code: e.code, position: e.position });
       throw e;
     }
-    for (const s of node.meta.shardMap().shards) {
+    for (const s of node.meta.shardMapView().shards) {
       const h = hosted(s.id);
       if (!h?.sm.event(parsed.gmEvent)) continue;
       const r = (await proposeGm(s.id, { type: 'applyOutcome', commandId: commandIdFrom(req, 'outcome'), eventUid: parsed.gmEvent, outcome: body.outcome }))!;
@@ -457,7 +456,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   });
 
   app.get('/admin/status', async () => {
-    const shardByGroup = new Map(node.meta.shardMap().shards.map((s) => [s.groupId, s.id]));
+    const shardByGroup = new Map(node.meta.shardMapView().shards.map((s) => [s.groupId, s.id]));
     return {
       nodeId: nodeName(node.id),
       groups: node.raft.groupIds().sort((a, b) => a - b).map((g) => {
