@@ -2,6 +2,7 @@
 // process per node, waits until each is ready. (`nimmer up` is the full launcher; this one
 // starts only the node processes, which is all the node's own tests need.)
 import type { ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,8 @@ export interface LocalCluster {
   start(id: number): Promise<void>;
   kill(id: number, signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
+  /** The last `lines` lines of node `id`'s log (stdout and stderr, appended across restarts). */
+  logTail(id: number, lines?: number): string;
 }
 
 export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; tickMs?: number; snapshotEveryEntries?: number } = {}): Promise<LocalCluster> {
@@ -45,7 +48,10 @@ export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; ti
     procs,
     url: (id) => `http://127.0.0.1:${nodes[id - 1].http.port}`,
     async start(id) {
-      const child = forkTs(MAIN, ['--config', configFile, '--node', String(id)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      // The node's log goes to a file in the cluster dir, so a failing test can show it (logTail).
+      const logFd = openSync(path.join(dir, `n${id}.log`), 'a');
+      const child = forkTs(MAIN, ['--config', configFile, '--node', String(id)], { stdio: ['ignore', logFd, logFd, 'ipc'] });
+      closeSync(logFd);
       procs.set(id, child);
       await new Promise<void>((resolve, reject) => {
         const onMsg = (m: unknown) => {
@@ -65,6 +71,13 @@ export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; ti
       child.kill(signal);
       await exited;
       procs.delete(id);
+    },
+    logTail(id, lines = 40) {
+      try {
+        return readFileSync(path.join(dir, `n${id}.log`), 'utf8').split('\n').slice(-lines - 1).join('\n');
+      } catch {
+        return '';
+      }
     },
     async stop() {
       await Promise.all([...procs.keys()].map((id) => cluster.kill(id, 'SIGTERM')));
