@@ -87,7 +87,8 @@ class Simulation implements NodeHost {
   /** The configuration after the highest applied conf change (all replicas apply the same ones). */
   private clusterConfig: ConfState;
   private clusterConfigIndex: number;
-  private readonly everMembers = new Set<ReplicaId>();
+  /** The index of the conf change that removed each former member. */
+  private readonly removedAt = new Map<ReplicaId, number>();
   /** `${clientId}:${seq}` → the index where the command first took effect. */
   private readonly effects = new Map<string, number>();
   private pendingTransfer: { target: ReplicaId; term: number; untilMs: number } | undefined;
@@ -134,7 +135,6 @@ class Simulation implements NodeHost {
     const voters = Array.from({ length: this.nodesInitial }, (_, i) => i + 1);
     this.clusterConfig = { voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
     this.clusterConfigIndex = this.nodesInitial;
-    for (const v of voters) this.everMembers.add(v);
     const k = this.knobs;
     this.stats.nodesInitial = this.nodesInitial;
     this.stats.raft = { heartbeatTick: k.heartbeatTick, electionTick: k.electionTick, preVote: k.preVote, checkQuorum: k.checkQuorum, inflightMsgsMax: k.inflightMsgsMax };
@@ -397,13 +397,13 @@ class Simulation implements NodeHost {
   onConfChangeApplied(node: SimNode, index: number, before: ConfState, after: ConfState): void {
     if (index > this.clusterConfigIndex) {
       const wasJoint = isJoint(this.clusterConfig);
+      for (const id of members(this.clusterConfig)) if (!isMember(after, id)) this.removedAt.set(id, index);
       this.clusterConfig = structuredClone(after);
       this.clusterConfigIndex = index;
       this.stats.confChangesApplied++;
       if (!wasJoint && isJoint(after)) this.stats.jointEntered++;
       if (wasJoint && !isJoint(after)) this.stats.jointLeft++;
       if (after.voters.length === 1 && !isJoint(after)) this.stats.singleVoterConfigs++;
-      for (const m of members(after)) this.everMembers.add(m);
       this.trace(() => `config at index ${index}: ${describeConfState(after)}`);
     }
     if (index > this.nodesInitial && isMember(before, node.id) && !isMember(after, node.id)) {
@@ -693,13 +693,12 @@ class Simulation implements NodeHost {
   /** The operator during the liveness phase: stops removed replicas, leaves joint configs, writes a barrier. */
   private livenessAdmin(): void {
     const cs = this.clusterConfig;
-    if (this.removalIsDurable(this.clusterConfigIndex, [...cs.voters, ...cs.votersOutgoing])) {
-      for (const n of this.nodes.values()) {
-        if (n.isUp && this.everMembers.has(n.id) && !isMember(cs, n.id)) {
-          this.trace(() => `n${n.id} stops: not in the configuration`);
-          this.crashNode(n, 'stopped');
-        }
-      }
+    for (const n of this.nodes.values()) {
+      const removedAt = this.removedAt.get(n.id);
+      if (!n.isUp || removedAt === undefined || isMember(cs, n.id)) continue;
+      if (!this.removalIsDurable(removedAt, [...cs.voters, ...cs.votersOutgoing])) continue;
+      this.trace(() => `n${n.id} stops: removed from the configuration at index ${removedAt}`);
+      this.crashNode(n, 'stopped');
     }
     if (isJoint(this.clusterConfig) && !this.clusterConfig.autoLeave) this.proposeConfChange({ transition: 'auto', changes: [] }, 'leave joint');
     const leader = this.currentLeader();
