@@ -108,12 +108,16 @@ export class Group {
     this.readyReads = still;
   }
 
-  failAll(make: () => Error): void {
-    for (const w of this.proposals.values()) w.reject(make());
+  /**
+   * Fails every waiter. A pending proposal may already be in the log and commit later, so it gets
+   * `proposalError` (indeterminate); a read has no effect, so it gets `readError`.
+   */
+  failAll(proposalError: () => Error, readError: () => Error = proposalError): void {
+    for (const w of this.proposals.values()) w.reject(proposalError());
     this.proposals.clear();
-    for (const w of this.reads.values()) w.reject(make());
+    for (const w of this.reads.values()) w.reject(readError());
     this.reads.clear();
-    for (const w of this.readyReads) w.reject(make());
+    for (const w of this.readyReads) w.reject(readError());
     this.readyReads = [];
   }
 }

@@ -142,7 +142,10 @@ export class RaftNode {
   closeGroup(groupId: number): void {
     const g = this.groups.get(groupId);
     if (!g) return;
-    g.failAll(() => new UnavailableError(`group ${groupId} was closed on node ${this.id}`));
+    g.failAll(
+      () => new IndeterminateError(`group ${groupId} was closed on node ${this.id} before the proposal was applied here; it may still take effect`),
+      () => new UnavailableError(`group ${groupId} was closed on node ${this.id}`),
+    );
     this.groups.delete(groupId);
     this.dirty.delete(g);
     this.wal.removeGroup?.(groupId);
@@ -266,7 +269,12 @@ export class RaftNode {
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     await this.loopDone;
-    for (const g of this.groups.values()) g.failAll(() => new UnavailableError(`node ${this.id} is shutting down`));
+    for (const g of this.groups.values()) {
+      g.failAll(
+        () => new IndeterminateError(`node ${this.id} shut down before the proposal was applied here; it may still take effect`),
+        () => new UnavailableError(`node ${this.id} is shutting down`),
+      );
+    }
     await this.transport?.close();
     await this.wal.close();
   }
