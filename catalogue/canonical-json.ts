@@ -3,7 +3,7 @@
 // The same value always yields the same bytes, whatever order its keys were built in, so every
 // replica that encodes a catalogue hashes it identically.
 
-const depthMax = 32;
+const depthMax = 64;
 
 export function canonicalJson(value: unknown): string {
   const out: string[] = [];

@@ -79,3 +79,6 @@ export {
   type UidParseResult,
   type EventUidSeed,
 } from './uid.ts';
+
+/** Canonical JSON (sorted keys, no whitespace): the same value always yields the same bytes. */
+export { canonicalJson } from './canonical-json.ts';
