@@ -1054,8 +1054,9 @@ export class Raft {
   }
 
   private sendReadIndexResponse(m: Message): void {
-    if (this.prs.isSingleton()) {
+    if (this.prs.isSingleton() && this.prs.config.voters[0].has(this.id)) {
       // A single voter is its own quorum: no heartbeat round is needed to confirm leadership.
+      // (Only if it is that voter: a leader demoted or removed without stepping down is not.)
       const resp = this.responseToReadIndexReq(m, this.raftLog.committed);
       if (resp.to !== NONE) this.send(resp);
       return;

@@ -237,4 +237,37 @@ describe('raft regressions found by the simulation', () => {
     }
     expect(net.leader()).toBe(6);
   });
+
+  it('a leader that is not the single voter does not answer ReadIndex as if it were (sim seed 2973 with stepDownOnRemoval off)', () => {
+    // Leader 1 demotes itself to learner (voters [2], learners [1]) and, without step-down on
+    // removal, keeps leading. The configuration has a single voter, but it is 2: the single-voter
+    // shortcut let 1 answer reads at its own commit index without any confirmation, even after
+    // 2 had been elected and had committed more behind a partition.
+    const net = new TestNetwork([1, 2], { stepDownOnRemoval: false });
+    net.elect(1);
+    net.node(1).rn.proposeConfChange({ transition: 'auto', changes: [{ type: 'addLearner', replica: 1 }] });
+    net.stabilize();
+    expect(net.node(1).confState).toMatchObject({ voters: [2], learners: [1] });
+    expect(net.node(1).rn.role).toBe('leader');
+
+    net.isolate(1);
+    for (let i = 0; i < 50 && net.node(2).rn.role !== 'leader'; i++) {
+      net.tick(2);
+      net.stabilize();
+    }
+    expect(net.node(2).rn.role).toBe('leader');
+    net.propose(2, 'committed by the new leader');
+    net.stabilize();
+    const committed = net.node(2).rn.raft.raftLog.committed;
+
+    const old = net.node(1).rn;
+    old.readIndex(new TextEncoder().encode('read'));
+    const readIndexes: number[] = [];
+    for (let i = 0; i < 5 && old.hasReady(); i++) {
+      const rd = old.ready();
+      for (const rs of rd.readStates) readIndexes.push(rs.index);
+      old.advance(rd);
+    }
+    for (const index of readIndexes) expect(index).toBeGreaterThanOrEqual(committed);
+  });
 });
