@@ -23,6 +23,8 @@ export interface RaftKnobs {
   committedBytesPerReadyMax: number;
   uncommittedBytesMax: number;
   disableProposalForwarding: boolean;
+  stepDownOnRemoval: boolean;
+  readOnlyOption: 'safe' | 'leaseBased';
 }
 
 /** A read waiting for its ReadState, then for its index to be applied. */
@@ -123,6 +125,8 @@ export class SimNode {
       committedBytesPerReadyMax: k.committedBytesPerReadyMax,
       uncommittedBytesMax: k.uncommittedBytesMax,
       disableProposalForwarding: k.disableProposalForwarding,
+      stepDownOnRemoval: k.stepDownOnRemoval,
+      readOnlyOption: k.readOnlyOption,
     });
     this.storage.snapshotProvider = () => this.provideSnapshot();
     this.host.checker.onStart(this, applied);

@@ -127,7 +127,12 @@ class Simulation implements NodeHost {
       committedBytesPerReadyMax: r.pick([64, 1024, 64 << 20]),
       uncommittedBytesMax: r.pick([512, 4096, 64 << 20]),
       disableProposalForwarding: r.chance(0.1),
+      stepDownOnRemoval: true,
+      readOnlyOption: 'safe',
     };
+    // A removed leader that does not step down keeps leading until the operator stops it.
+    this.knobs.stepDownOnRemoval = r.chance(0.8);
+    if (this.knobs.checkQuorum && process.env.SIM_LEASE === '1' && r.chance(0.5)) this.knobs.readOnlyOption = 'leaseBased';
     this.shrinkBias = r.pick([0.3, 0.5, 0.7, 0.9]);
     this.network = new SimNetwork(r, SimNetwork.faultsOf(p));
     this.clients = new ClientPool(r, r.between(p.clientsMin, p.clientsMax), r.between(p.keysMin, p.keysMax));
@@ -262,7 +267,7 @@ class Simulation implements NodeHost {
       case 'stop': {
         const n = this.nodes.get(ev.id)!;
         if (n.status === 'stopped') return;
-        if (!this.removalIsDurable(ev.removedAt, ev.remaining)) {
+        if (!this.removalIsDurable(ev.removedAt, ev.remaining) || this.handOffLeadership(n)) {
           this.queue.push(this.nowMs + 50, ev);
           return;
         }
@@ -659,6 +664,22 @@ class Simulation implements NodeHost {
     leader.pump();
   }
 
+  /**
+   * Before a removed replica that still leads shuts down, it hands leadership to a voter of the
+   * configuration (as an etcd member transfers leadership when it stops). True while it leads.
+   */
+  private handOffLeadership(n: SimNode): boolean {
+    if (!n.isUp || n.rn.role !== 'leader') return false;
+    const voters = this.clusterConfig.voters.filter((id) => id !== n.id && this.nodes.get(id)?.isUp);
+    if (voters.length > 0 && n.rn.raft.leadTransferee === 0) {
+      const target = this.random.pick(voters);
+      this.trace(() => `n${n.id} (removed, still leading) transfers leadership to n${target}`);
+      n.rn.transferLeader(target);
+      n.pump();
+    }
+    return true;
+  }
+
   /** Do all the remaining voters hold a durable commit index at or past the removal? */
   private removalIsDurable(removedAt: number, remaining: ReplicaId[]): boolean {
     for (const id of remaining) {
@@ -696,12 +717,14 @@ class Simulation implements NodeHost {
     for (const n of this.nodes.values()) {
       const removedAt = this.removedAt.get(n.id);
       if (!n.isUp || removedAt === undefined || isMember(cs, n.id)) continue;
-      if (!this.removalIsDurable(removedAt, [...cs.voters, ...cs.votersOutgoing])) continue;
+      if (this.handOffLeadership(n) || !this.removalIsDurable(removedAt, [...cs.voters, ...cs.votersOutgoing])) continue;
       this.trace(() => `n${n.id} stops: removed from the configuration at index ${removedAt}`);
       this.crashNode(n, 'stopped');
     }
     if (isJoint(this.clusterConfig) && !this.clusterConfig.autoLeave) this.proposeConfChange({ transition: 'auto', changes: [] }, 'leave joint');
     const leader = this.currentLeader();
+    // A leader that was demoted or removed without stepping down hands over to a voter.
+    if (leader && !cs.voters.includes(leader.id) && !cs.votersOutgoing.includes(leader.id)) this.handOffLeadership(leader);
     if (leader && !this.barrierOk && (this.barrier === undefined || this.barrier.status !== 'pending')) {
       const clientId = this.clients.clientIds.find((c) => this.clients.isIdle(c));
       if (clientId !== undefined) {
