@@ -27,6 +27,7 @@ options:
   --stats                  print each seed's statistics (single seed: always)
   --no-ack-durability      do not check directly that acks are durable
   --no-linearizability     do not check the client history
+  --lease-reads            let some runs (with check-quorum) use lease-based reads
   --verbose                print a trace of every event (single seed)`;
 
 const SEEDS_PER_TASK = 10;
@@ -49,6 +50,7 @@ function parse(): { options: BatchOptions; seed?: number; seeds?: number; from: 
       stats: { type: 'boolean' },
       'no-ack-durability': { type: 'boolean' },
       'no-linearizability': { type: 'boolean' },
+      'lease-reads': { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,6 +84,7 @@ function parse(): { options: BatchOptions; seed?: number; seeds?: number; from: 
     bug: values.bug as SimBug | undefined,
     checkAckDurability: !values['no-ack-durability'],
     checkLinearizability: !values['no-linearizability'],
+    leaseReads: values['lease-reads'] ?? false,
   };
   return {
     options,

@@ -154,6 +154,8 @@ export const simOptionsSchema = z.object({
   checkLinearizability: z.boolean().default(true),
   /** Check that every sent ack is durable (direct checks; off to prove the Raft-level invariants alone catch a bug). */
   checkAckDurability: z.boolean().default(true),
+  /** Some runs with check-quorum use lease-based reads (clock-dependent: off by default). */
+  leaseReads: z.boolean().default(false),
   /** Deterministic budget of model steps for the linearizability search. */
   linearizabilityStepsMax: z.number().int().positive().default(20_000_000),
 });
@@ -173,6 +175,7 @@ export function replayCommand(o: ResolvedSimOptions, verbose = true): string {
   if (o.nodes !== undefined) parts.push(`--nodes ${o.nodes}`);
   if (o.faultProfile !== 'default') parts.push(`--profile ${o.faultProfile}`);
   if (o.bug !== undefined) parts.push(`--bug ${o.bug}`);
+  if (o.leaseReads) parts.push('--lease-reads');
   if (!o.checkAckDurability) parts.push('--no-ack-durability');
   if (!o.checkLinearizability) parts.push('--no-linearizability');
   if (verbose) parts.push('--verbose');

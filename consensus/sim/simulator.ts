@@ -132,7 +132,7 @@ class Simulation implements NodeHost {
     };
     // A removed leader that does not step down keeps leading until the operator stops it.
     this.knobs.stepDownOnRemoval = r.chance(0.8);
-    if (this.knobs.checkQuorum && process.env.SIM_LEASE === '1' && r.chance(0.5)) this.knobs.readOnlyOption = 'leaseBased';
+    if (o.leaseReads && this.knobs.checkQuorum && r.chance(0.5)) this.knobs.readOnlyOption = 'leaseBased';
     this.shrinkBias = r.pick([0.3, 0.5, 0.7, 0.9]);
     this.network = new SimNetwork(r, SimNetwork.faultsOf(p));
     this.clients = new ClientPool(r, r.between(p.clientsMin, p.clientsMax), r.between(p.keysMin, p.keysMax));
