@@ -90,14 +90,23 @@ export async function bootstrapCluster(options: BootstrapOptions): Promise<void>
 
   for (const shard of options.shards) {
     options.onProgress?.(`creating shard ${shard.id} on ${shard.replicas.map((r) => `n${r}`).join(',')}`);
+    // The node remembers each Idempotency-Key's first result, refusals included: after a
+    // definite refusal the retry needs a new key; after an unknown outcome (504, no answer) it
+    // must keep the old one, so that the command, if it did commit, is not applied twice.
+    let generation = 0;
     await untilDone(`create shard ${shard.id}`, options, deadline, async (url) => {
-      const r = await send(`${url}/admin/shards`, 'POST', { key: shard.key, replicas: shard.replicas, id: shard.id }, `bootstrap-${shard.id}`);
+      const key = `bootstrap-${shard.id}-${generation}`;
+      const r = await send(`${url}/admin/shards`, 'POST', { key: shard.key, replicas: shard.replicas, id: shard.id }, key);
       if (typeof r === 'string') return { done: false, why: r };
       // 409: the key or id exists — created by an earlier run of this bootstrap.
       if (r.status === 200 || r.status === 201 || r.status === 409) return { done: true };
       // 404: a replica's node is not registered yet (the new meta leader registers every node
-      // of the config right after its election).
-      if (retryable(r.status) || r.status === 404) return { done: false, why: describe(r.status, r.body) };
+      // of the config right after its election). Refused and remembered: next time, a new key.
+      if (r.status === 404) {
+        generation += 1;
+        return { done: false, why: describe(r.status, r.body) };
+      }
+      if (retryable(r.status)) return { done: false, why: describe(r.status, r.body) };
       throw new BootstrapError(`POST ${url}/admin/shards for ${shard.id} was refused: ${describe(r.status, r.body)}`);
     });
   }

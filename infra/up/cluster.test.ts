@@ -118,17 +118,22 @@ describe.sequential('nimmer up: a real local cluster', () => {
   let cli: ChildProcess | null = null;
   const small = { dataDir, port: 0, nodes: 3, shards: 4, replicas: 3, gm: { enabled: false } } as const;
 
+  let failed = false;
+
   afterAll(async () => {
     for (const c of started) await c.stop();
     if (cli?.exitCode === null) cli.kill('SIGKILL');
     killAll(processesMentioning(dataDir));
-    removeDir(dataDir);
+    // Kept after a failure: the node logs and WALs say what happened.
+    if (failed) console.error(`cluster.test: keeping the data dir ${dataDir} for inspection`);
+    else removeDir(dataDir);
   }, 120_000);
 
   it('starts and bootstraps, serves writes and linearizable reads through the controller, survives kill and pause, heals, and stops with no process left', async () => {
     const cluster = await startCluster(small);
     started.push(cluster);
     onTestFailed(async () => {
+      failed = true;
       dumpLogs(dataDir);
       await cluster.stop();
     });
@@ -189,6 +194,7 @@ describe.sequential('nimmer up: a real local cluster', () => {
     const cluster = await startCluster({ dataDir, port: 0, gm: { enabled: false } });
     started.push(cluster);
     onTestFailed(async () => {
+      failed = true;
       dumpLogs(dataDir);
       await cluster.stop();
     });
@@ -197,8 +203,12 @@ describe.sequential('nimmer up: a real local cluster', () => {
     const url = cluster.controllerUrl;
     const view = await allShardsLed(url, 4);
     expect(view.shards.map((s) => s.id)).toEqual(['s-north', 's-south', 's-east', 's-west']);
-    const shards = (await http('GET', `${url}/shards`)).body as { shards: unknown[] };
-    expect(shards.shards).toHaveLength(4);
+    // Linearizable: needs the meta group's leader, which may still be settling.
+    const shards = await eventually('GET /shards', 30_000, async () => {
+      const r = await http('GET', `${url}/shards`);
+      return r.status === 200 ? (r.body as { shards: Array<{ id: string }> }) : undefined;
+    });
+    expect(shards.shards.map((s) => s.id)).toEqual(['s-north', 's-south', 's-east', 's-west']);
     expect((await readAxis(url, 's-north', 'order')).value).toBe(44);
     await cluster.stop();
     expectNoProcessLeft(cluster);
@@ -216,7 +226,10 @@ describe.sequential('nimmer up: a real local cluster', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cli = child;
-    onTestFailed(() => dumpLogs(dataDir));
+    onTestFailed(() => {
+      failed = true;
+      dumpLogs(dataDir);
+    });
     let output = '';
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
