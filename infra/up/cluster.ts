@@ -157,6 +157,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       for (const step of teardown.reverse()) {
         await step().catch((e: unknown) => console.error(`nimmer: while stopping: ${e instanceof Error ? e.message : String(e)}`));
       }
+      progress(`stopped; the data stays in ${dataDir}`);
     })();
     return stopping;
   };

@@ -39,7 +39,9 @@ export function startStatusLine(view: () => Promise<ClusterView>, out: NodeJS.Wr
     if (tty && current !== '') out.write('\r\x1b[2K');
   };
   const draw = () => {
-    if (tty) out.write(`\r\x1b[2K${current.slice(0, Math.max(20, (out.columns ?? 120) - 1))}`);
+    // One line, never wrapped (a wrapped line cannot be redrawn with \r); some terminals report no width.
+    const columns = out.columns !== undefined && out.columns >= 40 ? out.columns : 160;
+    if (tty) out.write(`\r\x1b[2K${current.slice(0, columns - 1)}`);
     else out.write(`${current}\n`);
   };
   const refresh = async () => {
