@@ -126,6 +126,8 @@ export class Raft {
   readonly uncommittedBytesMax: number;
   /** Read-index requests received before this leader committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
+  /** This leader sent MsgTimeoutNow: a forced campaign may unseat it past every lease, so no lease reads. */
+  leaseGivenUp = false;
   /** The group went idle and stopped heartbeats/elections until the next message (quiescence). */
   quiesced = false;
   private readonly random: RandomSource;
@@ -319,6 +321,7 @@ export class Raft {
     this.lead = NONE;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.leaseGivenUp = false;
     this.resetRandomizedElectionTimeout();
     this.abortLeaderTransfer();
     this.prs.resetVotes();
@@ -1065,7 +1068,7 @@ export class Raft {
     // interval: followers honour the lease for an election timeout after they last heard from us,
     // and the interval's check credits acks up to an election timeout old, so a newer leader may
     // already exist (etcd-io/raft#166). Without that, confirm leadership with a heartbeat round.
-    if (this.readOnly.option === 'safe' || !this.prs.quorumActive()) {
+    if (this.readOnly.option === 'safe' || !this.prs.quorumActive() || this.leaseGivenUp) {
       this.readOnly.addRequest(this.raftLog.committed, m);
       // The leader acknowledges itself; heartbeats collect the rest of the quorum.
       this.readOnly.recvAck(this.id, m.context);
@@ -1085,6 +1088,9 @@ export class Raft {
   }
 
   private sendTimeoutNow(to: ReplicaId): void {
+    // The transferee will campaign with force, ignoring the followers' leases, possibly long after
+    // this transfer is given up (the message may be delayed): lease reads are over for this term.
+    this.leaseGivenUp = true;
     this.send(newMessage({ type: 'timeoutNow', to }));
   }
 }

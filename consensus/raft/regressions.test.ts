@@ -270,4 +270,34 @@ describe('raft regressions found by the simulation', () => {
     }
     for (const index of readIndexes) expect(index).toBeGreaterThanOrEqual(committed);
   });
+
+  it('a leader that handed over with TimeoutNow stops serving lease-based reads (sim seeds 103134, 115272 with lease reads)', () => {
+    // A leadership transfer makes the transferee campaign with force, past every follower's lease.
+    // The old leader, cut off before it hears of the new term, still counted on its lease and
+    // answered reads at its old commit index, after the new leader had committed more.
+    const net = new TestNetwork([1, 2, 3], { checkQuorum: true, readOnlyOption: 'leaseBased' });
+    net.elect(1);
+    net.propose(1, 'before the transfer');
+    net.stabilize();
+    const old = net.node(1).rn;
+    old.transferLeader(2);
+    net.processReady(1); // MsgTimeoutNow goes out
+    net.deliverAll(); // node 2 campaigns, forced past the lease
+    net.isolate(1);
+    net.stabilize();
+    expect(net.node(2).rn.role).toBe('leader');
+    net.propose(2, 'after the transfer');
+    net.stabilize();
+    const committed = net.node(2).rn.raft.raftLog.committed;
+    expect(old.role).toBe('leader'); // it has not heard of the new term yet
+
+    old.readIndex(new TextEncoder().encode('read'));
+    const readIndexes: number[] = [];
+    for (let i = 0; i < 5 && old.hasReady(); i++) {
+      const rd = old.ready();
+      for (const rs of rd.readStates) readIndexes.push(rs.index);
+      old.advance(rd);
+    }
+    for (const index of readIndexes) expect(index).toBeGreaterThanOrEqual(committed);
+  });
 });
