@@ -32,7 +32,8 @@ interface BugCase {
 }
 
 const CASES: BugCase[] = [
-  { bug: 'voteWithoutPersist', checkAckDurability: true, expected: ['vote-durability'], seedsMax: 20 },
+  { bug: 'voteWithoutPersist', checkAckDurability: true, expected: ['vote-durability', 'term-durability'], seedsMax: 20 },
+  { bug: 'voteWithoutPersist', checkAckDurability: false, expected: RAFT_LEVEL, seedsMax: 100 },
   { bug: 'ackBeforeFsync', checkAckDurability: true, expected: ['ack-durability'], seedsMax: 20 },
   { bug: 'ackBeforeFsync', checkAckDurability: false, expected: RAFT_LEVEL, seedsMax: 100 },
   { bug: 'sendBeforePersist', checkAckDurability: false, expected: RAFT_LEVEL, seedsMax: 100 },
