@@ -162,6 +162,17 @@ export class Raft {
     const restored = restoreConfState(this.prs, confState, this.raftLog.lastIndex());
     this.switchToConfig(restored.config, restored.progress);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
+    const lastLogTerm = this.raftLog.lastTerm();
+    const hasEntries = this.raftLog.lastIndex() >= this.raftLog.firstIndex();
+    if (hasEntries && lastLogTerm > this.term) {
+      // A torn write kept entries of a term whose hard state (term, vote) did not reach the disk.
+      // We must not lead that term again (we may have led it: same index and term, different
+      // entries) nor vote twice in it (our vote was lost): move to that term with the vote
+      // spent on ourselves. Campaigning then starts at the next term.
+      this.logger.warn(`${this.id} log has term ${lastLogTerm} above its durable term ${this.term}; adopting it with the vote spent`);
+      this.term = lastLogTerm;
+      this.vote = this.id;
+    }
     if (c.applied !== undefined && c.applied > 0) this.raftLog.appliedTo(c.applied);
     this.becomeFollower(this.term, NONE);
     this.logger.info(

@@ -46,7 +46,8 @@ export class RawNode {
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
     this.prevSoftState = this.raft.softState();
-    this.prevHardState = this.raft.hardState();
+    // What storage holds, so a hard state the core adjusted on start (see Raft's constructor) is persisted.
+    this.prevHardState = config.storage.initialState().hardState;
   }
 
   tick(): void {

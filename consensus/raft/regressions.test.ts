@@ -301,3 +301,23 @@ describe('raft regressions found by the simulation', () => {
     for (const index of readIndexes) expect(index).toBeGreaterThanOrEqual(committed);
   });
 });
+
+describe('a torn write that kept entries but lost their term (consensus/sim seed 402)', () => {
+  it('restarts in the entries\' term with its vote spent, so it cannot lead that term again', () => {
+    const storage = MemoryStorage.withVoters([1]);
+    storage.append([
+      { term: 30, index: 1, type: 'normal', data: new Uint8Array() },
+      { term: 31, index: 2, type: 'normal', data: new Uint8Array([1]) },
+    ]);
+    storage.setHardState({ term: 30, vote: 1, commit: 1 });
+    const rn = new RawNode({ id: 1, electionTick: 10, heartbeatTick: 1, storage, random: seededRandom(1) });
+    expect(rn.raft.term).toBe(31);
+    expect(rn.raft.vote).toBe(1);
+    // The adjusted hard state is persisted by the first Ready.
+    const rd = rn.ready();
+    expect(rd.hardState).toMatchObject({ term: 31, vote: 1 });
+    rn.advance(rd);
+    rn.campaign();
+    expect(rn.raft.term).toBe(32);
+  });
+});
