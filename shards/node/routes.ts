@@ -333,6 +333,8 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
       throw badRequest(`template '${template.id}' takes ${participants.min}-${participants.max} participants, got ${body.participants.length}`);
     }
     if (!hosted(rec.id)) return forward(req, reply, rec);
+    // A shard just created (e.g. by a split) takes its init command first: until then, 503.
+    if (hosted(rec.id)!.sm.initializedShardId === null) throw unavailable(`shard ${rec.id} is not initialised yet (just created); retry shortly`);
     const r = (await proposeGm(rec.id, {
       type: 'proposeEvent',
       commandId: commandIdFrom(req, 'event'),
