@@ -725,11 +725,13 @@ class Simulation implements NodeHost {
     const leader = this.currentLeader();
     // A leader that was demoted or removed without stepping down hands over to a voter.
     if (leader && !cs.voters.includes(leader.id) && !cs.votersOutgoing.includes(leader.id)) this.handOffLeadership(leader);
-    if (leader && !this.barrierOk && (this.barrier === undefined || this.barrier.status !== 'pending')) {
+    // Progress: a write through the leader of the configuration must commit.
+    const voterLeader = this.memberLeader();
+    if (voterLeader && !this.barrierOk && (this.barrier === undefined || this.barrier.status !== 'pending')) {
       const clientId = this.clients.clientIds.find((c) => this.clients.isIdle(c));
       if (clientId !== undefined) {
         this.barrier = this.clients.invoke(clientId, 'write');
-        this.dispatch(this.barrier, leader.id);
+        this.dispatch(this.barrier, voterLeader.id);
       }
     }
   }
