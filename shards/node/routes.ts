@@ -275,41 +275,48 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     return { value: a.value, target: a.target, tolerance: a.tolerance, index: st.appliedIndex };
   });
 
-  app.put('/shards/:shard/axes/:axis', async (req, reply) => {
+  /**
+   * The axis writes share one path: validate path and body, forward when the shard is not hosted
+   * here, check the axis exists, propose, and map the state machine's answer.
+   */
+  async function writeAxis<S extends z.ZodType>(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    bodySchema: S,
+    command: (axis: string, body: z.output<S>, commandId: string) => Parameters<GmNode['proposeGm']>[1],
+    prefix: string,
+  ): Promise<{ result: GmResult & { code?: string; value?: number }; index: number; term: number } | FastifyReply> {
     const { shard, axis } = parseInput(AxisParams, req.params, 'path');
-    const body = parseInput(SetAxisBody, req.body, 'body');
+    const body = parseInput(bodySchema, req.body, 'body');
     const rec = await shardRecord(shard);
     if (!hosted(shard)) return forward(req, reply, rec);
     axisOf(shard, axis);
-    const r = (await proposeGm(shard, { type: 'setAxis', commandId: commandIdFrom(req, 'put'), axis, value: body.value }))!;
-    const res = r.result as GmResult;
-    if (!res.ok) throw commandError(res as { ok: false; code: string; message: string });
-    return { index: r.index, term: r.term, value: body.value };
+    const r = (await proposeGm(shard, command(axis, body, commandIdFrom(req, prefix))))!;
+    return { result: r.result as GmResult & { code?: string; value?: number }, index: r.index, term: r.term };
+  }
+
+  const failed = (res: GmResult): ApiError => commandError(res as { ok: false; code: string; message: string });
+
+  app.put('/shards/:shard/axes/:axis', async (req, reply) => {
+    const r = await writeAxis(req, reply, SetAxisBody, (axis, body, commandId) => ({ type: 'setAxis', commandId, axis, value: body.value }), 'put');
+    if (!('result' in r)) return r;
+    if (!r.result.ok) throw failed(r.result);
+    return { index: r.index, term: r.term, value: (req.body as { value: number }).value };
   });
 
   app.put('/shards/:shard/axes/:axis/target', async (req, reply) => {
-    const { shard, axis } = parseInput(AxisParams, req.params, 'path');
-    const body = parseInput(TargetBody, req.body, 'body');
-    const rec = await shardRecord(shard);
-    if (!hosted(shard)) return forward(req, reply, rec);
-    axisOf(shard, axis);
-    const r = (await proposeGm(shard, { type: 'setTarget', commandId: commandIdFrom(req, 'target'), axis, target: body.target }))!;
-    const res = r.result as GmResult;
-    if (!res.ok) throw commandError(res as { ok: false; code: string; message: string });
-    return { index: r.index, term: r.term, target: body.target };
+    const r = await writeAxis(req, reply, TargetBody, (axis, body, commandId) => ({ type: 'setTarget', commandId, axis, target: body.target }), 'target');
+    if (!('result' in r)) return r;
+    if (!r.result.ok) throw failed(r.result);
+    return { index: r.index, term: r.term, target: (req.body as { target: number }).target };
   });
 
   app.post('/shards/:shard/axes/:axis/cas', async (req, reply) => {
-    const { shard, axis } = parseInput(AxisParams, req.params, 'path');
-    const body = parseInput(CasBody, req.body, 'body');
-    const rec = await shardRecord(shard);
-    if (!hosted(shard)) return forward(req, reply, rec);
-    axisOf(shard, axis);
-    const r = (await proposeGm(shard, { type: 'casAxis', commandId: commandIdFrom(req, 'cas'), axis, expect: body.expect, value: body.value }))!;
-    const res = r.result as GmResult & { code?: string; value?: number; message?: string };
-    if (res.ok) return { ok: true, index: r.index, term: r.term };
-    if (res.code === 'cas_failed') return { ok: false, value: res.value, index: r.index };
-    throw commandError(res as { ok: false; code: string; message: string });
+    const r = await writeAxis(req, reply, CasBody, (axis, body, commandId) => ({ type: 'casAxis', commandId, axis, expect: body.expect, value: body.value }), 'cas');
+    if (!('result' in r)) return r;
+    if (r.result.ok) return { ok: true, index: r.index, term: r.term };
+    if (r.result.code === 'cas_failed') return { ok: false, value: r.result.value, index: r.index };
+    throw failed(r.result);
   });
 
   // --- events ------------------------------------------------------------------------------------
