@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../infra/bench/free_port.ts';
+import { freePort } from '../../infra/launcher/index.ts';
 import { openRaftNode } from './open.ts';
 import type { RaftNode } from './node.ts';
 import { CounterStateMachine } from './testing/counter_state_machine.ts';

@@ -29,6 +29,10 @@ export interface NetworkStats {
   inFlightMax: number;
 }
 
+export function emptyNetworkStats(): NetworkStats {
+  return { sent: 0, delivered: 0, droppedRandom: 0, droppedPartition: 0, droppedTargetDown: 0, droppedOverLimit: 0, duplicated: 0, delayedLong: 0, inFlightMax: 0 };
+}
+
 /** Explicit limit on messages in flight; beyond it the network drops (and counts) new ones. */
 const IN_FLIGHT_MESSAGES_MAX = 50_000;
 
@@ -36,17 +40,7 @@ export class SimNetwork {
   private readonly blocked = new Set<number>();
   faults: LinkFaults;
   inFlight = 0;
-  readonly stats: NetworkStats = {
-    sent: 0,
-    delivered: 0,
-    droppedRandom: 0,
-    droppedPartition: 0,
-    droppedTargetDown: 0,
-    droppedOverLimit: 0,
-    duplicated: 0,
-    delayedLong: 0,
-    inFlightMax: 0,
-  };
+  readonly stats: NetworkStats = emptyNetworkStats();
 
   constructor(
     private readonly random: SimRandom,

@@ -1,5 +1,5 @@
 // Per-run statistics: proof that every mechanism was exercised, and a one-line summary.
-import type { NetworkStats } from './network.ts';
+import { emptyNetworkStats, type NetworkStats } from './network.ts';
 
 export interface SimStats {
   seed: number;
@@ -80,17 +80,7 @@ export function newStats(seed: number): SimStats {
     proposalsDropped: 0,
     messagesByType: {},
     eventsByKind: {},
-    network: {
-      sent: 0,
-      delivered: 0,
-      droppedRandom: 0,
-      droppedPartition: 0,
-      droppedTargetDown: 0,
-      droppedOverLimit: 0,
-      duplicated: 0,
-      delayedLong: 0,
-      inFlightMax: 0,
-    },
+    network: emptyNetworkStats(),
     ops: { ok: 0, fail: 0, info: 0, reads: 0, writes: 0, cas: 0, casSwapped: 0, infoTookEffect: 0 },
     linearizability: 'skipped',
     linearizabilityMs: 0,

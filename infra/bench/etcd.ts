@@ -5,7 +5,7 @@ import path from 'node:path';
 import { findBinary } from '../launcher/binaries.ts';
 import { getJson, sleep } from '../launcher/http_probe.ts';
 import { Supervisor } from '../launcher/supervisor.ts';
-import { freePort } from './free_port.ts';
+import { freePort } from '../launcher/index.ts';
 
 export const ETCD_INSTALL_COMMAND = 'bash infra/setup.sh --bench';
 

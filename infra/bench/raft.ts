@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forkTs, ipcRequest } from '../proc/spawn_ts.ts';
-import { freePort } from './free_port.ts';
+import { freePort } from '../launcher/index.ts';
 import { measureFsyncPerSec } from './fsync_baseline.ts';
 
 const NODE_MAIN = fileURLToPath(new URL('./raft_node_main.ts', import.meta.url));

@@ -40,7 +40,11 @@ const CatalogueBody = z.strictObject({ catalogue: z.unknown() });
 const IdempotencyHeader = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'Idempotency-Key is 1-100 characters of [A-Za-z0-9_.:-]');
 
 function parseReplicas(raw: Array<number | string>): number[] {
-  const ids = raw.map((r) => (typeof r === 'number' ? r : /^n([1-9][0-9]*)$/.exec(r)?.[1] !== undefined ? Number(/^n([1-9][0-9]*)$/.exec(r)![1]) : NaN));
+  const ids = raw.map((r) => {
+    if (typeof r === 'number') return r;
+    const m = /^n([1-9][0-9]*)$/.exec(r);
+    return m ? Number(m[1]) : NaN;
+  });
   return parseInput(ReplicasSchema, ids, 'replicas (node ids like "n1" or 1)');
 }
 

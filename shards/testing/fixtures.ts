@@ -2,20 +2,12 @@
 // Raft indexes, and a small catalogue built for equilibrium tests.
 
 import { validateCatalogue, type Catalogue, type CatalogueDocument } from '../../catalogue/index.ts';
+import { seededRandom } from '../../consensus/raft/index.ts';
 import type { StateMachine } from '../../consensus/runtime/index.ts';
 import { encodeCommand, type GmCommand, type MetaCommand } from '../commands.ts';
 
-/** mulberry32: a tiny seeded PRNG, so a failing randomized test replays from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32, the Raft core's), so a failing randomized test replays from its seed. */
+export const prng = (seed: number): (() => number) => seededRandom(seed);
 
 export function pick<T>(rng: () => number, items: readonly T[]): T {
   return items[Math.floor(rng() * items.length)]!;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forkTs } from '../../../infra/proc/spawn_ts.ts';
-import { freePort } from '../../../infra/bench/free_port.ts';
+import { freePort } from '../../../infra/launcher/index.ts';
 import type { ClusterConfigInput } from '../config.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
