@@ -1,6 +1,7 @@
 // `nimmer up`'s settings: one zod schema, defaults in one place. The shape flags (nodes, shards,
 // replicas) are optional: on a data dir that already holds a cluster, the stored shape applies.
 import { z } from 'zod';
+import { GmSettingsSchema, RaftSettingsSchema } from '../../shards/node/config.ts';
 
 export const NODES_DEFAULT = 3;
 export const SHARDS_DEFAULT = 4;
@@ -23,20 +24,8 @@ export const UpOptionsSchema = z.strictObject({
   pg: z.string().min(1).default('embedded'),
   /** `local`, `local-cluster`, or nats:// URLs (comma-separated). */
   nats: z.string().min(1).default('local'),
-  raft: z
-    .strictObject({
-      tickMs: z.number().int().min(1).default(50),
-      electionTicks: z.number().int().min(2).default(10),
-      heartbeatTicks: z.number().int().min(1).default(2),
-    })
-    .default({ tickMs: 50, electionTicks: 10, heartbeatTicks: 2 }),
-  gm: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      tickMs: z.number().int().min(10).default(2000),
-      budgetActiveEventsMax: z.number().int().min(0).default(2),
-    })
-    .default({ enabled: true, tickMs: 2000, budgetActiveEventsMax: 2 }),
+  raft: RaftSettingsSchema.pick({ tickMs: true, electionTicks: true, heartbeatTicks: true }).prefault({}),
+  gm: GmSettingsSchema.prefault({}),
   nodeReadyTimeoutMs: z.number().int().min(1).default(90_000),
   bootstrapTimeoutMs: z.number().int().min(1).default(90_000),
 });

@@ -5,6 +5,22 @@ import { z } from 'zod';
 
 const address = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
+/** Raft timing and limits of every node; defaults in this one place (`nimmer up` reuses them). */
+export const RaftSettingsSchema = z.strictObject({
+  tickMs: z.number().int().min(1).default(50),
+  electionTicks: z.number().int().min(2).default(10),
+  heartbeatTicks: z.number().int().min(1).default(2),
+  snapshotEveryEntries: z.number().int().min(1).default(10_000),
+  proposalTimeoutMs: z.number().int().min(1).default(5_000),
+});
+
+/** The GM tick: how often a shard leader decides, and how many events may be active at once. */
+export const GmSettingsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  tickMs: z.number().int().min(10).default(2000),
+  budgetActiveEventsMax: z.number().int().min(0).default(2),
+});
+
 export const ClusterConfigSchema = z.strictObject({
   clusterId: z.string().min(1).max(64),
   dataDir: z.string().min(1),
@@ -16,22 +32,8 @@ export const ClusterConfigSchema = z.strictObject({
   peerAddresses: z.record(z.string(), z.record(z.string(), address)).default({}),
   /** Voters of the meta group; every other node follows it as a learner. Default: the first 3 nodes. */
   metaVoters: z.array(z.number().int().min(1)).min(1).optional(),
-  raft: z
-    .strictObject({
-      tickMs: z.number().int().min(1).default(50),
-      electionTicks: z.number().int().min(2).default(10),
-      heartbeatTicks: z.number().int().min(1).default(2),
-      snapshotEveryEntries: z.number().int().min(1).default(10_000),
-      proposalTimeoutMs: z.number().int().min(1).default(5_000),
-    })
-    .default({ tickMs: 50, electionTicks: 10, heartbeatTicks: 2, snapshotEveryEntries: 10_000, proposalTimeoutMs: 5_000 }),
-  gm: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      tickMs: z.number().int().min(10).default(2000),
-      budgetActiveEventsMax: z.number().int().min(0).default(2),
-    })
-    .default({ enabled: true, tickMs: 2000, budgetActiveEventsMax: 2 }),
+  raft: RaftSettingsSchema.prefault({}),
+  gm: GmSettingsSchema.prefault({}),
   http: z.strictObject({ bodyBytesMax: z.number().int().min(1024).default(64 * 1024) }).default({ bodyBytesMax: 64 * 1024 }),
   postgres: z.string().optional(),
   nats: z.array(z.string()).optional(),
