@@ -512,13 +512,11 @@ export class RaftNode {
         const env = decodeEnvelope(e.data);
         if (env) {
           let result: unknown;
-          let error: Error | undefined;
           try {
             result = g.sm.apply({ index: e.index, term: e.term, data: env.payload });
           } catch (err) {
             // A state machine that throws is a bug; it would diverge replicas. Stop loudly.
-            error = err instanceof Error ? err : new Error(String(err));
-            throw new Error(`state machine of group ${g.id} threw at index ${e.index}: ${error.message}`);
+            throw new Error(`state machine of group ${g.id} threw at index ${e.index}: ${err instanceof Error ? err.message : String(err)}`);
           }
           if (env.originNode === this.id) {
             const w = g.proposals.get(env.seq);

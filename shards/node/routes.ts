@@ -136,10 +136,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     return s;
   }
 
-  function hosted(id: string) {
-    const h = node.hostedShard(id);
-    return h;
-  }
+  const hosted = (id: string) => node.hostedShard(id);
 
   async function barrier(groupId: number): Promise<void> {
     try {
