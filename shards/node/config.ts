@@ -37,6 +37,8 @@ export const ClusterConfigSchema = z.strictObject({
   http: z.strictObject({ bodyBytesMax: z.number().int().min(1024).default(64 * 1024) }).default({ bodyBytesMax: 64 * 1024 }),
   postgres: z.string().optional(),
   nats: z.array(z.string()).optional(),
+  /** natsPerNode[i]: the NATS URLs node i dials (fault proxies in a local cluster); default `nats`. */
+  natsPerNode: z.record(z.string(), z.array(z.string()).min(1)).default({}),
 });
 
 export type ClusterConfig = z.output<typeof ClusterConfigSchema>;
@@ -83,4 +85,9 @@ export function httpUrlOf(c: ClusterConfig, id: number): string {
   const node = c.nodes.find((n) => n.id === id);
   if (!node) throw new Error(`node ${id} is not in the cluster config`);
   return `http://${node.http.host}:${node.http.port}`;
+}
+
+/** The NATS URLs node `id` connects to: its own (through fault proxies) when set, else the cluster's. */
+export function natsUrlsOf(c: ClusterConfig, id: number): string[] {
+  return c.natsPerNode[String(id)] ?? c.nats ?? [];
 }
