@@ -1,5 +1,6 @@
 // A CrdtTransport wrapper for tests: loses, repeats and reorders (delays) outgoing messages with a
 // seeded PRNG, over a real transport underneath. `cut` drops everything (a partition).
+import { seededRandom } from '../../raft/index.ts';
 import type { CrdtTransport } from '../transport.ts';
 
 export interface Faults {
@@ -12,17 +13,8 @@ export interface Faults {
 
 export const NO_FAULTS: Faults = { lossRate: 0, duplicateRate: 0, reorderRate: 0, maxDelayMs: 0 };
 
-/** mulberry32: small, seeded, good enough for fault schedules. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the Raft core uses (mulberry32). */
+export const prng = seededRandom;
 
 export class LossyTransport implements CrdtTransport {
   faults: Faults = NO_FAULTS;
