@@ -2,6 +2,7 @@
 // each reaches the others (possibly through fault proxies). The same file runs one node per machine.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { EventualSettingsSchema } from './eventual_settings.ts';
 
 const address = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
@@ -39,6 +40,7 @@ export const ClusterConfigSchema = z.strictObject({
   nats: z.array(z.string()).optional(),
   /** natsPerNode[i]: the NATS URLs node i dials (fault proxies in a local cluster); default `nats`. */
   natsPerNode: z.record(z.string(), z.array(z.string()).min(1)).default({}),
+  eventual: EventualSettingsSchema.prefault({}),
 });
 
 export type ClusterConfig = z.output<typeof ClusterConfigSchema>;

@@ -4,9 +4,11 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createServer } from '../http/server.ts';
 import { loadClusterConfig } from './config.ts';
+import { EventualState } from './eventual.ts';
 import { GmNode } from './gm_node.ts';
 import { NodeMetrics } from './metrics.ts';
 import { registerRoutes } from './routes.ts';
+import { registerEventualRoutes } from './routes_eventual.ts';
 
 const { values } = parseArgs({ options: { config: { type: 'string' }, node: { type: 'string' } } });
 if (!values.config || !values.node || !/^n?[1-9][0-9]*$/.test(values.node)) {
@@ -19,9 +21,11 @@ const log = pino({ base: { node: `n${nodeId}` } });
 
 const node = new GmNode(nodeId, config, log);
 await node.start();
+const eventual = await EventualState.start(node, config, log);
 const metrics = new NodeMetrics();
 const app = createServer({ bodyBytesMax: config.http.bodyBytesMax, onInternalError: (e) => log.error({ err: e instanceof Error ? e.stack : String(e) }, 'internal error in a request') });
 registerRoutes(app, node, metrics);
+registerEventualRoutes(app, eventual, metrics);
 const self = config.nodes.find((n) => n.id === nodeId)!;
 await app.listen({ host: self.http.host, port: self.http.port });
 const httpUrl = `http://${self.http.host}:${self.http.port}`;
@@ -37,6 +41,7 @@ async function shutdown(signal: string): Promise<void> {
   const hard = setTimeout(() => process.exit(1), 10_000);
   hard.unref();
   await app.close().catch(() => undefined);
+  await eventual.close().catch((e: unknown) => log.error({ err: String(e) }, 'error while closing eventual state'));
   await node.close().catch((e: unknown) => log.error({ err: String(e) }, 'error while closing raft'));
   process.exit(0);
 }

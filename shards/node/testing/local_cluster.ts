@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forkTs } from '../../../infra/proc/spawn_ts.ts';
-import { freePort } from '../../../infra/launcher/index.ts';
+import { freePort, startNats, Supervisor, type Nats } from '../../../infra/launcher/index.ts';
 import type { ClusterConfigInput } from '../config.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -22,13 +22,19 @@ export interface LocalCluster {
   start(id: number): Promise<void>;
   kill(id: number, signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
+  /** The nats-server started for the cluster (option `nats`), undefined otherwise. */
+  nats?: Nats;
   /** The last `lines` lines of node `id`'s log (stdout and stderr, appended across restarts). */
   logTail(id: number, lines?: number): string;
 }
 
-export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; tickMs?: number; snapshotEveryEntries?: number } = {}): Promise<LocalCluster> {
+export async function startLocalCluster(
+  opts: { nodes?: number; gm?: boolean; tickMs?: number; snapshotEveryEntries?: number; nats?: boolean; eventual?: ClusterConfigInput['eventual'] } = {},
+): Promise<LocalCluster> {
   const n = opts.nodes ?? 3;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nimmer-nodes-'));
+  const natsSupervisor = opts.nats ? new Supervisor({ logDir: path.join(dir, 'logs'), handleSignals: false }) : undefined;
+  const nats = natsSupervisor ? await startNats({ dataDir: path.join(dir, 'nats'), mode: 'local', supervisor: natsSupervisor }) : undefined;
   const nodes: Array<{ id: number; raft: { host: string; port: number }; http: { host: string; port: number } }> = [];
   for (let id = 1; id <= n; id++) nodes.push({ id, raft: { host: '127.0.0.1', port: await freePort() }, http: { host: '127.0.0.1', port: await freePort() } });
   const config: ClusterConfigInput = {
@@ -37,6 +43,8 @@ export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; ti
     nodes,
     raft: { tickMs: opts.tickMs ?? 20, electionTicks: 10, heartbeatTicks: 2, snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, proposalTimeoutMs: 3000 },
     gm: { enabled: opts.gm ?? false, tickMs: 200, budgetActiveEventsMax: 2 },
+    ...(nats ? { nats: nats.urls } : {}),
+    ...(opts.eventual ? { eventual: opts.eventual } : {}),
   };
   const configFile = path.join(dir, 'cluster.json');
   await writeFile(configFile, JSON.stringify(config, null, 2));
@@ -46,6 +54,7 @@ export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; ti
     configFile,
     config,
     procs,
+    nats,
     url: (id) => `http://127.0.0.1:${nodes[id - 1].http.port}`,
     async start(id) {
       // The node's log goes to a file in the cluster dir, so a failing test can show it (logTail).
@@ -81,6 +90,8 @@ export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; ti
     },
     async stop() {
       await Promise.all([...procs.keys()].map((id) => cluster.kill(id, 'SIGTERM')));
+      await nats?.stop();
+      await natsSupervisor?.stopAll();
       await rm(dir, { recursive: true, force: true });
     },
   };
