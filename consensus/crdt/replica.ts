@@ -166,7 +166,6 @@ export class Replica {
     this.timers.push(setInterval(() => this.enqueue(() => this.flush()), this.settings.flushMs));
     this.timers.push(setInterval(() => this.heartbeat(), this.settings.heartbeatMs));
     this.timers.push(setInterval(() => this.enqueue(() => this.tick()), this.settings.syncIntervalMs));
-    for (const t of this.timers) t.unref();
     this.heartbeat();
   }
 

@@ -1,6 +1,7 @@
 // `nimmer bench …`: benchmarks, run on demand, never part of the test suite.
 import type { Command } from 'commander';
 import { runClusterBench } from './cluster.ts';
+import { runCrdtBench } from './crdt.ts';
 import { runRaftBench } from './raft.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
@@ -60,5 +61,16 @@ export function registerBenchCommands(program: Command): void {
         md: o.md ? String(o.md) : undefined,
         keep: Boolean(o.keep),
       });
+    });
+  bench
+    .command('crdt')
+    .description('eventual state: hot-counter increments/s (Automerge Counter baseline, unbatched, batched) and document size over time, in process and 3 replicas over NATS')
+    .option('--seconds <n>', 'seconds per variant', '5')
+    .option('--flush-ms <n>', 'batch flush interval', '50')
+    .option('--compact-bytes <n>', 'compaction threshold', String(256 * 1024))
+    .option('--nats-compact-bytes <n>', 'compaction threshold of the 3-replica runs', String(16 * 1024))
+    .option('--out <file>', 'write the JSON report here', 'bench-results/crdt.json')
+    .action(async (o: Record<string, string>) => {
+      await runCrdtBench({ seconds: Number(o.seconds), flushMs: Number(o.flushMs), compactBytes: Number(o.compactBytes), natsCompactBytes: Number(o.natsCompactBytes), out: o.out });
     });
 }
