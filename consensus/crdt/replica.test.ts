@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeTestReplica, countersOf, openTestReplica, startTestBus, waitFor, type TestBus, type TestReplica } from './testing/cluster.ts';
 import { NO_FAULTS, prng } from './testing/lossy_transport.ts';
 import { CrdtInputError, CrdtLimitError } from './errors.ts';
+import { freePort } from '../../infra/launcher/index.ts';
+import { NatsTransport } from './nats_transport.ts';
+import { Replica } from './replica.ts';
+import { FAST } from './testing/cluster.ts';
 
 let bus: TestBus;
 beforeAll(async () => {
@@ -130,6 +134,20 @@ describe('Replica over NATS', () => {
       await closeTestReplica(r);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts and takes increments when no NATS server answers (detached until one does)', async () => {
+    const dead = await freePort();
+    const transport = new NatsTransport({ servers: [`nats://127.0.0.1:${dead}`], name: 'dead', retryMs: 100 });
+    const replica = await Replica.open({ doc: 'dead', peer: 'n1', transport, settings: FAST });
+    try {
+      await replica.increment('offline', 4);
+      expect(countersOf(replica)).toEqual({ offline: 4 });
+      expect(replica.freshness().connected).toBe(false);
+    } finally {
+      await replica.close();
+      await transport.close();
     }
   });
 

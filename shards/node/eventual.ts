@@ -15,6 +15,21 @@ export interface ShardSnapshot {
   axes: Record<string, { value: number; target: number; tolerance: number }>;
 }
 
+/**
+ * One shard in the global view. `asOf` is when its leader published this (term, index) — a quiet
+ * shard is not republished, so `ageMs` grows while the value stays current; `publisherSyncAgeMs`
+ * says how long ago this node last heard from the publishing node (0: itself; null: never).
+ */
+export interface ShardView {
+  axes: ShardSnapshot['axes'];
+  asOf: string;
+  term: number;
+  index: number;
+  ageMs: number;
+  publishedBy: string;
+  publisherSyncAgeMs: number | null;
+}
+
 export class EventualState {
   private readonly published = new Map<string, { term: number; index: number }>();
   private timer: NodeJS.Timeout | undefined;
@@ -72,19 +87,21 @@ export class EventualState {
 
   /** The global merged view from this node's replica (API.md `GET /equilibrium`). */
   view(): {
-    shards: Record<string, { axes: ShardSnapshot['axes']; asOf: string; term: number; index: number; ageMs: number; publishedBy: string }>;
+    shards: Record<string, ShardView>;
     counters: Record<string, number>;
     node: string;
     heads: string[];
     freshness: Freshness & { natsUrls: number };
   } {
     const now = Date.now();
-    const shards: Record<string, { axes: ShardSnapshot['axes']; asOf: string; term: number; index: number; ageMs: number; publishedBy: string }> = {};
+    const freshness = this.freshness();
+    const shards: Record<string, ShardView> = {};
     for (const [key, e] of this.replica.entries()) {
       if (!key.startsWith(SHARD_ENTRY_PREFIX)) continue;
-      shards[key.slice(SHARD_ENTRY_PREFIX.length)] = shardView(e, now);
+      const publisherSyncAgeMs = e.writer === this.replica.peerId ? 0 : (freshness.peers[e.writer]?.lastSyncAgeMs ?? null);
+      shards[key.slice(SHARD_ENTRY_PREFIX.length)] = { ...shardView(e, now), publisherSyncAgeMs };
     }
-    return { shards, counters: this.counterValues(), node: `n${this.node.id}`, heads: this.replica.heads(), freshness: this.freshness() };
+    return { shards, counters: this.counterValues(), node: `n${this.node.id}`, heads: this.replica.heads(), freshness };
   }
 
   counterValues(): Record<string, number> {
@@ -104,7 +121,7 @@ export class EventualState {
   }
 }
 
-function shardView(e: Entry, now: number) {
+function shardView(e: Entry, now: number): Omit<ShardView, 'publisherSyncAgeMs'> {
   const snap = e.value as ShardSnapshot;
   return { axes: snap.axes, asOf: new Date(e.atMs).toISOString(), term: e.term, index: e.index, ageMs: Math.max(0, now - e.atMs), publishedBy: e.writer };
 }
