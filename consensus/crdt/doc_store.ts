@@ -1,7 +1,8 @@
 // The replica's document on disk: one append-only file per epoch (`epoch-<n>.am`) holding
 // length- and checksum-framed chunks — a full save, then incremental saves. A torn tail (a crash
 // mid-append) is cut off at load. A new epoch is written whole, then the older files are removed.
-import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '../codec/index.ts';
 
@@ -58,6 +59,29 @@ export class DocStore {
       return { store, epoch, chunks };
     }
     return { store, epoch: 0, chunks: [] };
+  }
+
+  /**
+   * The writer id of this directory's counter totals: `<peer>.<random>`, created once with the
+   * directory. Totals are per-writer maxima; a node that lost its directory and started again
+   * under the old id would write totals lower than its peers' copies, and the max would swallow
+   * its new increments. A new directory is a new writer.
+   */
+  async writerIdentity(peer: string): Promise<string> {
+    const file = path.join(this.dir, 'writer');
+    try {
+      const id = (await readFile(file, 'utf8')).trim();
+      if (id.startsWith(`${peer}.`) && /^[A-Za-z0-9_.-]{1,80}$/.test(id)) return id;
+    } catch {
+      /* absent: a new directory */
+    }
+    const id = `${peer}.${randomBytes(4).toString('hex')}`;
+    await writeFile(`${file}.tmp`, id);
+    const h = await open(`${file}.tmp`, 'r');
+    await h.sync();
+    await h.close();
+    await rename(`${file}.tmp`, file);
+    return id;
   }
 
   async append(bytes: Uint8Array, fsync: boolean): Promise<void> {

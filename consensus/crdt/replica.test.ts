@@ -128,12 +128,31 @@ describe('Replica over NATS', () => {
       r = await openTestReplica(bus, { doc: 'disk', peer: 'n1', seed: 2, dir });
       expect(countersOf(r.replica)).toEqual({ a: 2, b: 2 });
       expect(r.replica.epoch).toBe(2);
-      expect(readdirSync(dir)).toEqual(['epoch-2.am']);
+      expect(readdirSync(dir).sort()).toEqual(['epoch-2.am', 'writer']);
       await r.replica.increment('a', 1);
       expect(countersOf(r.replica)).toEqual({ a: 3, b: 2 });
       await closeTestReplica(r);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a node that lost its directory writes as a new writer: its old totals do not swallow new increments', async () => {
+    const dirA = mkdtempSync(path.join(os.tmpdir(), 'nimmer-crdt-wipe-'));
+    const b = await openTestReplica(bus, { doc: 'wipe', peer: 'n2', seed: 5 });
+    try {
+      let a = await openTestReplica(bus, { doc: 'wipe', peer: 'n1', seed: 6, dir: dirA });
+      await a.replica.increment('w', 5);
+      await waitFor('n2 sees 5', () => countersOf(b.replica).w === 5, 10_000);
+      await closeTestReplica(a);
+      rmSync(dirA, { recursive: true, force: true });
+      a = await openTestReplica(bus, { doc: 'wipe', peer: 'n1', seed: 7, dir: dirA });
+      await a.replica.increment('w', 1);
+      await waitFor('both see 6', () => countersOf(a.replica).w === 6 && countersOf(b.replica).w === 6, 10_000, () => `${JSON.stringify(countersOf(a.replica))} ${JSON.stringify(countersOf(b.replica))}`);
+      await closeTestReplica(a);
+    } finally {
+      await closeTestReplica(b);
+      rmSync(dirA, { recursive: true, force: true });
     }
   });
 

@@ -97,6 +97,7 @@ export class Replica {
   private lastFlushMs: number | null = null;
   /** Bytes of the current epoch's document: its full save plus every incremental save since. */
   docBytes = 0;
+  private epochStartBytes = 0;
   private readonly nowMs: () => number;
   private readonly log: ReplicaLog;
 
@@ -105,6 +106,8 @@ export class Replica {
     private readonly store: DocStore | undefined,
     doc: A.Doc<EventualDoc>,
     actor: string,
+    /** The key this replica's counter totals live under (see writerIdentity). */
+    readonly writer: string,
   ) {
     this.settings = resolveCrdtSettings(opts.settings);
     this.doc = doc;
@@ -142,8 +145,9 @@ export class Replica {
       doc = genesis(1, actor);
       bytes = A.save(doc).length;
     }
-    const r = new Replica(opts, store, doc, actor);
+    const r = new Replica(opts, store, doc, actor, store ? await store.writerIdentity(opts.peer) : `${opts.peer}.${randomBytes(4).toString('hex')}`);
     r.docBytes = bytes;
+    r.epochStartBytes = bytes;
     r.persistedDoc = doc;
     r.start();
     return r;
@@ -205,7 +209,7 @@ export class Replica {
     }
     const sign = by >= 0 ? 'p' : 'n';
     const delta = pending ?? { p: 0, n: 0 };
-    const total = counterRegister(this.doc, counterKey(name, this.opts.peer, sign)) + delta[sign] + Math.abs(by);
+    const total = counterRegister(this.doc, counterKey(name, this.writer, sign)) + delta[sign] + Math.abs(by);
     if (!Number.isSafeInteger(total)) throw new CrdtLimitError(`counter ${name} would leave the safe-integer range on this node`);
     if (by === 0) return Promise.resolve();
     delta[sign] += Math.abs(by);
@@ -301,7 +305,7 @@ export class Replica {
     this.waiters = [];
     this.pendingIncrements = 0;
     try {
-      this.doc = writeLocal(this.doc, this.opts.peer, deltas, entries);
+      this.doc = writeLocal(this.doc, this.writer, deltas, entries);
     } catch (e) {
       for (const w of waiters) w.reject(new CrdtUnavailableError(`the increment was not applied: ${(e as Error).message}`));
       throw e;
@@ -338,6 +342,7 @@ export class Replica {
     this.doc = fresh;
     this.persistedDoc = fresh;
     this.docBytes = this.store ? this.store.bytes : full.length;
+    this.epochStartBytes = this.docBytes;
     const now = this.nowMs();
     // Sync states describe the old document: every pair starts over in the new epoch.
     for (const [id, pair] of this.pairs) this.pairs.set(id, new PairStream(pair.peerSession, now));
@@ -460,9 +465,11 @@ export class Replica {
     const header: SyncHeader = { doc: this.opts.doc, from: this.opts.peer, session: this.session, to: pair.peerSession, epoch: this.doc.epoch, gen: pair.gen, seq: pair.nextOutSeq() };
     const data = encodeSync(header, msg);
     if (data.length > this.settings.messageBytesMax) {
-      // Too big for the bus: the pair cannot sync this way until compaction shrinks the document.
+      // Too big for the bus: start a new epoch, whose document holds only the current state.
       this.drop('too-large');
       this.log('warn', 'sync-message-too-large', { peer: peerId, bytes: data.length, max: this.settings.messageBytesMax });
+      // (Unless this epoch is fresh already: then the state itself is too big, and the limits must change.)
+      if (this.docBytes > 2 * this.epochStartBytes) void this.enqueue(() => this.migrate(this.doc.epoch + 1));
       return;
     }
     this.opts.transport.publish(inboxSubject(this.settings.subjectPrefix, this.opts.doc, peerId), data);
