@@ -21,6 +21,8 @@ afterAll(async () => {
 });
 
 const SEED = Number(process.env.CRDT_SEED ?? 4242);
+/** Long mode: CRDT_SEEDS=50 runs the lossy convergence test for 50 consecutive seeds. */
+const SEEDS = Array.from({ length: Number(process.env.CRDT_SEEDS ?? 1) }, (_, i) => SEED + 1000 * i);
 
 async function trio(doc: string, seed: number, settings = {}): Promise<TestReplica[]> {
   return Promise.all(['n1', 'n2', 'n3'].map((peer, i) => openTestReplica(bus, { doc, peer, seed: seed * 10 + i, settings })));
@@ -36,8 +38,7 @@ function expectConverged(rs: TestReplica[], expected: Record<string, number>, se
 }
 
 describe('Replica over NATS', () => {
-  it('converges to every acknowledged increment under 20% loss, 20% duplication and 20% reordering', async () => {
-    const seed = SEED;
+  it.each(SEEDS)('converges to every acknowledged increment under 20 pct loss, duplication and reordering (seed %i)', async (seed) => {
     const rs = await trio('lossy', seed);
     try {
       for (const r of rs) r.lossy.faults = { lossRate: 0.2, duplicateRate: 0.2, reorderRate: 0.2, maxDelayMs: 40 };
