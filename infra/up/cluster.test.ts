@@ -150,6 +150,14 @@ describe.sequential('nimmer up: a real local cluster', () => {
     expect(read.value).toBe(42);
     expect(read.index).toBeGreaterThanOrEqual(written.index);
 
+    // Eventual state through the controller: an increment (202), then the global view (CRDT) of whichever node answers.
+    expect((await http('POST', `${url}/counters/logins/increment`, { by: 2 })).status).toBe(202);
+    const global = await eventually('GET /equilibrium with every shard and the counter', LEADERS_TIMEOUT_MS, async () => {
+      const r = await http('GET', `${url}/equilibrium`);
+      return r.status === 200 && Object.keys(r.body.shards).length === 4 && r.body.counters.logins === 2 ? r.body : undefined;
+    });
+    expect(global.shards['s-north']).toMatchObject({ term: expect.any(Number), asOf: expect.any(String), axes: { order: { value: expect.any(Number) } } });
+
     // Kill the shard's leader: a real SIGKILL, the shard elects another leader and keeps serving.
     const leader = view.shards.find((s) => s.id === 's-north')!.leader!;
     const leaderPid = view.nodes.find((n) => n.id === leader)!.pid!;
