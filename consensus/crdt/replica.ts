@@ -443,9 +443,12 @@ export class Replica {
    * stop compaction.
    */
   private async maybeCompact(now: number): Promise<void> {
-    if (this.docBytes <= this.settings.compactBytes) return;
+    // A new epoch starts with every replica's copy of the state: when the state alone nears the
+    // threshold, compacting again would only copy it again, so wait for real history to pile up.
+    const threshold = Math.max(this.settings.compactBytes, 4 * this.epochStartBytes);
+    if (this.docBytes <= threshold) return;
     const lowest = [...this.peers].filter(([, p]) => this.isLive(p, now) && p.epoch === this.doc.epoch).every(([id]) => id > this.opts.peer);
-    if (lowest || this.docBytes > 2 * this.settings.compactBytes) await this.migrate(this.doc.epoch + 1);
+    if (lowest || this.docBytes > 2 * threshold) await this.migrate(this.doc.epoch + 1);
   }
 
   private pumpAll(): void {
