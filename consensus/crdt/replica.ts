@@ -204,7 +204,7 @@ export class Replica {
       throw new CrdtUnavailableError(`${this.pendingIncrements} increments are waiting for the next flush (max ${this.settings.pendingIncrementsMax}); retry shortly`);
     }
     const pending = this.pendingDeltas.get(name);
-    if (!pending && !this.knownNames().has(name) && this.knownNames().size + this.pendingDeltas.size >= this.settings.countersMax) {
+    if (!pending && !this.knownNames().has(name) && this.knownNames().size + this.pendingNewNames() >= this.settings.countersMax) {
       throw new CrdtLimitError(`there are already ${this.settings.countersMax} counters (the limit); increment an existing one`);
     }
     const sign = by >= 0 ? 'p' : 'n';
@@ -288,6 +288,12 @@ export class Replica {
 
   private isLive(p: PeerInfo, now: number): boolean {
     return now - p.lastSeenMs <= this.settings.peerTimeoutMs;
+  }
+
+  private pendingNewNames(): number {
+    let n = 0;
+    for (const name of this.pendingDeltas.keys()) if (!this.knownNames().has(name)) n++;
+    return n;
   }
 
   private knownNames(): Set<string> {
