@@ -4,6 +4,5 @@ export { LinkProxy, type Address, type Direction, type LinkProxyOptions, type Li
 export { FaultNetwork, natsMember, nodeMember, type FaultNetworkOptions, type NetworkControl, type LinkKind } from './network.ts';
 export { ImpossibleFaultError, majoritiesRing, partitionGroups, planFault, UnknownMemberError, type FaultPlan, type LinkEffect, type Members } from './plan.ts';
 export { readProxyPorts, writeProxyPorts, PROXY_PORTS_FILE } from './ports_file.ts';
-export { seededRandom } from './random.ts';
 export { NETWORK_FAULT_TYPES, NetworkFaultSchemas, NodeNameSchema, type NetworkFault } from './spec.ts';
 export { combineToxics, NO_TOXICS, type StreamToxics } from './toxics.ts';

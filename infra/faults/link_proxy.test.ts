@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinkProxy } from './link_proxy.ts';
 import { NO_TOXICS, type StreamToxics } from './toxics.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../../consensus/raft/index.ts';
 
 const open: Array<{ close(): unknown }> = [];
 afterEach(async () => {

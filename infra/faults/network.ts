@@ -5,7 +5,7 @@
 import { natsServerName, ringRoutePeer } from '../launcher/index.ts';
 import { LinkProxy, type Address, type Direction, type LinkProxyStats } from './link_proxy.ts';
 import type { LinkEffect, Members } from './plan.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../../consensus/raft/index.ts';
 import { combineToxics, type StreamToxics } from './toxics.ts';
 
 export type LinkKind = 'raft' | 'nats' | 'route';

@@ -68,6 +68,8 @@ export interface ClusterConfigFile {
   gm: { enabled: boolean; tickMs: number; budgetActiveEventsMax: number };
   postgres?: string;
   nats?: string[];
+  /** natsPerNode[i]: the NATS URLs node i dials (its fault proxies); omitted: `nats`. */
+  natsPerNode?: Record<string, string[]>;
 }
 
 export interface ClusterConfigInput {
@@ -80,6 +82,7 @@ export interface ClusterConfigInput {
   postgres?: string;
   nats?: readonly string[];
   peerAddresses?: ClusterConfigFile['peerAddresses'];
+  natsPerNode?: ClusterConfigFile['natsPerNode'];
 }
 
 /** Meta-group voters: the first three nodes (or all of them in a smaller cluster). */
@@ -100,5 +103,6 @@ export function buildClusterConfig(input: ClusterConfigInput): ClusterConfigFile
     gm: { ...input.gm },
     ...(input.postgres !== undefined ? { postgres: input.postgres } : {}),
     ...(input.nats !== undefined ? { nats: [...input.nats] } : {}),
+    ...(input.natsPerNode !== undefined ? { natsPerNode: input.natsPerNode } : {}),
   };
 }
