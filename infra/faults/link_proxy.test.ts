@@ -3,80 +3,20 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinkProxy } from './link_proxy.ts';
 import { NO_TOXICS, type StreamToxics } from './toxics.ts';
+import { connect as connectTo, echoServer as echoOn, type Closeable } from './testing/sockets.ts';
 import { seededRandom } from '../../consensus/raft/index.ts';
 
-const open: Array<{ close(): unknown }> = [];
+const open: Closeable[] = [];
+const echoServer = () => echoOn(open);
+const connect = (port: number) => connectTo(open, port);
 afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
-
-/** Echoes every byte back; records what it received and how connections ended. */
-async function echoServer(): Promise<{ port: number; received: () => Buffer; connections: () => number; server: net.Server }> {
-  let received = Buffer.alloc(0);
-  let connections = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (s) => {
-    connections += 1;
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-    s.on('data', (c: Buffer) => {
-      received = Buffer.concat([received, c]);
-      s.write(c);
-    });
-    s.on('end', () => s.end());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  open.push({ close: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); } });
-  return { port: (server.address() as net.AddressInfo).port, received: () => received, connections: () => connections, server };
-}
 
 async function proxyTo(port: number, seed = 1): Promise<LinkProxy> {
   const proxy = await LinkProxy.open({ name: 'test', host: '127.0.0.1', port: 0, target: () => ({ host: '127.0.0.1', port }), random: seededRandom(seed) });
   open.push(proxy);
   return proxy;
-}
-
-interface Client {
-  socket: net.Socket;
-  received: () => Buffer;
-  waitFor(bytes: number, timeoutMs?: number): Promise<Buffer>;
-  closed: Promise<{ error: string | null }>;
-}
-
-async function connect(port: number): Promise<Client> {
-  const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
-  let received = Buffer.alloc(0);
-  let error: string | null = null;
-  const waiters: Array<() => void> = [];
-  socket.on('data', (c: Buffer) => {
-    received = Buffer.concat([received, c]);
-    for (const w of waiters.splice(0)) w();
-  });
-  socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
-  const closed = new Promise<{ error: string | null }>((r) => socket.on('close', () => r({ error })));
-  await new Promise<void>((r, j) => {
-    socket.once('connect', r);
-    socket.once('error', j);
-  });
-  open.push({ close: () => socket.destroy() });
-  return {
-    socket,
-    received: () => received,
-    closed,
-    waitFor(bytes, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`got ${received.length} of ${bytes} bytes within ${timeoutMs} ms`)), timeoutMs);
-        const check = () => {
-          if (received.length >= bytes) {
-            clearTimeout(timer);
-            resolve(received);
-          } else waiters.push(check);
-        };
-        check();
-      });
-    },
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
