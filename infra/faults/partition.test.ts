@@ -88,4 +88,25 @@ describe.sequential('network faults on a real cluster', () => {
     expect(await checkHistory(url, all, history)).toEqual([]);
     expect(await readAxis(url(leader), SHARD, 'crime')).toBe(9);
   }, 180_000);
+
+  it('a one-way partition from the leader: the others stop hearing it and elect another; it hears them and steps down', async () => {
+    const c = cluster!;
+    const url = (id: number) => c.nodes.list().find((n) => n.id === id)!.httpUrl;
+    const all = [1, 2, 3];
+    const leader = await leaderOf(url, all, SHARD);
+    const others = all.filter((id) => id !== leader);
+    const oneWay = await request(`${c.controllerUrl}/faults`, 'POST', { type: 'partition', from: [`n${leader}`], to: others.map((id) => `n${id}`) });
+    expect(oneWay.kind === 'status' && oneWay.status).toBe(201);
+    // Elected among the others; and the old leader, which still hears them, no longer leads.
+    const next = await leaderOf(url, others, SHARD);
+    expect(others).toContain(next);
+    await waitFor('the old leader to step down', async () => {
+      const r = await request(`${url(leader)}/admin/status`);
+      const g = r.kind === 'status' ? (r.body.groups as Array<{ shard: string | null; role: string }>).find((x) => x.shard === SHARD) : undefined;
+      return g !== undefined && g.role !== 'leader' ? true : undefined;
+    }, 20_000);
+    expect((await untilFinal(`${url(next)}/shards/${SHARD}/axes/crime`, 'PUT', { value: 11 }, { timeoutMs: 20_000 })).status).toBe(200);
+    expect((await request(`${c.controllerUrl}/faults`, 'DELETE')).kind).toBe('status');
+    expect(await readAxis(url(leader), SHARD, 'crime')).toBe(11);
+  }, 120_000);
 });
