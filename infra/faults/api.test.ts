@@ -15,7 +15,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function setup(): Promise<{ url: string; network: FaultNetwork }> {
   const network = await FaultNetwork.open({ host: '127.0.0.1', nodeIds: [1, 2, 3], natsServerCount: 1, natsRoutes: false, seed: 7 });
   open.push(network);
-  for (const id of [1, 2, 3]) network.setRaftTarget(id, { host: '127.0.0.1', port: (await echoServer(open)).port });
+  for (const id of [1, 2, 3]) {
+    const port = (await echoServer(open)).port;
+    network.setRaftTarget(id, { host: '127.0.0.1', port });
+    network.setHttpTarget(id, { host: '127.0.0.1', port });
+  }
   network.setNatsClientTarget(0, { host: '127.0.0.1', port: (await echoServer(open)).port });
   const backend: ControllerBackend = {
     nodes: {
@@ -86,6 +90,9 @@ describe('/faults on the fault proxies', () => {
     // n2's own connection to n1 carries n2's messages, and n1's replies on it are only control bytes.
     expect(await echoes(await raft(network, 2, 1))).toBe(true);
     expect(await echoes(await raft(network, 1, 3))).toBe(true);
+    // HTTP forwarding carries data both ways on one connection: n1's answers to n2 are cut too.
+    expect(await echoes(await connect(open, network.httpAddress(2, 1).port))).toBe(false);
+    expect(await echoes(await connect(open, network.httpAddress(2, 3).port))).toBe(true);
   });
 
   it('isolate cuts a node from NATS too; ring and bandwidth are accepted; DELETE /faults heals all', async () => {

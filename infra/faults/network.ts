@@ -1,5 +1,6 @@
 // Every link of a local cluster through a fault proxy: node → node Raft connections (one proxy per
-// directed pair: each node dials its own connection to each peer), node → NATS client connections,
+// directed pair: each node dials its own connection to each peer), node → node HTTP forwarding
+// (also per directed pair), node → NATS client connections,
 // and NATS route ↔ route connections (a ring: server i dials i+1). Faults are effects on directed
 // member pairs; each proxy stream takes the effects whose (from, to) it carries.
 import { natsServerName, ringRoutePeer } from '../launcher/index.ts';
@@ -8,7 +9,7 @@ import type { LinkEffect, Members } from './plan.ts';
 import { seededRandom } from '../../consensus/raft/index.ts';
 import { combineToxics, type StreamToxics } from './toxics.ts';
 
-export type LinkKind = 'raft' | 'nats' | 'route';
+export type LinkKind = 'raft' | 'http' | 'nats' | 'route';
 
 interface ProxiedLink {
   key: string;
@@ -71,6 +72,7 @@ export class FaultNetwork implements NetworkControl {
     const planned: Array<Omit<ProxiedLink, 'proxy'>> = [];
     const { nodes, natsServers } = network.members;
     for (const a of nodes) for (const b of nodes) if (a !== b) planned.push({ key: `raft:${a}>${b}`, kind: 'raft', dialer: a, listener: b });
+    for (const a of nodes) for (const b of nodes) if (a !== b) planned.push({ key: `http:${a}>${b}`, kind: 'http', dialer: a, listener: b });
     for (const a of nodes) for (const s of natsServers) planned.push({ key: `nats:${a}>${s}`, kind: 'nats', dialer: a, listener: s });
     if (options.natsRoutes && natsServers.length > 1) {
       for (const [i, s] of natsServers.entries()) {
@@ -79,7 +81,7 @@ export class FaultNetwork implements NetworkControl {
     }
     try {
       for (const p of planned) {
-        const targetKey = `${p.kind === 'route' ? 'route' : p.kind === 'nats' ? 'client' : 'raft'}:${p.listener}`;
+        const targetKey = `${p.kind === 'nats' ? 'client' : p.kind}:${p.listener}`;
         const proxy = await LinkProxy.open({
           name: `${p.dialer}→${p.listener} (${p.kind})`,
           host: options.host,
@@ -101,6 +103,11 @@ export class FaultNetwork implements NetworkControl {
     this.targets.set(`raft:${nodeMember(nodeId)}`, { ...address });
   }
 
+  /** Where node `nodeId` serves HTTP. */
+  setHttpTarget(nodeId: number, address: Address): void {
+    this.targets.set(`http:${nodeMember(nodeId)}`, { ...address });
+  }
+
   /** Where NATS server `index` takes client connections. */
   setNatsClientTarget(index: number, address: Address): void {
     this.targets.set(`client:${natsMember(index)}`, { ...address });
@@ -114,6 +121,11 @@ export class FaultNetwork implements NetworkControl {
   /** The address node `from` dials to reach node `to`'s Raft port. */
   raftAddress(from: number, to: number): Address {
     return this.addressOf(`raft:${nodeMember(from)}>${nodeMember(to)}`);
+  }
+
+  /** The address node `from` forwards HTTP requests to node `to` through. */
+  httpAddress(from: number, to: number): Address {
+    return this.addressOf(`http:${nodeMember(from)}>${nodeMember(to)}`);
   }
 
   /** The URL node `id` uses for NATS server `index`. */

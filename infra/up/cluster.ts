@@ -51,7 +51,7 @@ export interface StartClusterOptions extends UpOptionsInput {
   /** Progress lines (what is starting, what is waited for). */
   onProgress?: (message: string) => void;
   /**
-   * Run every link (node ↔ node Raft, node → NATS, NATS route ↔ route) through TCP fault proxies,
+   * Run every link (node ↔ node Raft and HTTP forwarding, node → NATS, NATS route ↔ route) through TCP fault proxies,
    * so network faults work. Default true.
    */
   faultProxies?: boolean;
@@ -209,7 +209,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       const opened = network;
       teardown.push(() => opened.close());
       await writeProxyPorts(dataDir, network.ports());
-      progress(`${Object.keys(network.ports()).length} fault proxies listening (every node ↔ node and node → NATS link${natsFlag.mode === 'local-cluster' ? ', and the NATS routes' : ''})`);
+      progress(`${Object.keys(network.ports()).length} fault proxies listening (every node ↔ node Raft and HTTP link, every node → NATS link${natsFlag.mode === 'local-cluster' ? ', and the NATS routes' : ''})`);
     }
     const proxies = network;
     const routeUrlsFor =
@@ -254,14 +254,19 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     await writeUpState(dataDir, upState);
 
     let peerAddresses: Record<string, Record<string, { host: string; port: number }>> | undefined;
+    let httpPeerAddresses: typeof peerAddresses;
     let natsPerNode: Record<string, string[]> | undefined;
     if (network !== null) {
       for (const s of nats.servers) network.setNatsClientTarget(s.index, { host: LOOPBACK, port: s.clientPort });
-      for (const n of nodePorts) network.setRaftTarget(n.id, { host: opts.host, port: n.raftPort });
+      for (const n of nodePorts) {
+        network.setRaftTarget(n.id, { host: opts.host, port: n.raftPort });
+        network.setHttpTarget(n.id, { host: opts.host, port: n.httpPort });
+      }
       const net = network;
-      peerAddresses = Object.fromEntries(
-        nodeIds.map((from) => [String(from), Object.fromEntries(nodeIds.filter((to) => to !== from).map((to) => [String(to), net.raftAddress(from, to)]))]),
-      );
+      const pairwise = (address: (from: number, to: number) => { host: string; port: number }) =>
+        Object.fromEntries(nodeIds.map((from) => [String(from), Object.fromEntries(nodeIds.filter((to) => to !== from).map((to) => [String(to), address(from, to)]))]));
+      peerAddresses = pairwise((from, to) => net.raftAddress(from, to));
+      httpPeerAddresses = pairwise((from, to) => net.httpAddress(from, to));
       if (nats.servers.length > 0) {
         natsPerNode = Object.fromEntries(nodeIds.map((id) => [String(id), nats.servers.map((s) => net.natsUrl(id, s.index))]));
       }
@@ -277,6 +282,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       postgres: postgres.url,
       nats: nats.urls,
       ...(peerAddresses !== undefined ? { peerAddresses } : {}),
+      ...(httpPeerAddresses !== undefined ? { httpPeerAddresses } : {}),
       ...(natsPerNode !== undefined ? { natsPerNode } : {}),
     });
     const configFile = path.join(dataDir, CLUSTER_CONFIG_FILE);
