@@ -1,5 +1,6 @@
 // Network faults against a real local cluster (`startCluster`: Postgres, a 3-server NATS cluster
-// whose routes run through the proxies, 3 node processes): the leader of a shard is partitioned
+// whose routes run through the proxies, 4 node processes, one shard on n1-n3, so n4 forwards its
+// requests over HTTP, through proxies too): the leader of a shard is partitioned
 // into a minority while writers keep writing. The minority cannot commit (503/504), the majority
 // elects a new leader and commits, and after the heal every node converges with no acknowledged
 // write lost and no refused write applied.
@@ -39,11 +40,12 @@ describe.sequential('network faults on a real cluster', () => {
     onTestFailed(() => {
       failed = true;
     });
-    cluster = await startCluster({ dataDir, port: 0, nodes: 3, shards: 1, replicas: 3, nats: 'local-cluster', gm: { enabled: false } });
+    cluster = await startCluster({ dataDir, port: 0, nodes: 4, shards: 1, replicas: 3, nats: 'local-cluster', gm: { enabled: false } });
     const c = cluster;
     const url = (id: number) => c.nodes.list().find((n) => n.id === id)!.httpUrl;
     const controller = c.controllerUrl;
-    const all = [1, 2, 3];
+    const all = [1, 2, 3, 4];
+    const replicas = [1, 2, 3];
     await c.waitHealthy(60_000);
 
     // The NATS cluster formed through the route proxies, and the nodes talk through theirs.
@@ -58,7 +60,7 @@ describe.sequential('network faults on a real cluster', () => {
     load.start();
     await sleep(500);
 
-    const leader = await leaderOf(url, all, SHARD);
+    const leader = await leaderOf(url, replicas, SHARD);
     const majority = all.filter((id) => id !== leader);
     const partition = await request(`${controller}/faults`, 'POST', { type: 'partition', groups: [[`n${leader}`], majority.map((id) => `n${id}`)] });
     expect(partition.kind === 'status' && partition.status).toBe(201);
@@ -73,7 +75,7 @@ describe.sequential('network faults on a real cluster', () => {
     expect(minorityRead.kind === 'status' ? minorityRead.status : minorityRead.kind).toBeOneOf([503, 504, 'lost']);
 
     // The majority: a new leader among its nodes, and writes commit there.
-    const newLeader = await leaderOf(url, majority, SHARD);
+    const newLeader = await leaderOf(url, majority.filter((id) => replicas.includes(id)), SHARD);
     expect(majority).toContain(newLeader);
     expect((await untilFinal(`${url(majority[0]!)}/shards/${SHARD}/axes/crime`, 'PUT', { value: 9 }, { timeoutMs: 20_000 })).status).toBe(200);
     await waitFor('writes acknowledged by the majority during the partition', async () =>
@@ -84,6 +86,9 @@ describe.sequential('network faults on a real cluster', () => {
     await sleep(1000);
     await load.stop();
     expect(history.count('ok')).toBeGreaterThan(10);
+    // n4 holds no replica: its writes were forwarded over HTTP through its proxies.
+    expect(history.writes.some((w) => w.node === 4 && w.result === 'ok')).toBe(true);
+    expect(c.network!.stats().filter((s) => s.key.startsWith('http:n4>')).some((s) => s.bytesUp > 0)).toBe(true);
     // Every node, its own linearizable read: the same values, none lost, none refused applied.
     expect(await checkHistory(url, all, history)).toEqual([]);
     expect(await readAxis(url(leader), SHARD, 'crime')).toBe(9);
@@ -92,9 +97,9 @@ describe.sequential('network faults on a real cluster', () => {
   it('a one-way partition from the leader: the others stop hearing it and elect another; it hears them and steps down', async () => {
     const c = cluster!;
     const url = (id: number) => c.nodes.list().find((n) => n.id === id)!.httpUrl;
-    const all = [1, 2, 3];
-    const leader = await leaderOf(url, all, SHARD);
-    const others = all.filter((id) => id !== leader);
+    const replicas = [1, 2, 3];
+    const leader = await leaderOf(url, replicas, SHARD);
+    const others = replicas.filter((id) => id !== leader);
     const oneWay = await request(`${c.controllerUrl}/faults`, 'POST', { type: 'partition', from: [`n${leader}`], to: others.map((id) => `n${id}`) });
     expect(oneWay.kind === 'status' && oneWay.status).toBe(201);
     // Elected among the others; and the old leader, which still hears them, no longer leads.
