@@ -1,7 +1,7 @@
 // What `nimmer status` and `nimmer equilibrium` print.
 import { describe, expect, it } from 'vitest';
 import { durationMsArg, membersArg, nodeArg, rateArg } from './cluster_commands.ts';
-import { axisOffBy, renderEquilibrium, renderStatus } from './render.ts';
+import { axisOffBy, faultTarget, renderEquilibrium, renderStatus } from './render.ts';
 import { renderTable } from './table.ts';
 
 describe('tables', () => {
@@ -63,6 +63,13 @@ describe('nimmer equilibrium', () => {
     expect(durationMsArg('200ms')).toBe(200);
     expect(durationMsArg('1.5s')).toBe(1500);
     expect(durationMsArg('50')).toBe(50);
+  });
+
+  it('describes network faults in the status table', () => {
+    expect(faultTarget({ type: 'partition', groups: [['n1'], ['n2', 'n3']] })).toBe('n1 | n2,n3');
+    expect(faultTarget({ type: 'partition', from: ['n1'], to: ['n2'] })).toBe('n1 → n2');
+    expect(faultTarget({ type: 'latency', from: ['n1'], to: ['n2'], ms: 200, jitterMs: 50, bidirectional: true })).toBe('n1 ↔ n2 200±50 ms');
+    expect(faultTarget({ type: 'ring' })).toBe('ring all nodes');
   });
 
   it('parses fault members and rates', () => {
