@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { runClusterBench } from './cluster.ts';
 import { runCrdtBench } from './crdt.ts';
+import { runProxyBench } from './proxy.ts';
 import { runRaftBench } from './raft.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
@@ -72,5 +73,22 @@ export function registerBenchCommands(program: Command): void {
     .option('--out <file>', 'write the JSON report here', 'bench-results/crdt.json')
     .action(async (o: Record<string, string>) => {
       await runCrdtBench({ seconds: Number(o.seconds), flushMs: Number(o.flushMs), compactBytes: Number(o.compactBytes), natsCompactBytes: Number(o.natsCompactBytes), out: o.out });
+    });
+  bench
+    .command('proxy')
+    .description('what an idle fault proxy adds: ping-pong round trips and bulk echo, direct vs through a LinkProxy (separate processes)')
+    .option('--round-trips <n>', 'measured round trips per path', '20000')
+    .option('--rounds <n>', 'alternating rounds (direct, proxied, direct, …)', '10')
+    .option('--message-bytes <n>', 'bytes per ping', '64')
+    .option('--bulk-mb <n>', 'MB for the bulk echo', '64')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/proxy.json')
+    .action(async (o: Record<string, string>) => {
+      await runProxyBench({
+        roundTrips: Number(o.roundTrips),
+        rounds: Number(o.rounds),
+        messageBytes: Number(o.messageBytes),
+        bulkBytes: Number(o.bulkMb) * 1_000_000,
+        out: o.out,
+      });
     });
 }

@@ -16,6 +16,30 @@ export function nodeArg(text: string): string {
   return `n${m[1]}`;
 }
 
+/** A member of a network fault: a node (`n2`, `2`) or a local NATS server (`nats0`). */
+export function memberArg(text: string): string {
+  const t = text.trim();
+  if (/^nats[0-9]{1,2}$/.test(t)) return t;
+  try {
+    return nodeArg(t);
+  } catch {
+    throw new Error(`'${text}' is neither a node (n2) nor a NATS server (nats0)`);
+  }
+}
+
+/** `n1,n2` → ['n1', 'n2']. */
+export function membersArg(text: string): string[] {
+  return text.split(',').filter((x) => x.trim() !== '').map(memberArg);
+}
+
+/** `100kB/s`, `1MB/s`, `5000` (bytes per second) → bytes per second. */
+export function rateArg(text: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(B|kB|KB|MB|GB)?(?:\/s)?$/.exec(text.trim());
+  if (m === null) throw new Error(`'${text}' is not a rate; write e.g. 100kB/s, 1MB/s or 5000 (bytes per second)`);
+  const unit = { B: 1, kB: 1000, KB: 1000, MB: 1_000_000, GB: 1_000_000_000 }[m[2] ?? 'B'] ?? 1;
+  return Math.max(1, Math.round(Number(m[1]) * unit));
+}
+
 /** `200ms`, `1.5s`, `200` (ms) → milliseconds. */
 export function durationMsArg(text: string): number {
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s)?$/.exec(text.trim());
@@ -61,10 +85,13 @@ export async function runEquilibrium(client: ControllerClient, shard: string | u
 }
 
 async function injectFault(client: ControllerClient, fault: Record<string, unknown>): Promise<void> {
-  const r = (await client.expectOk('POST', '/faults', fault)) as { id?: string; active?: boolean };
-  const target = fault.node ?? (fault.server !== undefined ? `nats-server ${String(fault.server)}` : JSON.stringify(fault.groups ?? [fault.from, fault.to]));
+  const r = (await client.expectOk('POST', '/faults', fault)) as { id?: string; active?: boolean; connections?: number };
+  const target =
+    fault.node ??
+    (fault.server !== undefined ? `nats-server ${String(fault.server)}` : fault.type === 'ring' ? JSON.stringify(fault.nodes ?? 'all nodes') : JSON.stringify(fault.groups ?? [fault.from, fault.to]));
+  const reset = r.connections !== undefined ? `, ${r.connections} connections reset` : '';
   print(
-    `${String(fault.type)} ${String(target)}: done (fault ${r.id ?? '?'}${r.active === false ? ', already over' : ', active until `nimmer fault heal`'})`,
+    `${String(fault.type)} ${String(target)}: done (fault ${r.id ?? '?'}${reset}${r.active === false ? ', already over' : ', active until `nimmer fault heal`'})`,
   );
 }
 
@@ -87,7 +114,9 @@ export function registerClusterCommands(program: Command): void {
       await runEquilibrium(new ControllerClient(o.url), shard, o.consistency, o.json === true);
     });
 
-  const fault = program.command('fault').description('inject faults into a running `nimmer up` (real signals to real processes)');
+  const fault = program
+    .command('fault')
+    .description('inject faults into a running `nimmer up`: real signals to real processes, and network faults on the TCP fault proxies every link runs through');
   const withUrl = (c: Command) => c.option('--url <url>', URL_HELP, CONTROLLER_URL_DEFAULT);
   for (const type of ['kill', 'pause', 'restart'] as const) {
     const what = { kill: 'SIGKILL a node', pause: 'SIGSTOP a node (heal resumes it)', restart: 'stop a node gracefully and start it again' }[type];
@@ -95,17 +124,53 @@ export function registerClusterCommands(program: Command): void {
       injectFault(new ControllerClient(o.url), { type, node: nodeArg(node) }),
     );
   }
-  withUrl(fault.command('isolate <node>').description('cut a node off from every other node')).action(async (node: string, o: { url: string }) =>
-    injectFault(new ControllerClient(o.url), { type: 'isolate', node: nodeArg(node) }),
+  withUrl(fault.command('isolate <node>').description('cut a node off from every other node and from NATS (both ways)'))
+    .option('--keep-nats', 'cut it from the other nodes only')
+    .action(async (node: string, o: { url: string; keepNats?: boolean }) =>
+      injectFault(new ControllerClient(o.url), { type: 'isolate', node: nodeArg(node), nats: o.keepNats !== true }),
+    );
+  withUrl(
+    fault
+      .command('partition <groups...>')
+      .description('split the nodes into groups with no traffic between them, e.g. `partition n1,n2 n3`; a group may hold NATS servers (nats0); unlisted nodes form one more group'),
+  ).action(async (groups: string[], o: { url: string }) =>
+    injectFault(new ControllerClient(o.url), { type: 'partition', groups: groups.map(membersArg) }),
   );
-  withUrl(fault.command('partition <groups...>').description('split the nodes into groups, e.g. `partition n1,n2 n3`')).action(
-    async (groups: string[], o: { url: string }) =>
-      injectFault(new ControllerClient(o.url), { type: 'partition', groups: groups.map((g) => g.split(',').filter((x) => x !== '').map(nodeArg)) }),
+  withUrl(fault.command('one-way <from> <to>').description('a one-way partition: what <from> sends never reaches <to>, e.g. `one-way n1 n2,n3`')).action(
+    async (from: string, to: string, o: { url: string }) => injectFault(new ControllerClient(o.url), { type: 'partition', from: membersArg(from), to: membersArg(to) }),
   );
-  withUrl(fault.command('latency <from> <to> <delay>').description('delay traffic from one node to another, e.g. `latency n1 n2 200ms`')).action(
-    async (from: string, to: string, delay: string, o: { url: string }) =>
-      injectFault(new ControllerClient(o.url), { type: 'latency', from: nodeArg(from), to: nodeArg(to), ms: durationMsArg(delay) }),
+  withUrl(fault.command('ring [nodes...]').description('a majorities ring (every node hears a majority, no two the same one), in the given order or by id')).action(
+    async (nodes: string[], o: { url: string }) =>
+      injectFault(new ControllerClient(o.url), { type: 'ring', ...(nodes.length > 0 ? { nodes: nodes.map(nodeArg) } : {}) }),
   );
+  withUrl(fault.command('latency <from> <to> <delay>').description('delay traffic from one node (or list, or nats0) to another, e.g. `latency n1 n2 200ms --jitter 50ms`'))
+    .option('--jitter <delay>', 'each chunk is delayed by delay ± up to this (order is kept)')
+    .option('--both', 'both ways')
+    .action(async (from: string, to: string, delay: string, o: { url: string; jitter?: string; both?: boolean }) =>
+      injectFault(new ControllerClient(o.url), {
+        type: 'latency',
+        from: membersArg(from),
+        to: membersArg(to),
+        ms: durationMsArg(delay),
+        ...(o.jitter !== undefined ? { jitterMs: durationMsArg(o.jitter) } : {}),
+        bidirectional: o.both === true,
+      }),
+    );
+  withUrl(fault.command('bandwidth <from> <to> <rate>').description('limit the bandwidth from one member to another, e.g. `bandwidth n1 n2 100kB/s`'))
+    .option('--both', 'both ways')
+    .action(async (from: string, to: string, rate: string, o: { url: string; both?: boolean }) =>
+      injectFault(new ControllerClient(o.url), { type: 'bandwidth', from: membersArg(from), to: membersArg(to), bytesPerSecond: rateArg(rate), bidirectional: o.both === true }),
+    );
+  withUrl(fault.command('reset <from> <to>').description('reset (RST) the open connections between two members, e.g. `reset n1 n2`'))
+    .option('--every <delay>', 'keep resetting: each new connection this long after it opens, until healed')
+    .action(async (from: string, to: string, o: { url: string; every?: string }) =>
+      injectFault(new ControllerClient(o.url), {
+        type: 'reset',
+        from: membersArg(from),
+        to: membersArg(to),
+        ...(o.every !== undefined ? { afterMs: durationMsArg(o.every) } : {}),
+      }),
+    );
   withUrl(fault.command('nats-kill <server>').description('SIGKILL a local nats-server (0, 1, 2)')).action(async (server: string, o: { url: string }) => {
     const index = Number(server);
     if (!Number.isInteger(index) || index < 0) throw new Error(`'${server}' is not a nats-server index (0, 1, 2)`);

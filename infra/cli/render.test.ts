@@ -1,7 +1,7 @@
 // What `nimmer status` and `nimmer equilibrium` print.
 import { describe, expect, it } from 'vitest';
-import { durationMsArg, nodeArg } from './cluster_commands.ts';
-import { axisOffBy, renderEquilibrium, renderStatus } from './render.ts';
+import { durationMsArg, membersArg, nodeArg, rateArg } from './cluster_commands.ts';
+import { axisOffBy, faultTarget, renderEquilibrium, renderStatus } from './render.ts';
 import { renderTable } from './table.ts';
 
 describe('tables', () => {
@@ -63,5 +63,21 @@ describe('nimmer equilibrium', () => {
     expect(durationMsArg('200ms')).toBe(200);
     expect(durationMsArg('1.5s')).toBe(1500);
     expect(durationMsArg('50')).toBe(50);
+  });
+
+  it('describes network faults in the status table', () => {
+    expect(faultTarget({ type: 'partition', groups: [['n1'], ['n2', 'n3']] })).toBe('n1 | n2,n3');
+    expect(faultTarget({ type: 'partition', from: ['n1'], to: ['n2'] })).toBe('n1 → n2');
+    expect(faultTarget({ type: 'latency', from: ['n1'], to: ['n2'], ms: 200, jitterMs: 50, bidirectional: true })).toBe('n1 ↔ n2 200±50 ms');
+    expect(faultTarget({ type: 'ring' })).toBe('ring all nodes');
+  });
+
+  it('parses fault members and rates', () => {
+    expect(membersArg('n1,2,nats0')).toEqual(['n1', 'n2', 'nats0']);
+    expect(() => membersArg('n1,postgres')).toThrow(/neither a node/);
+    expect(rateArg('100kB/s')).toBe(100_000);
+    expect(rateArg('1.5MB/s')).toBe(1_500_000);
+    expect(rateArg('5000')).toBe(5000);
+    expect(() => rateArg('fast')).toThrow(/not a rate/);
   });
 });

@@ -26,6 +26,29 @@ interface FaultRow {
   node?: string;
   server?: number;
   since?: string;
+  groups?: string[][];
+  from?: string[];
+  to?: string[];
+  nodes?: string[];
+  ms?: number;
+  jitterMs?: number;
+  bytesPerSecond?: number;
+  afterMs?: number;
+  bidirectional?: boolean;
+}
+
+/** What a fault acts on, in a few words: `n2`, `n1 | n2,n3`, `n1 → n2 200±50 ms`. */
+export function faultTarget(f: FaultRow): string {
+  if (f.node !== undefined) return f.node;
+  if (f.server !== undefined) return `nats-server ${f.server}`;
+  if (f.groups !== undefined) return f.groups.map((g) => g.join(',')).join(' | ');
+  if (f.type === 'ring') return `ring ${(f.nodes ?? ['all nodes']).join(',')}`;
+  if (f.from === undefined || f.to === undefined) return '-';
+  const link = `${f.from.join(',')} ${f.bidirectional === true ? '↔' : '→'} ${f.to.join(',')}`;
+  if (f.ms !== undefined) return `${link} ${f.ms}${f.jitterMs ? `±${f.jitterMs}` : ''} ms`;
+  if (f.bytesPerSecond !== undefined) return `${link} ${f.bytesPerSecond} B/s`;
+  if (f.afterMs !== undefined) return `${link} reset after ${f.afterMs} ms`;
+  return link;
 }
 
 export interface ClusterAnswer {
@@ -78,7 +101,7 @@ export function renderStatus(cluster: ClusterAnswer, health: HealthAnswer | null
     out.push(
       renderTable(
         ['ID', 'TYPE', 'TARGET', 'SINCE'],
-        faults.map((f) => [f.id, f.type, f.node ?? (f.server !== undefined ? `nats-server ${f.server}` : '-'), f.since ?? '-']),
+        faults.map((f) => [f.id, f.type, faultTarget(f), f.since ?? '-']),
       ),
     );
   }

@@ -1,5 +1,6 @@
 // What the controller controls: the node processes (real signals to real processes) and the
 // dependency processes. `nimmer up` provides it; tests may provide fakes.
+import type { NetworkControl } from '../faults/index.ts';
 import type { NatsServer } from '../launcher/index.ts';
 
 /**
@@ -47,6 +48,8 @@ export interface ControllerBackend {
   natsUrls: string[];
   /** Local nats-servers (empty for an external deployment): the `nats-kill` fault's targets. */
   natsServers: readonly NatsServer[];
+  /** The fault proxies every link runs through (absent: network faults answer 501). */
+  network?: NetworkControl;
   /** Whether each dependency process is up (external ones are reported as up). */
   dependencies(): DependencyStatus[];
 }

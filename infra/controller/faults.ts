@@ -1,52 +1,57 @@
-// Fault injection (POST/GET/DELETE /faults): real signals to real processes. kill (SIGKILL)
-// and pause (SIGSTOP) stay active until healed; restart is done when it answers; nats-kill
-// SIGKILLs a local nats-server. Partitions and latency need the TCP fault proxies between the
-// nodes' Raft ports, which do not exist yet: they are refused with 501.
+// Fault injection (POST/GET/DELETE /faults). Process faults are real signals to real processes:
+// kill (SIGKILL) and pause (SIGSTOP) stay active until healed; restart is done when it answers;
+// nats-kill SIGKILLs a local nats-server. Network faults (partition, isolate, ring, latency,
+// bandwidth, reset) act on the TCP fault proxies every link of a local cluster runs through
+// (infra/faults); without them (a backend with no network) they are refused with 501.
 import { z } from 'zod';
+import {
+  ImpossibleFaultError,
+  NETWORK_FAULT_TYPES,
+  NetworkFaultSchemas,
+  NodeNameSchema,
+  planFault,
+  UnknownMemberError,
+  type NetworkFault,
+} from '../faults/index.ts';
 import { parseNodeName, type ControllerBackend, type ControlledNode } from './backend.ts';
 import { badRequest, conflict, ControllerError, notFound, notImplemented } from './errors.ts';
 
-const NodeNameSchema = z
-  .string({ error: 'a node is named like "n1"' })
-  .regex(/^n[1-9][0-9]{0,8}$/, 'a node is named like "n1"');
+const FAULT_TYPES = [...NETWORK_FAULT_TYPES, 'kill', 'pause', 'restart', 'nats-kill'] as const;
 
 export const FaultSchema = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('partition'), groups: z.array(z.array(NodeNameSchema).min(1)).min(2) }),
-    z.strictObject({ type: z.literal('isolate'), node: NodeNameSchema }),
-    z.strictObject({
-      type: z.literal('latency'),
-      from: NodeNameSchema,
-      to: NodeNameSchema,
-      ms: z.number().int().min(0).max(60_000),
-    }),
+    ...NetworkFaultSchemas,
     z.strictObject({ type: z.literal('kill'), node: NodeNameSchema }),
     z.strictObject({ type: z.literal('pause'), node: NodeNameSchema }),
     z.strictObject({ type: z.literal('restart'), node: NodeNameSchema }),
     z.strictObject({ type: z.literal('nats-kill'), server: z.number().int().min(0) }),
   ],
-  { error: 'type must be one of partition, isolate, latency, kill, pause, restart, nats-kill' },
+  { error: `type must be one of ${FAULT_TYPES.join(', ')}` },
 );
 export type Fault = z.infer<typeof FaultSchema>;
 
-export interface ActiveFault {
-  id: string;
-  type: 'kill' | 'pause' | 'nats-kill';
-  node?: string;
-  server?: number;
-  /** ISO time it began. */
-  since: string;
-}
+type ProcessFault = { type: 'kill' | 'pause'; node: string } | { type: 'nats-kill'; server: number };
+
+/** An active fault as GET /faults lists it: its body (defaults filled in), id and start time. */
+export type ActiveFault = { id: string; /** ISO time it began. */ since: string } & (
+  | ProcessFault
+  /** links: how many proxy streams it acts on. */
+  | (NetworkFault & { links: number })
+);
 
 export interface FaultResult {
   id: string;
   type: Fault['type'];
-  /** False for a fault that is over when it answers (restart). */
+  /** False for a fault that is over when it answers (restart, a one-shot reset). */
   active: boolean;
+  /** For a reset: how many connections were reset. */
+  connections?: number;
 }
 
-const PROXY_TYPES = new Set(['partition', 'isolate', 'latency']);
+function isNetworkFault(f: Fault): f is NetworkFault {
+  return (NETWORK_FAULT_TYPES as readonly string[]).includes(f.type);
+}
 
 /** A process that would not start or stop is the controller's failure (500), with its reason. */
 async function failuresExplained<T>(op: () => Promise<T>): Promise<T> {
@@ -78,12 +83,7 @@ export class FaultInjector {
       throw badRequest(`invalid fault: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, { issues });
     }
     const fault = parsed.data;
-    if (PROXY_TYPES.has(fault.type)) {
-      throw notImplemented(
-        `'${fault.type}' faults cut or slow node-to-node traffic through TCP fault proxies between the nodes' Raft ports, ` +
-          'which this version of `nimmer up` does not start yet; kill, pause, restart and nats-kill work now',
-      );
-    }
+    if (isNetworkFault(fault)) return this.serialised(async () => this.applyNetwork(fault));
     return this.serialised(() => failuresExplained(() => this.apply(fault)));
   }
 
@@ -95,6 +95,8 @@ export class FaultInjector {
         await this.end(fault);
         healed.push(fault.id);
       }
+      // Whatever the proxies still hold (there should be nothing) goes too.
+      this.backend.network?.clear();
       const restarted: string[] = [];
       for (const node of this.backend.nodes.list()) {
         if (node.state === 'exited' || node.state === 'killed') {
@@ -136,17 +138,45 @@ export class FaultInjector {
     return `f${this.sequence}`;
   }
 
-  private record(fault: Omit<ActiveFault, 'id' | 'since'>): ActiveFault {
-    const active: ActiveFault = { id: this.nextId(), since: new Date().toISOString(), ...fault };
+  private record(fault: ProcessFault | (NetworkFault & { links: number }), id = this.nextId()): ActiveFault {
+    const active: ActiveFault = { id, since: new Date().toISOString(), ...fault };
     this.active.set(active.id, active);
     return active;
   }
 
-  private faultOn(node: string, type: ActiveFault['type']): ActiveFault | undefined {
-    return [...this.active.values()].find((f) => f.node === node && f.type === type);
+  private faultOn(node: string, type: 'kill' | 'pause'): ActiveFault | undefined {
+    return [...this.active.values()].find((f) => f.type === type && f.node === node);
   }
 
-  private async apply(fault: Fault): Promise<FaultResult> {
+  private applyNetwork(fault: NetworkFault): FaultResult {
+    const network = this.backend.network;
+    if (network === undefined) {
+      throw notImplemented(
+        `'${fault.type}' faults act on the TCP fault proxies every link of a local cluster runs through; ` +
+          'this cluster was started without them',
+      );
+    }
+    let plan;
+    try {
+      plan = planFault(fault, network.members);
+    } catch (e) {
+      if (e instanceof UnknownMemberError) throw notFound(e.message);
+      if (e instanceof ImpossibleFaultError) throw badRequest(e.message);
+      throw e;
+    }
+    const links = network.reach(plan.effects);
+    if (plan.resetNow.length === 0 && links === 0) {
+      throw badRequest(`this ${fault.type} reaches no link (from and to are the same member?)`);
+    }
+    const id = this.nextId();
+    const connections = plan.resetNow.length > 0 ? network.reset(plan.resetNow) : undefined;
+    if (plan.effects.length === 0) return { id, type: fault.type, active: false, ...(connections !== undefined ? { connections } : {}) };
+    network.apply(id, plan.effects);
+    this.record({ ...fault, links }, id);
+    return { id, type: fault.type, active: true, ...(connections !== undefined ? { connections } : {}) };
+  }
+
+  private async apply(fault: Exclude<Fault, NetworkFault>): Promise<FaultResult> {
     switch (fault.type) {
       case 'kill': {
         const node = this.node(fault.node);
@@ -170,7 +200,7 @@ export class FaultInjector {
       case 'restart': {
         const node = this.node(fault.node);
         for (const f of [...this.active.values()]) {
-          if (f.node === node.name) this.active.delete(f.id);
+          if ((f.type === 'kill' || f.type === 'pause') && f.node === node.name) this.active.delete(f.id);
         }
         await this.backend.nodes.restart(node.id);
         return { id: this.nextId(), type: 'restart', active: false };
@@ -188,17 +218,17 @@ export class FaultInjector {
         await server.kill();
         return { id: this.record({ type: 'nats-kill', server: fault.server }).id, type: 'nats-kill', active: true };
       }
-      default:
-        throw notImplemented(`'${fault.type}' faults are not implemented`);
     }
   }
 
   private async end(fault: ActiveFault): Promise<void> {
     if (fault.type === 'nats-kill') {
-      const server = this.backend.natsServers[fault.server ?? -1];
+      const server = this.backend.natsServers[fault.server];
       if (server !== undefined && !server.running) await server.start();
+    } else if (fault.type !== 'kill' && fault.type !== 'pause') {
+      this.backend.network?.remove(fault.id);
     } else {
-      const node = this.node(fault.node ?? '');
+      const node = this.node(fault.node);
       if (fault.type === 'pause' && node.state === 'paused') await this.backend.nodes.resume(node.id);
       if (fault.type === 'kill' && node.state !== 'running' && node.state !== 'starting') await this.backend.nodes.start(node.id);
     }

@@ -189,16 +189,17 @@ describe.sequential('nimmer up: a real local cluster', () => {
     const resumed = await allShardsLed(url, 4);
     expect(resumed.nodes.find((n) => n.id === other.id)).toMatchObject({ alive: true, state: 'running', pid: other.pid });
 
-    // Partitions need the fault proxies: a clear 501 for now.
+    // Every link runs through the fault proxies, so a partition is accepted (infra/faults tests what it does).
     const partition = await http('POST', `${url}/faults`, { type: 'partition', groups: [['n1'], ['n2', 'n3']] });
-    expect(partition.status).toBe(501);
+    expect(partition.status).toBe(201);
+    expect((await http('DELETE', `${url}/faults/${(partition.body as { id: string }).id}`)).status).toBe(200);
 
     await cluster.stop();
     expectNoProcessLeft(cluster);
   }, 240_000);
 
   it('resumes the same cluster from the data dir: same ports, same shards, the written value, no second bootstrap', async () => {
-    const before = JSON.parse(readFileSync(path.join(dataDir, 'cluster.json'), 'utf8')) as { nodes: unknown[] };
+    const before = JSON.parse(readFileSync(path.join(dataDir, 'cluster.json'), 'utf8')) as { nodes: unknown[]; peerAddresses: unknown };
     const cluster = await startCluster({ dataDir, port: 0, gm: { enabled: false } });
     started.push(cluster);
     onTestFailed(async () => {
@@ -208,6 +209,8 @@ describe.sequential('nimmer up: a real local cluster', () => {
     });
     expect(cluster.resumed).toBe(true);
     expect(cluster.config.nodes).toEqual(before.nodes);
+    // The fault proxies come back on their ports: the nodes dial the same peer addresses.
+    expect(cluster.config.peerAddresses).toEqual(before.peerAddresses);
     const url = cluster.controllerUrl;
     const view = await allShardsLed(url, 4);
     expect(view.shards.map((s) => s.id)).toEqual(['s-north', 's-south', 's-east', 's-west']);

@@ -13,10 +13,12 @@ import {
   type ControllerBackend,
   type DependencyStatus,
 } from '../controller/index.ts';
+import { FaultNetwork, readProxyPorts, writeProxyPorts } from '../faults/index.ts';
 import {
   addShutdownHook,
   allocatePorts,
   isPortFree,
+  LOOPBACK,
   parseNatsFlag,
   parsePgFlag,
   startNats,
@@ -48,6 +50,13 @@ export interface StartClusterOptions extends UpOptionsInput {
   orphanGuard?: OrphanGuardKind;
   /** Progress lines (what is starting, what is waited for). */
   onProgress?: (message: string) => void;
+  /**
+   * Run every link (node ↔ node Raft and HTTP forwarding, node → NATS, NATS route ↔ route) through TCP fault proxies,
+   * so network faults work. Default true.
+   */
+  faultProxies?: boolean;
+  /** Seeds the proxies' jitter. Default 1. */
+  faultSeed?: number;
 }
 
 export interface ClusterHandle {
@@ -66,6 +75,8 @@ export interface ClusterHandle {
   nats: Nats;
   supervisor: Supervisor;
   controller: Controller;
+  /** The fault proxies (null when started with faultProxies: false). */
+  network: FaultNetwork | null;
   /** What GET /cluster answers, computed in-process. */
   clusterView(): Promise<ClusterView>;
   /** Resolves once GET /health would answer ok; rejects with the reasons after timeoutMs. */
@@ -139,7 +150,7 @@ function dependencyStatus(postgres: Postgres, nats: Nats): DependencyStatus[] {
 }
 
 export async function startCluster(options: StartClusterOptions): Promise<ClusterHandle> {
-  const { nodeEntry, handleSignals, orphanGuard, onProgress, ...raw } = options;
+  const { nodeEntry, handleSignals, orphanGuard, onProgress, faultProxies, faultSeed, ...raw } = options;
   const opts = parseUpOptions(raw);
   const progress = onProgress ?? (() => undefined);
   const dataDir = path.resolve(opts.dataDir);
@@ -178,12 +189,47 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     teardown.push(() => supervisor.stopAll());
     if (handleSignals) removeHook = addShutdownHook(stop);
 
-    progress(`starting Postgres (${opts.pg}) and NATS (${opts.nats})`);
     const pgFlag = parsePgFlag(opts.pg);
     const natsFlag = parseNatsFlag(opts.nats);
+    const nodeIds = stored?.nodes.map((n) => n.id) ?? Array.from({ length: shape.nodes }, (_, i) => i + 1);
+
+    // The proxies listen before any other port is allocated (their targets come later), so no
+    // node or server can take a proxy's port, and a resumed cluster gets its old proxy ports back.
+    let network: FaultNetwork | null = null;
+    if (faultProxies ?? true) {
+      const natsServerCount = natsFlag.mode === 'local' ? 1 : natsFlag.mode === 'local-cluster' ? 3 : 0;
+      network = await FaultNetwork.open({
+        host: opts.host,
+        nodeIds,
+        natsServerCount,
+        natsRoutes: natsFlag.mode === 'local-cluster',
+        preferredPorts: await readProxyPorts(dataDir),
+        seed: faultSeed ?? 1,
+      });
+      const opened = network;
+      teardown.push(() => opened.close());
+      await writeProxyPorts(dataDir, network.ports());
+      progress(`${Object.keys(network.ports()).length} fault proxies listening (every node ↔ node Raft and HTTP link, every node → NATS link${natsFlag.mode === 'local-cluster' ? ', and the NATS routes' : ''})`);
+    }
+    const proxies = network;
+    const routeUrlsFor =
+      proxies !== null && natsFlag.mode === 'local-cluster'
+        ? (i: number, clusterPorts: readonly number[]) => {
+            clusterPorts.forEach((port, j) => proxies.setNatsRouteTarget(j, { host: LOOPBACK, port }));
+            return proxies.routeUrls(i);
+          }
+        : undefined;
+
+    progress(`starting Postgres (${opts.pg}) and NATS (${opts.nats})`);
     const [pgResult, natsResult] = await Promise.allSettled([
       startPostgres({ dataDir, supervisor, ...(pgFlag.url !== undefined ? { url: pgFlag.url } : {}) }),
-      startNats({ dataDir, supervisor, mode: natsFlag.mode, ...(natsFlag.urls ? { urls: natsFlag.urls } : {}) }),
+      startNats({
+        dataDir,
+        supervisor,
+        mode: natsFlag.mode,
+        ...(natsFlag.urls ? { urls: natsFlag.urls } : {}),
+        ...(routeUrlsFor !== undefined ? { routeUrlsFor } : {}),
+      }),
     ]);
     if (pgResult.status === 'fulfilled') teardown.push(() => pgResult.value.stop());
     if (natsResult.status === 'fulfilled') teardown.push(() => natsResult.value.stop());
@@ -193,7 +239,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const nats = natsResult.value;
     progress(`Postgres ready at ${postgres.url}; NATS ready at ${nats.urls.join(', ')}`);
 
-    const nodeIds = stored?.nodes.map((n) => n.id) ?? Array.from({ length: shape.nodes }, (_, i) => i + 1);
     const preferred = stored?.nodes.flatMap((n) => [n.raftPort, n.httpPort]) ?? [];
     const ports = await allocatePorts(nodeIds.length * 2, preferred, opts.host);
     const nodePorts: NodePorts[] = nodeIds.map((id, i) => ({ id, raftPort: ports[i * 2] as number, httpPort: ports[i * 2 + 1] as number }));
@@ -208,6 +253,25 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     };
     await writeUpState(dataDir, upState);
 
+    let peerAddresses: Record<string, Record<string, { host: string; port: number }>> | undefined;
+    let httpPeerAddresses: typeof peerAddresses;
+    let natsPerNode: Record<string, string[]> | undefined;
+    if (network !== null) {
+      for (const s of nats.servers) network.setNatsClientTarget(s.index, { host: LOOPBACK, port: s.clientPort });
+      for (const n of nodePorts) {
+        network.setRaftTarget(n.id, { host: opts.host, port: n.raftPort });
+        network.setHttpTarget(n.id, { host: opts.host, port: n.httpPort });
+      }
+      const net = network;
+      const pairwise = (address: (from: number, to: number) => { host: string; port: number }) =>
+        Object.fromEntries(nodeIds.map((from) => [String(from), Object.fromEntries(nodeIds.filter((to) => to !== from).map((to) => [String(to), address(from, to)]))]));
+      peerAddresses = pairwise((from, to) => net.raftAddress(from, to));
+      httpPeerAddresses = pairwise((from, to) => net.httpAddress(from, to));
+      if (nats.servers.length > 0) {
+        natsPerNode = Object.fromEntries(nodeIds.map((id) => [String(id), nats.servers.map((s) => net.natsUrl(id, s.index))]));
+      }
+    }
+
     const config = buildClusterConfig({
       clusterId: upState.clusterId,
       dataDir,
@@ -217,6 +281,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       gm: opts.gm,
       postgres: postgres.url,
       nats: nats.urls,
+      ...(peerAddresses !== undefined ? { peerAddresses } : {}),
+      ...(httpPeerAddresses !== undefined ? { httpPeerAddresses } : {}),
+      ...(natsPerNode !== undefined ? { natsPerNode } : {}),
     });
     const configFile = path.join(dataDir, CLUSTER_CONFIG_FILE);
     await writeJsonAtomic(configFile, config);
@@ -242,6 +309,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       postgresUrl: postgres.url,
       natsUrls: nats.urls,
       natsServers: nats.servers,
+      ...(network !== null ? { network } : {}),
       dependencies: () => dependencyStatus(postgres, nats),
     };
     const controller = createController(backend);
@@ -282,6 +350,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       nats,
       supervisor,
       controller,
+      network,
       clusterView,
       async waitHealthy(timeoutMs) {
         const deadline = Date.now() + timeoutMs;

@@ -63,11 +63,15 @@ export interface ClusterConfigFile {
   nodes: Array<{ id: number; raft: Address; http: Address }>;
   /** peerAddresses[i][j]: how node i dials node j's Raft port; omitted pairs dial directly. */
   peerAddresses?: Record<string, Record<string, Address>>;
+  /** httpPeerAddresses[i][j]: how node i forwards HTTP requests to node j; omitted pairs go directly. */
+  httpPeerAddresses?: Record<string, Record<string, Address>>;
   metaVoters: number[];
   raft: { tickMs: number; electionTicks: number; heartbeatTicks: number };
   gm: { enabled: boolean; tickMs: number; budgetActiveEventsMax: number };
   postgres?: string;
   nats?: string[];
+  /** natsPerNode[i]: the NATS URLs node i dials (its fault proxies); omitted: `nats`. */
+  natsPerNode?: Record<string, string[]>;
 }
 
 export interface ClusterConfigInput {
@@ -80,6 +84,8 @@ export interface ClusterConfigInput {
   postgres?: string;
   nats?: readonly string[];
   peerAddresses?: ClusterConfigFile['peerAddresses'];
+  httpPeerAddresses?: ClusterConfigFile['httpPeerAddresses'];
+  natsPerNode?: ClusterConfigFile['natsPerNode'];
 }
 
 /** Meta-group voters: the first three nodes (or all of them in a smaller cluster). */
@@ -95,10 +101,12 @@ export function buildClusterConfig(input: ClusterConfigInput): ClusterConfigFile
       http: { host: input.host, port: n.httpPort },
     })),
     ...(input.peerAddresses !== undefined ? { peerAddresses: input.peerAddresses } : {}),
+    ...(input.httpPeerAddresses !== undefined ? { httpPeerAddresses: input.httpPeerAddresses } : {}),
     metaVoters: input.nodes.slice(0, META_VOTERS_MAX).map((n) => n.id),
     raft: { ...input.raft },
     gm: { ...input.gm },
     ...(input.postgres !== undefined ? { postgres: input.postgres } : {}),
     ...(input.nats !== undefined ? { nats: [...input.nats] } : {}),
+    ...(input.natsPerNode !== undefined ? { natsPerNode: input.natsPerNode } : {}),
   };
 }

@@ -31,6 +31,8 @@ export const ClusterConfigSchema = z.strictObject({
     .refine((ns) => new Set(ns.map((n) => n.id)).size === ns.length, 'node ids must be unique'),
   /** peerAddresses[i][j]: how node i dials node j's Raft port (a fault proxy); default nodes[j].raft. */
   peerAddresses: z.record(z.string(), z.record(z.string(), address)).default({}),
+  /** httpPeerAddresses[i][j]: how node i reaches node j's HTTP port to forward a request (a fault proxy); default nodes[j].http. */
+  httpPeerAddresses: z.record(z.string(), z.record(z.string(), address)).default({}),
   /** Voters of the meta group; every other node follows it as a learner. Default: the first 3 nodes. */
   metaVoters: z.array(z.number().int().min(1)).min(1).optional(),
   raft: RaftSettingsSchema.prefault({}),
@@ -87,6 +89,12 @@ export function httpUrlOf(c: ClusterConfig, id: number): string {
   const node = c.nodes.find((n) => n.id === id);
   if (!node) throw new Error(`node ${id} is not in the cluster config`);
   return `http://${node.http.host}:${node.http.port}`;
+}
+
+/** The URL node `from` uses to forward a request to node `to` (through a fault proxy when set). */
+export function peerHttpUrl(c: ClusterConfig, from: number, to: number): string {
+  const override = c.httpPeerAddresses[String(from)]?.[String(to)];
+  return override ? `http://${override.host}:${override.port}` : httpUrlOf(c, to);
 }
 
 /** The NATS URLs node `id` connects to: its own (through fault proxies) when set, else the cluster's. */

@@ -12,7 +12,7 @@ import { ApiError, badRequest, conflict, indeterminate, notFound, unavailable } 
 import { parseInput } from '../http/validate.ts';
 import type { GmNode } from './gm_node.ts';
 import { META_GROUP_ID, newCommandId } from './gm_node.ts';
-import { httpUrlOf } from './config.ts';
+import { peerHttpUrl } from './config.ts';
 import type { NodeMetrics } from './metrics.ts';
 
 const FORWARDED_HEADER = 'x-nimmer-forwarded';
@@ -71,7 +71,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   /** Sends the request to node `id` (marked as forwarded, so it is never forwarded again). */
   async function fetchFrom(id: number, req: FastifyRequest, idempotencyKey?: string): Promise<{ status: number; text: string; retryAfter: string | null }> {
     const key = idempotencyKey ?? (req.headers['idempotency-key'] ? String(req.headers['idempotency-key']) : undefined);
-    const res = await fetch(httpUrlOf(node.config, id) + req.url, {
+    const res = await fetch(peerHttpUrl(node.config, node.id, id) + req.url, {
       method: req.method,
       headers: {
         'content-type': 'application/json',
