@@ -1,7 +1,7 @@
 // `nimmer status`, `nimmer equilibrium`, `nimmer fault …`: clients of a running `nimmer up`.
 import type { Command } from 'commander';
 import { CONTROLLER_URL_DEFAULT, ControllerAnswerError, ControllerClient } from './controller_client.ts';
-import { renderEquilibrium, renderStatus, type ClusterAnswer, type EquilibriumAnswer, type HealthAnswer } from './render.ts';
+import { renderEquilibrium, renderGlobalEquilibrium, renderStatus, type ClusterAnswer, type EquilibriumAnswer, type GlobalEquilibriumAnswer, type HealthAnswer } from './render.ts';
 
 const URL_HELP = `the controller of \`nimmer up\` (default ${CONTROLLER_URL_DEFAULT})`;
 
@@ -60,7 +60,7 @@ export async function runStatus(client: ControllerClient, json: boolean): Promis
 export async function runEquilibrium(client: ControllerClient, shard: string | undefined, consistency: string, json: boolean): Promise<void> {
   const query = `?consistency=${encodeURIComponent(consistency)}`;
   let ids: string[];
-  if (shard !== undefined) ids = [shard];
+  if (shard !== undefined && shard !== ALL_SHARDS) ids = [shard];
   else {
     const map = (await client.expectOk('GET', '/shards')) as { shards?: Array<{ id?: string }> };
     ids = (map.shards ?? []).flatMap((s) => (s.id !== undefined ? [s.id] : []));
@@ -84,6 +84,14 @@ export async function runEquilibrium(client: ControllerClient, shard: string | u
   }
 }
 
+const ALL_SHARDS = 'all';
+
+/** The eventual view: GET /equilibrium answers from the local CRDT replica of whichever node serves it. */
+export async function runGlobalEquilibrium(client: ControllerClient, json: boolean): Promise<void> {
+  const eq = (await client.expectOk('GET', '/equilibrium')) as GlobalEquilibriumAnswer;
+  print(json ? JSON.stringify(eq, null, 2) : renderGlobalEquilibrium(eq));
+}
+
 async function injectFault(client: ControllerClient, fault: Record<string, unknown>): Promise<void> {
   const r = (await client.expectOk('POST', '/faults', fault)) as { id?: string; active?: boolean; connections?: number };
   const target =
@@ -105,13 +113,14 @@ export function registerClusterCommands(program: Command): void {
 
   program
     .command('equilibrium [shard]')
-    .description('the equilibrium of one shard, or of every shard, as tables (linearizable reads by default)')
+    .description("one shard's equilibrium (linearizable by default); with no shard, the global eventual view (CRDT) of one node; 'all' reads every shard")
     .option('--url <url>', URL_HELP, CONTROLLER_URL_DEFAULT)
     .option('--consistency <c>', 'linearizable or stale', 'linearizable')
     .option('--json', 'print the raw JSON')
     .action(async (shard: string | undefined, o: { url: string; consistency: string; json?: boolean }) => {
       if (o.consistency !== 'linearizable' && o.consistency !== 'stale') throw new Error(`--consistency must be linearizable or stale, got '${o.consistency}'`);
-      await runEquilibrium(new ControllerClient(o.url), shard, o.consistency, o.json === true);
+      if (shard === undefined) await runGlobalEquilibrium(new ControllerClient(o.url), o.json === true);
+      else await runEquilibrium(new ControllerClient(o.url), shard, o.consistency, o.json === true);
     });
 
   const fault = program

@@ -1,7 +1,7 @@
 // What `nimmer status` and `nimmer equilibrium` print.
 import { describe, expect, it } from 'vitest';
 import { durationMsArg, membersArg, nodeArg, rateArg } from './cluster_commands.ts';
-import { axisOffBy, faultTarget, renderEquilibrium, renderStatus } from './render.ts';
+import { axisOffBy, faultTarget, renderEquilibrium, renderGlobalEquilibrium, renderStatus } from './render.ts';
 import { renderTable } from './table.ts';
 
 describe('tables', () => {
@@ -79,5 +79,22 @@ describe('nimmer equilibrium', () => {
     expect(rateArg('1.5MB/s')).toBe(1_500_000);
     expect(rateArg('5000')).toBe(5000);
     expect(() => rateArg('fast')).toThrow(/not a rate/);
+  });
+});
+
+describe('renderGlobalEquilibrium', () => {
+  it('lists every shard axis and counter of the eventual view', () => {
+    const out = renderGlobalEquilibrium({
+      node: 'n2',
+      shards: { 's-north': { axes: { order: { value: 70, target: 50, tolerance: 5 } }, term: 3, index: 40, ageMs: 1500 } },
+      counters: { visits: 12 },
+      freshness: { epoch: 1, connected: true, peers: { n1: { inSync: true }, n3: { inSync: false } } },
+    });
+    expect(out).toContain('eventual view of node n2 · NATS connected · in sync with 1/2 peers');
+    expect(out).toMatch(/s-north\s+order\s+70\s+50\s+15\s+3\s+40\s+1\.5 s/);
+    expect(out).toMatch(/visits\s+12/);
+  });
+  it('says when nothing has arrived yet', () => {
+    expect(renderGlobalEquilibrium({ node: 'n1' })).toContain('no shard snapshot has reached this node yet');
   });
 });

@@ -1,6 +1,6 @@
 // What `nimmer status` and `nimmer equilibrium` print, from the controller's JSON answers.
 // Lenient about extra or missing fields: the CLI may talk to a newer or older controller.
-import { renderTable } from './table.ts';
+import { renderTable, type Cell } from './table.ts';
 
 interface NodeRow {
   id?: string;
@@ -158,4 +158,30 @@ export function renderEquilibrium(eq: EquilibriumAnswer, consistency: string): s
     }),
   );
   return `${header}\n${table}`;
+}
+
+export interface GlobalEquilibriumAnswer {
+  node?: string;
+  shards?: Record<string, { axes?: Record<string, AxisAnswer>; asOf?: string; term?: number; index?: number; ageMs?: number; publishedBy?: string }>;
+  counters?: Record<string, number>;
+  freshness?: { epoch?: number; connected?: boolean; peers?: Record<string, { live?: boolean; inSync?: boolean; lastSyncAgeMs?: number | null }> };
+}
+
+/** `nimmer equilibrium` with no shard: the eventual (CRDT) view of one node, every shard and counter. */
+export function renderGlobalEquilibrium(eq: GlobalEquilibriumAnswer): string {
+  const peers = Object.entries(eq.freshness?.peers ?? {});
+  const inSync = peers.filter(([, p]) => p.inSync === true).length;
+  const header =
+    `eventual view of node ${eq.node ?? '?'} · NATS ${eq.freshness?.connected === true ? 'connected' : 'not connected'}` +
+    ` · in sync with ${inSync}/${peers.length} peers · epoch ${eq.freshness?.epoch ?? '-'}`;
+  const rows: Cell[][] = [];
+  for (const [shard, s] of Object.entries(eq.shards ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [axis, a] of Object.entries(s.axes ?? {}).sort(([x], [y]) => x.localeCompare(y))) {
+      rows.push([shard, axis, a.value ?? null, a.target ?? null, axisOffBy(a), s.term ?? null, s.index ?? null, s.ageMs !== undefined ? `${(s.ageMs / 1000).toFixed(1)} s` : null]);
+    }
+  }
+  const shards = rows.length > 0 ? renderTable(['SHARD', 'AXIS', 'VALUE', 'TARGET', 'OFF BY', 'TERM', 'INDEX', 'AGE'], rows) : 'no shard snapshot has reached this node yet';
+  const counters = Object.entries(eq.counters ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const counterTable = counters.length > 0 ? renderTable(['COUNTER', 'VALUE'], counters) : 'no counters';
+  return `${header}\n\n${shards}\n\n${counterTable}`;
 }
