@@ -1,48 +1,33 @@
 // Directors and compositors against a real Postgres, compositors as real child processes: no event
 // composed twice with two workers (SKIP LOCKED), a worker killed mid-event leaves it to another,
 // the pool scales on queue depth and drains before stopping.
-import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalogue } from '../catalogue/index.ts';
-import { DirectorSupervisor, DIRECTORS_MIGRATIONS, listenComposed, PgRegisterStore, type CommittedEvent, type GatewayResult, type OutcomeProposal, type ShardGateway } from '../directors/index.ts';
-import { startPostgres, Supervisor, type Postgres } from '../infra/launcher/index.ts';
-import { makeTempDir, removeDir } from '../infra/launcher/testdata/helpers.ts';
-import { migrate, TRANSPORT_MIGRATIONS } from '../transport/index.ts';
+import { DirectorSupervisor, listenComposed, PgRegisterStore, type CommittedEvent, type GatewayResult, type OutcomeProposal, type ShardGateway } from '../directors/index.ts';
+import type { Postgres } from '../infra/launcher/index.ts';
+import { startRegisterDb, type RegisterDb } from '../infra/testing/register_db.ts';
 import { AutoscalePolicySchema } from './autoscale_policy.ts';
 import { forkCompositor, WorkerPool } from './pool.ts';
 
 const catalogue = defaultCatalogue();
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-let dataDir: string;
-let launcher: Supervisor;
+let db: RegisterDb;
 let postgres: Postgres;
 let pool: pg.Pool;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  dataDir = makeTempDir('compositor-pg');
-  launcher = new Supervisor({ logDir: path.join(dataDir, 'logs'), handleSignals: false });
-  postgres = await startPostgres({ dataDir, supervisor: launcher });
-  pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
-  pool.on('error', () => undefined);
-  const c = await pool.connect();
-  try {
-    await migrate(c, TRANSPORT_MIGRATIONS);
-    await migrate(c, DIRECTORS_MIGRATIONS);
-  } finally {
-    c.release();
-  }
+  db = await startRegisterDb('compositor-pg');
+  ({ postgres, pool } = db);
 });
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await pool?.end();
-  await launcher?.stopAll();
-  removeDir(dataDir);
+  await db?.stop();
 });
 
 interface Worker {

@@ -1,12 +1,11 @@
 // The register in a real Postgres: migrations, routines writing the unfolding and raising flags,
 // the term fence (a deposed routine's write is rejected), respawn after a crash, pruning.
-import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalogue } from '../catalogue/index.ts';
-import { startPostgres, Supervisor, type Postgres } from '../infra/launcher/index.ts';
-import { makeTempDir, removeDir } from '../infra/launcher/testdata/helpers.ts';
-import { migrate, TRANSPORT_MIGRATIONS } from '../transport/index.ts';
+import type { Postgres } from '../infra/launcher/index.ts';
+import { startRegisterDb, type RegisterDb } from '../infra/testing/register_db.ts';
+import { migrate } from '../transport/index.ts';
 import { FencedError } from './errors.ts';
 import { DIRECTORS_MIGRATIONS, listenComposed, PgRegisterStore } from './pg_register_store.ts';
 import { COMPOSED_CHANNEL } from './register_store.ts';
@@ -15,23 +14,17 @@ import { eventually, RecordingGateway } from './testing/recording_gateway.ts';
 import { unfoldEvent, type CommittedEvent } from './unfold.ts';
 
 const catalogue = defaultCatalogue();
-let dataDir: string;
-let launcher: Supervisor;
+let db: RegisterDb;
 let postgres: Postgres;
 let pool: pg.Pool;
 let store: PgRegisterStore;
 
 beforeAll(async () => {
-  dataDir = makeTempDir('directors-pg');
-  launcher = new Supervisor({ logDir: path.join(dataDir, 'logs'), handleSignals: false });
-  postgres = await startPostgres({ dataDir, supervisor: launcher });
-  pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
-  // Idle connections see Postgres stop at teardown; that is not a test failure.
-  pool.on('error', () => undefined);
+  db = await startRegisterDb('directors-pg');
+  ({ postgres, pool } = db);
+  expect(db.directorMigrations).toEqual(['001_register.sql']);
   const c = await pool.connect();
   try {
-    await migrate(c, TRANSPORT_MIGRATIONS);
-    expect(await migrate(c, DIRECTORS_MIGRATIONS)).toEqual(['001_register.sql']);
     expect(await migrate(c, DIRECTORS_MIGRATIONS)).toEqual([]); // once
   } finally {
     c.release();
@@ -40,9 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await pool?.end();
-  await launcher?.stopAll();
-  removeDir(dataDir);
+  await db?.stop();
 });
 
 const ev = (uid: string, shard = 's-pg'): CommittedEvent => ({ uid, shard, template: 'market_festival', district: 'square', participants: ['p1', 'p2'], catalogueVersion: catalogue.version });

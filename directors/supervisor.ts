@@ -59,14 +59,13 @@ export class DirectorSupervisor {
   constructor(private readonly options: SupervisorOptions) {
     this.config = directorConfig(options.config);
     this.nowMs = options.nowMs ?? Date.now;
-    const delivered = options.awaitDelivered ?? (() => Promise.resolve());
     this.ctx = {
       store: options.store,
       gateway: options.gateway,
       catalogue: options.catalogue,
       unfoldOptions: { participantsPerDistrict: this.config.participantsPerDistrict },
       awaitComposed: (child) => this.awaitComposed(child),
-      awaitDelivered: delivered,
+      awaitDelivered: options.awaitDelivered ?? null,
     };
   }
 
@@ -117,6 +116,11 @@ export class DirectorSupervisor {
 
   termOf(shard: string): number | undefined {
     return this.registry.termOf(shard);
+  }
+
+  /** Live routines (cheaper than stats()). */
+  get liveCount(): number {
+    return this.registry.size;
   }
 
   stats(): SupervisorStats {

@@ -5,7 +5,7 @@
 // Districts are the distribution units of an event: its own district first, and, when it has more
 // participants than one district serves, overflow districts `<district>-2`, `<district>-3`, … taking
 // the participants in their given order. Every district plays every scene of the template.
-import { formatUid, type Catalogue, type EventTemplate, type ModelTier, type SlotKind } from '../catalogue/index.ts';
+import { catalogueIndex, isValidToken, type Catalogue, type EventTemplate, type ModelTier, type SlotKind } from '../catalogue/index.ts';
 import { directorLimits } from './limits.ts';
 
 /** An event as the GM state machine committed it (the directors' input). */
@@ -60,7 +60,7 @@ export class UnfoldError extends Error {
 
 /** The template an event names, or an UnfoldError saying why it cannot be unfolded. */
 export function templateFor(event: CommittedEvent, catalogue: Catalogue): EventTemplate {
-  const template = catalogue.templates.find((t) => t.id === event.template);
+  const template = catalogueIndex(catalogue).templates.get(event.template);
   if (template === undefined) {
     throw new UnfoldError(
       `event ${event.uid}: template '${event.template}' is not in catalogue version ${catalogue.version} (the event was proposed under version ${event.catalogueVersion}); it cannot be directed`,
@@ -90,9 +90,12 @@ export function unfoldEvent(event: CommittedEvent, catalogue: Catalogue, options
     throw new UnfoldError(`event ${event.uid} would unfold into ${districtCount} districts (at most ${directorLimits.districtsPerEventMax}); raise participantsPerDistrict`);
   }
   const names = districtNames(event.district, districtCount);
-  if (new Set(names).size !== names.length) throw new UnfoldError(`event ${event.uid}: district names collide after truncation: ${names.join(', ')}`);
+  if (names.length > 1 && new Set(names).size !== names.length) throw new UnfoldError(`event ${event.uid}: district names collide after truncation: ${names.join(', ')}`);
+  if (!isValidToken(event.uid)) throw new UnfoldError(`event UID '${event.uid}' is not a UID token`);
   const districts = names.map((district, i): UnfoldedDistrict => {
-    const districtUid = formatUid({ gmEvent: event.uid, district });
+    if (!isValidToken(district)) throw new UnfoldError(`event ${event.uid}: district '${district}' is not a UID token`);
+    // Scene and slot ids are catalogue ids, valid UID tokens by construction.
+    const districtUid = `${event.uid}.${district}`;
     return {
       uid: districtUid,
       district,
@@ -103,8 +106,11 @@ export function unfoldEvent(event: CommittedEvent, catalogue: Catalogue, options
       }),
     };
   });
-  const slotCount = districts.length * template.scenes.reduce((n, s) => n + s.slots.length, 0);
-  const assigned = districts.reduce((n, d) => n + d.participants.length, 0);
+  let slotsPerDistrict = 0;
+  for (const s of template.scenes) slotsPerDistrict += s.slots.length;
+  const slotCount = districts.length * slotsPerDistrict;
+  let assigned = 0;
+  for (const d of districts) assigned += d.participants.length;
   if (assigned !== event.participants.length) throw new Error(`invariant: unfolding assigned ${assigned} of ${event.participants.length} participants`);
   return { eventUid: event.uid, template: template.id, templateTitle: template.title, catalogueVersion: catalogue.version, districts, slotCount };
 }

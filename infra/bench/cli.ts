@@ -1,6 +1,7 @@
 // `nimmer bench …`: benchmarks, run on demand, never part of the test suite.
 import type { Command } from 'commander';
 import { runClusterBench } from './cluster.ts';
+import { runDirectorsBench } from './directors.ts';
 import { runRaftBench } from './raft.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
@@ -60,5 +61,15 @@ export function registerBenchCommands(program: Command): void {
         md: o.md ? String(o.md) : undefined,
         keep: Boolean(o.keep),
       });
+    });
+  bench
+    .command('directors')
+    .description('director routines in one process: RSS of N concurrent routines, spawn-and-prune per second (in-memory register)')
+    .option('--routines <n>', 'concurrent routines for the memory figure', '100000')
+    .option('--cycles <n>', 'routines spawned and pruned for the throughput figure', '200000')
+    .option('--concurrency <n>', 'live routines at most during the throughput run', '10000')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/directors.json')
+    .action(async (o: Record<string, string>) => {
+      await runDirectorsBench({ routines: Number(o.routines), cycles: Number(o.cycles), concurrency: Number(o.concurrency), out: o.out ? String(o.out) : undefined });
     });
 }
