@@ -15,3 +15,4 @@ export { MemoryRegisterStore } from './memory_register_store.ts';
 export { PgRegisterStore, listenComposed, DIRECTORS_MIGRATIONS } from './pg_register_store.ts';
 export { httpShardGateway, type ShardGateway, type OutcomeProposal, type GatewayResult } from './shard_gateway.ts';
 export { directorLimits } from './limits.ts';
+export { DirectorNodeHost, type HostedShardView, type ShardEventView, type DirectorNodeHostOptions } from './node_host.ts';
