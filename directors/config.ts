@@ -13,6 +13,10 @@ export const DirectorConfigSchema = z.strictObject({
   composedPollBatch: z.number().int().min(1).max(directorLimits.pollBatchMax).default(500),
   participantsPerDistrict: z.number().int().min(1).max(directorLimits.participantsPerDistrictMax).default(directorLimits.participantsPerDistrictDefault),
   routinesMax: z.number().int().min(1).max(directorLimits.routinesMax).default(200_000),
+  /** How often a node compares its shards' active registers and leadership with its live routines. */
+  reconcileMs: z.number().int().min(10).max(60_000).default(200),
+  /** After a shard escalated, the node waits this long before starting its routines again. */
+  escalationBackoffMs: z.number().int().min(0).max(3_600_000).default(5_000),
 });
 export type DirectorConfig = z.infer<typeof DirectorConfigSchema>;
 export type DirectorConfigInput = z.input<typeof DirectorConfigSchema>;
