@@ -1,6 +1,7 @@
 // `nimmer bench …`: benchmarks, run on demand, never part of the test suite.
 import type { Command } from 'commander';
 import { runClusterBench } from './cluster.ts';
+import { runCompositorBench } from './compositor.ts';
 import { runDirectorsBench } from './directors.ts';
 import { runRaftBench } from './raft.ts';
 
@@ -71,5 +72,15 @@ export function registerBenchCommands(program: Command): void {
     .option('--out <file>', 'write the JSON report here', 'bench-results/directors.json')
     .action(async (o: Record<string, string>) => {
       await runDirectorsBench({ routines: Number(o.routines), cycles: Number(o.cycles), concurrency: Number(o.concurrency), out: o.out ? String(o.out) : undefined });
+    });
+  bench
+    .command('compositor')
+    .description('directors → register → compositor processes → canon on a real Postgres: events/s and latency per worker count')
+    .option('--events <n>', 'events per run', '400')
+    .option('--workers <list>', 'compositor processes per run', '1,4')
+    .option('--slot-delay-ms <n>', 'simulated model latency per slot (built-in model)', '0')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/compositor.json')
+    .action(async (o: Record<string, string>) => {
+      await runCompositorBench({ events: Number(o.events), workers: intList(String(o.workers)), slotDelayMs: Number(o.slotDelayMs), out: o.out ? String(o.out) : undefined });
     });
 }
