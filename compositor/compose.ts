@@ -138,3 +138,25 @@ export function assembleCanon(job: CompositionJob, catalogue: Catalogue, compose
   }
   return rows;
 }
+
+/**
+ * The canon of an event that could not be composed after every attempt: one blocking audit row (on
+ * the first audit slot of its first district), so its director decides `failure` and the event ends.
+ */
+export function failClosedCanon(job: CompositionJob, attempts: number): CanonRow[] {
+  const d = job.unfolding.districts[0];
+  if (d === undefined) throw new Error(`invariant: the unfolding of ${job.event.uid} has no district`);
+  const scene = d.scenes.find((s) => s.slots.some((sl) => sl.kind === 'audit')) ?? d.scenes[0]!;
+  const slot = scene.slots.find((sl) => sl.kind === 'audit') ?? scene.slots[0]!;
+  return [
+    {
+      event_uid: job.event.uid,
+      district: d.district,
+      scene: scene.scene,
+      slot: slot.slot,
+      participants: d.participants,
+      retention: 'standard',
+      body: { kind: 'audit', verdict: 'block', flags: [], failedClosed: true, attempts, reason: `composition failed ${attempts} times; the event fails closed` },
+    },
+  ];
+}

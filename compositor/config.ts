@@ -54,6 +54,8 @@ export const CompositorConfigSchema = z.strictObject({
   idlePollMs: z.number().int().min(10).max(60_000).default(500),
   /** Pause after a failed composition (the event stays waiting for any worker). */
   retryDelayMs: z.number().int().min(0).max(60_000).default(1_000),
+  /** Failed compositions of one event before it fails closed (an audit `block`: the event's outcome is failure). */
+  attemptsMax: z.number().int().min(1).max(1_000).default(3),
   adapter: AdapterConfigSchema.default({ kind: 'builtin', slotDelayMs: 0 }),
 });
 export type CompositorConfig = z.infer<typeof CompositorConfigSchema>;

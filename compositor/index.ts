@@ -5,7 +5,7 @@ export { compositorConfig, CompositorConfigSchema, DEFAULT_TIER_BUDGETS, type Co
 export { allocateTier, saturated, DEMOTION_CHAIN, type Allocation, type TierLoad, type TierLoads, type TierBudgets } from './tiers.ts';
 export { TierScheduler } from './tier_scheduler.ts';
 export { CompositorMetrics } from './metrics.ts';
-export { planComposition, assembleCanon, AUDIT_CHOICES, type CompositionJob, type CanonRow, type PlannedSlot, type ComposedSlot } from './compose.ts';
+export { planComposition, assembleCanon, failClosedCanon, AUDIT_CHOICES, type CompositionJob, type CanonRow, type PlannedSlot, type ComposedSlot } from './compose.ts';
 export { composeEvent } from './compose_event.ts';
 export { CompositorWorker, type WorkerHooks } from './worker.ts';
 export { builtinAdapter } from './adapters/builtin.ts';

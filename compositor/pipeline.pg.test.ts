@@ -143,6 +143,28 @@ describe('pipeline: directors → register → compositor processes → canon', 
     }
   });
 
+  it('an event whose composition keeps failing fails closed after attemptsMax tries (outcome failure), instead of waiting forever', async () => {
+    // A model server that is not there: every slot fails.
+    const dead = { kind: 'openai', baseUrl: 'http://127.0.0.1:9', models: { deep: 'd', small_lora: 's', classifier: 'c' }, timeoutMs: 1_000 };
+    const w = await startWorker('w-dead', { eventsInFlightMax: 1, idlePollMs: 50, retryDelayMs: 50, attemptsMax: 2, adapter: dead });
+    const gateway = new Gateway();
+    const sup = directors(gateway);
+    const stop = await listenComposed(postgres.url, (uid) => sup.notifyComposed(uid));
+    try {
+      sup.start(ev('ev-dead', 's-dead'), 1);
+      await until(() => gateway.applied.has('ev-dead'), 30_000, 'the event to fail closed');
+      expect(gateway.applied.get('ev-dead')!.outcome).toBe('failure');
+      expect(w.picked.filter((u) => u === 'ev-dead')).toHaveLength(3); // two failed attempts, then the fail-closed commit
+      const rows = await q<{ body: { verdict: string; failedClosed: boolean; attempts: number } }>(`SELECT body FROM nimmer.canon WHERE event_uid = 'ev-dead'`);
+      expect(rows.map((r) => r.body)).toMatchObject([{ verdict: 'block', failedClosed: true, attempts: 2 }]);
+    } finally {
+      sup.close();
+      await stop();
+      w.child.kill('SIGTERM');
+      await w.exited;
+    }
+  });
+
   it('the pool scales up on queue depth and drains workers (finishing their events) when the queue empties', async () => {
     const gateway = new Gateway();
     const sup = directors(gateway);

@@ -9,11 +9,11 @@ import { COMPOSED_CHANNEL, WAITING_CHANNEL, type CommittedEvent, type Unfolding 
 import type { ModelAdapter } from './adapters/model_adapter.ts';
 import type { CompositorConfig } from './config.ts';
 import { composeEvent } from './compose_event.ts';
-import type { CanonRow } from './compose.ts';
+import { failClosedCanon, type CanonRow } from './compose.ts';
 import type { CompositorMetrics } from './metrics.ts';
 import { TierScheduler } from './tier_scheduler.ts';
 
-const PICK_SQL = `SELECT w.event_uid, e.event, e.unfolding
+const PICK_SQL = `SELECT w.event_uid, w.attempts, e.event, e.unfolding
   FROM nimmer.register_waiting w JOIN nimmer.register_events e USING (event_uid)
   ORDER BY w.raised_at
   LIMIT 1
@@ -103,11 +103,15 @@ export class CompositorWorker {
         continue;
       }
       let found: boolean;
+      const picked: { uid: string | null } = { uid: null };
       try {
-        found = await this.composeOne();
+        found = await this.composeOne(picked);
       } catch (e) {
         this.metrics.events.inc({ result: 'failed' });
-        this.log.error({ err: e instanceof Error ? e.message : String(e), loop: i }, 'composition failed; the event stays waiting for any worker');
+        this.log.error({ err: e instanceof Error ? e.message : String(e), loop: i, uid: picked.uid }, 'composition failed; the event stays waiting for any worker');
+        if (picked.uid !== null) {
+          await this.pool.query('UPDATE nimmer.register_waiting SET attempts = attempts + 1 WHERE event_uid = $1', [picked.uid]).catch(() => undefined);
+        }
         await this.sleep(this.config.retryDelayMs);
         continue;
       }
@@ -116,12 +120,12 @@ export class CompositorWorker {
   }
 
   /** One pickup-compose-commit; false when nothing was waiting. */
-  private async composeOne(): Promise<boolean> {
+  private async composeOne(picked: { uid: string | null }): Promise<boolean> {
     const client = await this.pool.connect();
     let ok = false;
     try {
       await client.query('BEGIN');
-      const r = await client.query<{ event_uid: string; event: CommittedEvent; unfolding: Unfolding }>(PICK_SQL);
+      const r = await client.query<{ event_uid: string; attempts: number; event: CommittedEvent; unfolding: Unfolding }>(PICK_SQL);
       const row = r.rows[0];
       if (row === undefined) {
         await client.query('COMMIT');
@@ -131,15 +135,18 @@ export class CompositorWorker {
       const started = performance.now();
       this.metrics.inFlight.inc();
       try {
+        picked.uid = row.event_uid;
         this.hooks.onPicked?.(row.event_uid);
-        const rows: CanonRow[] = await composeEvent({ event: row.event, unfolding: row.unfolding }, this.catalogue(), this.adapter, this.scheduler);
+        const job = { event: row.event, unfolding: row.unfolding };
+        const failedClosed = row.attempts >= this.config.attemptsMax;
+        const rows: CanonRow[] = failedClosed ? failClosedCanon(job, row.attempts) : await composeEvent(job, this.catalogue(), this.adapter, this.scheduler);
         await client.query(INSERT_CANON_SQL, [JSON.stringify(rows)]);
         const del = await client.query('DELETE FROM nimmer.register_waiting WHERE event_uid = $1', [row.event_uid]);
         if (del.rowCount !== 1) throw new Error(`invariant: the waiting flag of ${row.event_uid} vanished while locked`);
         await client.query('SELECT pg_notify($1, $2)', [COMPOSED_CHANNEL, row.event_uid]);
         await client.query('COMMIT');
         ok = true;
-        this.metrics.events.inc({ result: 'composed' });
+        this.metrics.events.inc({ result: failedClosed ? 'failed_closed' : 'composed' });
         this.metrics.canonRows.inc(rows.length);
         this.metrics.composeSeconds.observe((performance.now() - started) / 1000);
         this.hooks.onComposed?.(row.event_uid, rows.length);
