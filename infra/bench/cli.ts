@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { runClusterBench } from './cluster.ts';
 import { runCrdtBench } from './crdt.ts';
 import { runProxyBench } from './proxy.ts';
+import { runCompositorBench } from './compositor.ts';
+import { runDirectorsBench } from './directors.ts';
 import { runRaftBench } from './raft.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
@@ -90,5 +92,25 @@ export function registerBenchCommands(program: Command): void {
         bulkBytes: Number(o.bulkMb) * 1_000_000,
         out: o.out,
       });
+    });
+  bench
+    .command('directors')
+    .description('director routines in one process: RSS of N concurrent routines, spawn-and-prune per second (in-memory register)')
+    .option('--routines <n>', 'concurrent routines for the memory figure', '100000')
+    .option('--cycles <n>', 'routines spawned and pruned for the throughput figure', '200000')
+    .option('--concurrency <n>', 'live routines at most during the throughput run', '10000')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/directors.json')
+    .action(async (o: Record<string, string>) => {
+      await runDirectorsBench({ routines: Number(o.routines), cycles: Number(o.cycles), concurrency: Number(o.concurrency), out: o.out ? String(o.out) : undefined });
+    });
+  bench
+    .command('compositor')
+    .description('directors → register → compositor processes → canon on a real Postgres: events/s and latency per worker count')
+    .option('--events <n>', 'events per run', '400')
+    .option('--workers <list>', 'compositor processes per run', '1,4')
+    .option('--slot-delay-ms <n>', 'simulated model latency per slot (built-in model)', '0')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/compositor.json')
+    .action(async (o: Record<string, string>) => {
+      await runCompositorBench({ events: Number(o.events), workers: intList(String(o.workers)), slotDelayMs: Number(o.slotDelayMs), out: o.out ? String(o.out) : undefined });
     });
 }

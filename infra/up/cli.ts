@@ -22,6 +22,7 @@ interface UpFlags {
   data: string;
   pg: string;
   nats: string;
+  compositors: number;
 }
 
 export function describeCluster(c: ClusterHandle): string {
@@ -52,6 +53,7 @@ export function registerUpCommand(program: Command): void {
     .option('--data <dir>', 'data directory; `up` on the same one resumes the cluster', DATA_DIR_DEFAULT)
     .option('--pg <embedded|URL>', 'Postgres: embedded (started here) or postgres://… of an existing server', 'embedded')
     .option('--nats <local|local-cluster|URL>', 'NATS: one local server, a local 3-server cluster, or nats://… URLs', 'local')
+    .option('--compositors <n>', 'compositor worker processes', intOption('--compositors'), 1)
     .action(async (flags: UpFlags) => {
       let status: StatusLine | null = null;
       const say = (message: string) => (status !== null ? status.log(message) : console.log(message));
@@ -63,6 +65,7 @@ export function registerUpCommand(program: Command): void {
         port: flags.port,
         pg: flags.pg,
         nats: flags.nats,
+        compositors: flags.compositors,
         handleSignals: true,
         onProgress: (m) => say(`· ${m}`),
       });

@@ -38,6 +38,7 @@ import { readUpState, writeUpState, type UpState } from './up_state.ts';
 export const CLUSTER_ID = 'nimmer-local';
 export const CLUSTER_CONFIG_FILE = 'cluster.json';
 export const NODE_ENTRY_DEFAULT = fileURLToPath(new URL('../../shards/node/main.ts', import.meta.url));
+export const COMPOSITOR_ENTRY = fileURLToPath(new URL('../../compositor/main.ts', import.meta.url));
 
 export interface StartClusterOptions extends UpOptionsInput {
   /** The node process entry point. Default: shards/node/main.ts. */
@@ -303,6 +304,14 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     teardown.push(() => nodes.stopAll());
     progress(`starting ${nodeIds.length} node processes (logs in ${logDir})`);
     await nodes.startAll();
+
+    // Compositors: stateless, so started fresh each time; stopped (drained) before Postgres stops.
+    const compositorNames = Array.from({ length: opts.compositors }, (_, i) => `compositor-${i + 1}`);
+    for (const name of compositorNames) supervisor.spawnTs({ name, entry: COMPOSITOR_ENTRY, args: ['--pg', postgres.url, '--id', name] });
+    teardown.push(async () => {
+      await Promise.all(compositorNames.map((name) => supervisor.stop(name)));
+    });
+    if (compositorNames.length > 0) progress(`started ${compositorNames.length} compositor process(es)`);
 
     const backend: ControllerBackend = {
       nodes,

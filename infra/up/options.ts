@@ -26,6 +26,8 @@ export const UpOptionsSchema = z.strictObject({
   nats: z.string().min(1).default('local'),
   raft: RaftSettingsSchema.pick({ tickMs: true, electionTicks: true, heartbeatTicks: true }).prefault({}),
   gm: GmSettingsSchema.prefault({}),
+  /** Compositor worker processes (issue 6); 0 runs none (events then wait in the register). */
+  compositors: z.number().int().min(0).max(64).default(1),
   nodeReadyTimeoutMs: z.number().int().min(1).default(90_000),
   bootstrapTimeoutMs: z.number().int().min(1).default(90_000),
 });

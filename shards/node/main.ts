@@ -5,6 +5,7 @@ import pino from 'pino';
 import { createServer } from '../http/server.ts';
 import { loadClusterConfig } from './config.ts';
 import { EventualState } from './eventual.ts';
+import { startDirecting } from './directing.ts';
 import { GmNode } from './gm_node.ts';
 import { NodeMetrics } from './metrics.ts';
 import { registerRoutes } from './routes.ts';
@@ -22,6 +23,8 @@ const log = pino({ base: { node: `n${nodeId}` } });
 const node = new GmNode(nodeId, config, log);
 await node.start();
 const eventual = await EventualState.start(node, config, log);
+// Directors run where the register is: only when the cluster has a Postgres.
+const directing = config.postgres ? startDirecting(node, config.postgres, log) : null;
 const metrics = new NodeMetrics();
 const app = createServer({ bodyBytesMax: config.http.bodyBytesMax, onInternalError: (e) => log.error({ err: e instanceof Error ? e.stack : String(e) }, 'internal error in a request') });
 registerRoutes(app, node, metrics);
@@ -42,6 +45,7 @@ async function shutdown(signal: string): Promise<void> {
   hard.unref();
   await app.close().catch(() => undefined);
   await eventual.close().catch((e: unknown) => log.error({ err: String(e) }, 'error while closing eventual state'));
+  await directing?.close().catch(() => undefined);
   await node.close().catch((e: unknown) => log.error({ err: String(e) }, 'error while closing raft'));
   process.exit(0);
 }
