@@ -17,6 +17,15 @@ export const DirectorConfigSchema = z.strictObject({
   reconcileMs: z.number().int().min(10).max(60_000).default(200),
   /** After a shard escalated, the node waits this long before starting its routines again. */
   escalationBackoffMs: z.number().int().min(0).max(3_600_000).default(5_000),
+  /** After composition, how long a routine waits for every participant's delivery acknowledgement (then: partial delivery, journalled). */
+  deliveryTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
+  /** The safety-net poll of delivery acknowledgements (NOTIFY nimmer_delivered wakes it sooner). */
+  deliveryPollMs: z.number().int().min(10).max(60_000).default(500),
+  /** Ended events stay in nimmer.event_journal (GET /events/:uid answers 'pruned') this long. */
+  journalWindowMs: z.number().int().min(0).max(30 * 86_400_000).default(3_600_000),
+  /** How often a node prunes the journal, and at most how many rows per pass. */
+  journalPruneMs: z.number().int().min(100).max(3_600_000).default(10_000),
+  journalPruneRowsMax: z.number().int().min(1).max(1_000_000).default(10_000),
 });
 export type DirectorConfig = z.infer<typeof DirectorConfigSchema>;
 export type DirectorConfigInput = z.input<typeof DirectorConfigSchema>;

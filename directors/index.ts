@@ -16,3 +16,6 @@ export { PgRegisterStore, listenComposed, DIRECTORS_MIGRATIONS } from './pg_regi
 export { httpShardGateway, type ShardGateway, type OutcomeProposal, type GatewayResult } from './shard_gateway.ts';
 export { directorLimits } from './limits.ts';
 export { DirectorNodeHost, type HostedShardView, type ShardEventView, type DirectorNodeHostOptions } from './node_host.ts';
+export { DeliveryFollower, listenDelivered, acknowledgeDelivery, DELIVERED_CHANNEL, type DeliveryEnd, type DeliveryFollowerOptions, type AckResult } from './delivery_follower.ts';
+export { traceEvent, PIPELINE_STAGES, type PipelineStage, type EventTrace, type RegisterSnapshot, type ShardEventState, type SceneTrace, type ParticipantTrace } from './event_trace.ts';
+export { readRegisterSnapshot } from './pg_event_trace.ts';

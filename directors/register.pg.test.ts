@@ -22,7 +22,7 @@ let store: PgRegisterStore;
 beforeAll(async () => {
   db = await startRegisterDb('directors-pg');
   ({ postgres, pool } = db);
-  expect(db.directorMigrations).toEqual(['001_register.sql', '002_waiting_attempts.sql']);
+  expect(db.directorMigrations).toEqual(['001_register.sql', '002_waiting_attempts.sql', '003_delivery.sql']);
   const c = await pool.connect();
   try {
     expect(await migrate(c, DIRECTORS_MIGRATIONS)).toEqual([]); // once

@@ -280,6 +280,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       nodes: nodePorts,
       raft: opts.raft,
       gm: opts.gm,
+      directors: opts.directors,
       postgres: postgres.url,
       nats: nats.urls,
       ...(peerAddresses !== undefined ? { peerAddresses } : {}),

@@ -28,6 +28,8 @@ export const UpOptionsSchema = z.strictObject({
   gm: GmSettingsSchema.prefault({}),
   /** Compositor worker processes (issue 6); 0 runs none (events then wait in the register). */
   compositors: z.number().int().min(0).max(64).default(1),
+  /** Director settings passed to every node (directors/config.ts validates them there), e.g. { deliveryTimeoutMs }. */
+  directors: z.record(z.string(), z.unknown()).default({}),
   nodeReadyTimeoutMs: z.number().int().min(1).default(90_000),
   bootstrapTimeoutMs: z.number().int().min(1).default(90_000),
 });

@@ -28,7 +28,7 @@ describe('nimmer up: directors and compositors', () => {
   }, 120_000);
 
   it('posted events flow through register and compositor back into the shard as outcomes, and are pruned', { timeout: 180_000 }, async () => {
-    cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 1, replicas: 1, compositors: 1, gm: { enabled: false } });
+    cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 1, replicas: 1, compositors: 1, gm: { enabled: false }, directors: { deliveryTimeoutMs: 12_000, deliveryPollMs: 100 } });
     pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 2 });
     pool.on('error', () => undefined);
     const db = pool;
@@ -50,13 +50,36 @@ describe('nimmer up: directors and compositors', () => {
       });
       uids.push(r.eventUid);
     }
-    // Each event was composed, closed on the shard (GET /events answers 404 once closed) and pruned from the register.
+    type Trace = { stage: string; delivery: string | null; outcomeApplied: boolean; participants: Record<string, { delivered: boolean; late?: boolean }>; scenes: { canonRows: number }[] };
+    const trace = async (uid: string) => {
+      const res = await fetch(`${url}/events/${uid}`);
+      return res.status === 200 ? ((await res.json()) as Trace) : undefined;
+    };
+    const ack = async (uid: string, participant: string) => {
+      const res = await fetch(`${url}/events/${uid}/delivered`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ participant }) });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { result: string }).result;
+    };
+    // Composed, the events wait for delivery: GET /events/:uid says canon, delivery pending, outcome not applied.
     for (const uid of uids) {
-      await until(`canon of ${uid}`, 60_000, async () => ((await db.query('SELECT 1 FROM nimmer.canon WHERE event_uid = $1', [uid])).rowCount! > 0 ? true : undefined));
-      await until(`event ${uid} closed`, 30_000, async () => {
-        const res = await fetch(`${cluster!.controllerUrl}/events/${uid}`);
-        return res.status === 404 ? true : undefined;
+      const t = await until(`${uid} at stage canon`, 60_000, async () => {
+        const x = await trace(uid);
+        return x?.stage === 'canon' ? x : undefined;
       });
+      expect(t).toMatchObject({ delivery: 'pending', outcomeApplied: false, participants: { p1: { delivered: false }, p2: { delivered: false } } });
+      expect(t.scenes.some((s) => s.canonRows > 0)).toBe(true);
+      expect(await ack(uid, 'p1')).toBe('acked');
+    }
+    // The first event is delivered to both participants (a repeated ack is a no-op), the others only to p1.
+    expect(await ack(uids[0]!, 'p2')).toBe('acked');
+    expect(await ack(uids[0]!, 'p2')).toBe('already');
+    // Each event is closed on the shard and pruned; its journal tells how delivery ended.
+    for (const [i, uid] of uids.entries()) {
+      const t = await until(`event ${uid} pruned`, 60_000, async () => {
+        const x = await trace(uid);
+        return x?.stage === 'pruned' ? x : undefined;
+      });
+      expect(t).toMatchObject({ outcomeApplied: true, delivery: i === 0 ? 'complete' : 'partial', participants: { p1: { delivered: true }, p2: { delivered: i === 0 } } });
       await until(`register row of ${uid} pruned`, 30_000, async () => ((await db.query('SELECT 1 FROM nimmer.register_events WHERE event_uid = $1', [uid])).rowCount === 0 ? true : undefined));
     }
     // Every canon slot was written once.

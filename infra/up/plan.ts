@@ -72,6 +72,8 @@ export interface ClusterConfigFile {
   nats?: string[];
   /** natsPerNode[i]: the NATS URLs node i dials (its fault proxies); omitted: `nats`. */
   natsPerNode?: Record<string, string[]>;
+  /** Director settings (directors/config.ts); omitted: the defaults. */
+  directors?: Record<string, unknown>;
 }
 
 export interface ClusterConfigInput {
@@ -86,6 +88,7 @@ export interface ClusterConfigInput {
   peerAddresses?: ClusterConfigFile['peerAddresses'];
   httpPeerAddresses?: ClusterConfigFile['httpPeerAddresses'];
   natsPerNode?: ClusterConfigFile['natsPerNode'];
+  directors?: ClusterConfigFile['directors'];
 }
 
 /** Meta-group voters: the first three nodes (or all of them in a smaller cluster). */
@@ -108,5 +111,6 @@ export function buildClusterConfig(input: ClusterConfigInput): ClusterConfigFile
     ...(input.postgres !== undefined ? { postgres: input.postgres } : {}),
     ...(input.nats !== undefined ? { nats: [...input.nats] } : {}),
     ...(input.natsPerNode !== undefined ? { natsPerNode: input.natsPerNode } : {}),
+    ...(input.directors !== undefined && Object.keys(input.directors).length > 0 ? { directors: { ...input.directors } } : {}),
   };
 }

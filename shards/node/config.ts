@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EventualSettingsSchema } from './eventual_settings.ts';
+import { DirectorConfigSchema } from '../../directors/index.ts';
 
 const address = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
@@ -43,6 +44,8 @@ export const ClusterConfigSchema = z.strictObject({
   /** natsPerNode[i]: the NATS URLs node i dials (fault proxies in a local cluster); default `nats`. */
   natsPerNode: z.record(z.string(), z.array(z.string()).min(1)).default({}),
   eventual: EventualSettingsSchema.prefault({}),
+  /** Director settings (issue 6), used when `postgres` is set. */
+  directors: DirectorConfigSchema.prefault({}),
 });
 
 export type ClusterConfig = z.output<typeof ClusterConfigSchema>;

@@ -6,15 +6,21 @@
 import pg from 'pg';
 import { defaultCatalogue } from '../../catalogue/index.ts';
 import {
+  acknowledgeDelivery,
+  DeliveryFollower,
   DIRECTORS_MIGRATIONS,
   DirectorNodeHost,
   DirectorSupervisor,
   directorConfig,
   listenComposed,
+  listenDelivered,
   PgRegisterStore,
+  readRegisterSnapshot,
+  type AckResult,
   type DirectorConfigInput,
   type GatewayResult,
   type HostedShardView,
+  type RegisterSnapshot,
   type ShardGateway,
 } from '../../directors/index.ts';
 import { migrate, TRANSPORT_MIGRATIONS } from '../../transport/index.ts';
@@ -26,6 +32,12 @@ const RETRY_START_MS = 2_000;
 export interface Directing {
   /** Null until the register is reachable. */
   supervisor(): DirectorSupervisor | null;
+  /** What Postgres knows about an event (register, flag, canon, acks, journal); throws while the register is unreachable. */
+  snapshot(uid: string): Promise<RegisterSnapshot>;
+  /** A player's delivery acknowledgement (idempotent). */
+  acknowledge(uid: string, participant: string): Promise<AckResult>;
+  /** Routines waiting for delivery acknowledgements. */
+  deliveryWaiting(): number;
   close(): Promise<void>;
 }
 
@@ -63,7 +75,17 @@ export function startDirecting(node: GmNode, postgresUrl: string, log: NodeLogge
   pool.on('error', (e) => log.warn({ err: e.message }, 'directors: idle Postgres connection failed'));
   let supervisor: DirectorSupervisor | null = null;
   let stopListening: (() => Promise<void>) | null = null;
+  let stopListeningDelivered: (() => Promise<void>) | null = null;
   let timer: NodeJS.Timeout | null = null;
+  let journalTimer: NodeJS.Timeout | null = null;
+  const follower = new DeliveryFollower(pool, {
+    timeoutMs: config.deliveryTimeoutMs,
+    pollMs: config.deliveryPollMs,
+    batchMax: config.composedPollBatch,
+    onEnd: (uid, end) => {
+      if (end === 'partial') log.warn({ uid }, 'directors: delivery ended partial (not every participant acknowledged before the deadline); journalled');
+    },
+  });
   let closed = false;
 
   const start = async (): Promise<void> => {
@@ -87,9 +109,11 @@ export function startDirecting(node: GmNode, postgresUrl: string, log: NodeLogge
           host?.escalated(shard);
         },
         onCrash: (uid, e) => log.warn({ uid, err: e instanceof Error ? e.message : String(e) }, 'directors: routine crashed; restarting from the register'),
+        awaitDelivered: follower.awaitDelivered,
       });
       host = new DirectorNodeHost(sup, { escalationBackoffMs: config.escalationBackoffMs });
       stopListening = await listenComposed(postgresUrl, (uid) => sup.notifyComposed(uid), (e) => log.warn({ err: e.message }, 'directors: composed-notification listener failed; polling continues'));
+      stopListeningDelivered = await listenDelivered(postgresUrl, follower, (e) => log.warn({ err: e.message }, 'directors: delivery-notification listener failed; polling continues'));
       if (closed) {
         sup.close();
         return;
@@ -103,6 +127,11 @@ export function startDirecting(node: GmNode, postgresUrl: string, log: NodeLogge
           log.warn({ err: e instanceof Error ? e.message : String(e) }, 'directors: reconcile failed; retrying');
         }
       }, config.reconcileMs);
+      // Every node prunes the journal (idempotent; bounded per pass).
+      journalTimer = setInterval(() => {
+        pool.query('SELECT nimmer.journal_prune($1, $2)', [config.journalWindowMs, config.journalPruneRowsMax]).catch((e: unknown) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'directors: journal pruning failed; retrying'));
+      }, config.journalPruneMs);
+      journalTimer.unref();
       log.info({ postgres: postgresUrl.replace(/:[^:@/]*@/, ':***@') }, 'directors started');
     } catch (e) {
       log.warn({ err: e instanceof Error ? e.message : String(e) }, `directors: the register is not reachable; retrying in ${RETRY_START_MS} ms`);
@@ -113,11 +142,17 @@ export function startDirecting(node: GmNode, postgresUrl: string, log: NodeLogge
 
   return {
     supervisor: () => supervisor,
+    snapshot: (uid) => readRegisterSnapshot(pool, uid),
+    acknowledge: (uid, participant) => acknowledgeDelivery(pool, uid, participant),
+    deliveryWaiting: () => follower.waiting,
     async close() {
       closed = true;
       if (timer) clearInterval(timer);
+      if (journalTimer) clearInterval(journalTimer);
+      follower.close();
       supervisor?.close();
       await stopListening?.().catch(() => undefined);
+      await stopListeningDelivered?.().catch(() => undefined);
       await pool.end().catch(() => undefined);
     },
   };

@@ -24,10 +24,10 @@ const node = new GmNode(nodeId, config, log);
 await node.start();
 const eventual = await EventualState.start(node, config, log);
 // Directors run where the register is: only when the cluster has a Postgres.
-const directing = config.postgres ? startDirecting(node, config.postgres, log) : null;
+const directing = config.postgres ? startDirecting(node, config.postgres, log, config.directors) : null;
 const metrics = new NodeMetrics();
 const app = createServer({ bodyBytesMax: config.http.bodyBytesMax, onInternalError: (e) => log.error({ err: e instanceof Error ? e.stack : String(e) }, 'internal error in a request') });
-registerRoutes(app, node, metrics);
+registerRoutes(app, node, metrics, directing);
 registerEventualRoutes(app, eventual, metrics);
 const self = config.nodes.find((n) => n.id === nodeId)!;
 await app.listen({ host: self.http.host, port: self.http.port });

@@ -14,6 +14,8 @@ import type { GmNode } from './gm_node.ts';
 import { META_GROUP_ID, newCommandId } from './gm_node.ts';
 import { peerHttpUrl } from './config.ts';
 import type { NodeMetrics } from './metrics.ts';
+import type { Directing } from './directing.ts';
+import { eventTracer, registerPipelineRoutes } from './routes_pipeline.ts';
 
 const FORWARDED_HEADER = 'x-nimmer-forwarded';
 const nodeName = (id: number) => `n${id}`;
@@ -67,7 +69,9 @@ function commandError(r: { ok: false; code: string; message: string }): ApiError
   return new ApiError(status, r.code === 'invalid' ? 'bad_request' : r.code, r.message);
 }
 
-export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: NodeMetrics): void {
+export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: NodeMetrics, directing: Directing | null = null): void {
+  const traceEvent = eventTracer(directing);
+  registerPipelineRoutes(app, directing);
   /** Sends the request to node `id` (marked as forwarded, so it is never forwarded again). */
   async function fetchFrom(id: number, req: FastifyRequest, idempotencyKey?: string): Promise<{ status: number; text: string; retryAfter: string | null }> {
     const key = idempotencyKey ?? (req.headers['idempotency-key'] ? String(req.headers['idempotency-key']) : undefined);
@@ -371,15 +375,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     const findHere = () => {
       for (const s of node.meta.shardMapView().shards) {
         const ev = hosted(s.id)?.sm.event(eventUid);
-        if (ev) {
-          return {
-            uid: eventUid,
-            shard: s.id,
-            stage: ev.status === 'active' ? 'committed' : 'resolved',
-            stages: { proposed: true, committed: true, directing: false, composing: false, canon: false, delivered: false, pruned: false },
-            event: ev,
-          };
-        }
+        if (ev) return { shard: s.id, status: ev.status, ...(ev.outcome !== undefined ? { outcome: ev.outcome } : {}), participants: ev.participants, event: ev };
       }
       return undefined;
     };
@@ -393,7 +389,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
       const failed = barriers.find((b): b is PromiseRejectedResult => b.status === 'rejected');
       if (!found && failed) throw failed.reason;
     }
-    if (found) return found;
+    if (found) return await traceEvent(eventUid, found);
     // Not on a shard this node hosts: ask the nodes hosting the others (once).
     if (!req.headers[FORWARDED_HEADER]) {
       const asked = new Set<number>([node.id]);
@@ -407,7 +403,11 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
         }
       }
     }
-    throw notFound(`no active event ${eventUid} on any shard (closed events are pruned from the register)`);
+    // On no shard: an ended event answers from the journal (for its window), else 404. A forwarded
+    // request answers for its node's shards only: the asking node consults the journal itself.
+    const ended = req.headers[FORWARDED_HEADER] ? null : await traceEvent(eventUid, null);
+    if (ended !== null) return ended;
+    throw notFound(`no event ${eventUid} on any shard, in the register or in the journal of ended events (it never existed, or its journal window passed)`);
   });
 
   app.post('/events/:uid/outcome', async (req, reply) => {
