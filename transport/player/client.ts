@@ -1,0 +1,230 @@
+// The player client: one ordered consumer per event the player took part in, each started at the
+// checkpoint kept in the player's own SQLite (so the server keeps nothing for an offline player), and
+// an inbox for the district path (Option B). Both paths apply through LocalStore, which dedupes by
+// canon id in the same transaction as the rows.
+import { DeliverPolicy, jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { DeliveryRequestSchema, playerInboxSubject, PRESENCE_SUBJECT, type DeliveryReply } from '../district/package.ts';
+import { subjectFilterFor } from '../subject.ts';
+import { PlayerClientConfigSchema, type PlayerClientConfig, type PlayerClientConfigInput } from './config.ts';
+import { LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
+
+export type ApplyPath = 'stream' | 'district';
+/** Called after each committed batch (metrics, latency measurement). */
+export type ApplyListener = (path: ApplyPath, result: ApplyResult, committedAtMs: number) => void;
+
+const RECONNECT_WAIT_MS = 250;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class PlayerClient {
+  readonly config: PlayerClientConfig;
+  readonly store: LocalStore;
+  readonly totals: Record<ApplyPath, ApplyResult> = { stream: zero(), district: zero() };
+  /** The last error applying or subscribing (kept for the caller; the client retries on its own). */
+  lastError: Error | null = null;
+
+  private eventsNc: NatsConnection | null = null;
+  private districtNc: NatsConnection | null = null;
+  private inbox: Subscription | null = null;
+  /** Live ordered consumers by event UID. They are ephemeral: deleted on disconnect, and a client that
+   *  vanishes abruptly leaves one only until the server's inactive threshold (5 min, set by nats.js). */
+  private readonly consumers = new Map<string, { consumer: Consumer; messages: ConsumerMessages }>();
+  private pending: StreamDelivery[] = [];
+  private flushScheduled = false;
+  private readonly listeners: ApplyListener[] = [];
+
+  private constructor(config: PlayerClientConfig, store: LocalStore) {
+    this.config = config;
+    this.store = store;
+  }
+
+  /** Opens the player's SQLite (nothing on the network yet). */
+  static open(input: PlayerClientConfigInput): PlayerClient {
+    const config = PlayerClientConfigSchema.parse(input);
+    return new PlayerClient(config, LocalStore.open(config.dbPath, config.playerId));
+  }
+
+  get connected(): boolean {
+    return this.eventsNc !== null;
+  }
+
+  onApply(listener: ApplyListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Connects both paths, announces the player, and replays every subscription from its checkpoint. */
+  async connect(): Promise<void> {
+    if (this.eventsNc !== null) return;
+    const opts = { reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, name: `player-${this.config.playerId}` };
+    const eventsNc = await connect({ ...opts, servers: this.config.eventsServers });
+    let districtNc = eventsNc;
+    try {
+      if (this.config.districtServers !== undefined) districtNc = await connect({ ...opts, servers: this.config.districtServers });
+    } catch (e) {
+      await eventsNc.close();
+      throw e;
+    }
+    this.eventsNc = eventsNc;
+    this.districtNc = districtNc;
+    this.inbox = districtNc.subscribe(playerInboxSubject(this.config.playerId), { callback: (err, msg) => this.onDelivery(err, msg) });
+    await districtNc.flush(); // the inbox exists before a coordinator acts on the announcement
+    districtNc.publish(PRESENCE_SUBJECT, encoder.encode(JSON.stringify({ playerId: this.config.playerId })));
+    for (const { eventUid } of this.store.subscriptions()) await this.startConsumer(eventUid);
+  }
+
+  /** Drops the connections; the checkpoints stay in SQLite and nothing stays on the server. */
+  async disconnect(): Promise<void> {
+    const events = this.eventsNc;
+    const district = this.districtNc;
+    if (events === null) return;
+    this.eventsNc = null;
+    this.districtNc = null;
+    const consumers = [...this.consumers.values()];
+    this.consumers.clear();
+    for (const c of consumers) c.messages.stop();
+    await Promise.all(consumers.map((c) => c.consumer.delete().catch(() => false)));
+    this.inbox?.unsubscribe();
+    this.inbox = null;
+    this.flush(); // what already arrived is applied; anything later is replayed from the checkpoint
+    this.pending = [];
+    if (district !== null && district !== events) await district.close();
+    await events.close();
+  }
+
+  async close(): Promise<void> {
+    await this.disconnect();
+    this.store.close();
+  }
+
+  /** The player entered an event: subscribe from the start of the stream (a late joiner catches up). */
+  async join(eventUid: string): Promise<void> {
+    subjectFilterFor(eventUid); // validates the UID before anything is stored
+    if (this.store.checkpointOf(eventUid) === undefined) {
+      if (this.store.subscriptions().length >= this.config.subscriptionsMax) {
+        throw new Error(`player ${this.config.playerId}: ${this.config.subscriptionsMax} subscriptions already (subscriptionsMax); leave ended events first`);
+      }
+      this.store.addSubscription(eventUid, Date.now());
+    }
+    if (this.eventsNc !== null && !this.consumers.has(eventUid)) await this.startConsumer(eventUid);
+  }
+
+  /** Subscribes to every event of the login feed (see login_feed.ts). */
+  async joinAll(eventUids: readonly string[]): Promise<void> {
+    for (const e of eventUids) await this.join(e);
+  }
+
+  async leave(eventUid: string): Promise<void> {
+    const c = this.consumers.get(eventUid);
+    this.consumers.delete(eventUid);
+    c?.messages.stop();
+    await c?.consumer.delete().catch(() => false);
+    this.store.removeSubscription(eventUid);
+  }
+
+  prune(nowMs = Date.now()): PruneResult {
+    return this.store.prune(this.config.retention, nowMs);
+  }
+
+  private async startConsumer(eventUid: string): Promise<void> {
+    const nc = this.eventsNc;
+    if (nc === null) return;
+    const checkpoint = this.store.checkpointOf(eventUid) ?? 0;
+    const js = jetstream(nc);
+    // One filter subject per consumer (nats-server 2.9.10 has no multi-filter consumers): the event's subjects.
+    const consumer = await js.consumers.get(this.config.stream, {
+      filter_subjects: subjectFilterFor(eventUid),
+      ...(checkpoint === 0 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: checkpoint + 1 }),
+    });
+    if (this.eventsNc !== nc) return; // disconnected meanwhile
+    const messages = await consumer.consume({
+      max_messages: this.config.consumerBufferMessages,
+      callback: (m: JsMsg) => this.onStreamMessage(eventUid, m),
+    });
+    this.consumers.set(eventUid, { consumer, messages });
+  }
+
+  private onStreamMessage(eventUid: string, m: JsMsg): void {
+    this.pending.push({ eventUid, streamSeq: m.info.streamSequence, data: m.data });
+    if (this.pending.length >= this.config.applyBatchMax) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Applies what arrived as one SQLite transaction (one fsync for the whole batch). */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      const r = this.store.applyStream(batch, Date.now());
+      this.record('stream', r);
+    } catch (e) {
+      // Nothing of the batch was committed: restart the consumers from the checkpoints, which replay it.
+      this.lastError = e as Error;
+      void this.restartConsumers();
+    }
+  }
+
+  private async restartConsumers(): Promise<void> {
+    const uids = [...this.consumers.keys()];
+    const old = [...this.consumers.values()];
+    this.consumers.clear();
+    for (const c of old) c.messages.stop();
+    await Promise.all(old.map((c) => c.consumer.delete().catch(() => false)));
+    this.pending = [];
+    await new Promise((r) => setTimeout(r, RECONNECT_WAIT_MS));
+    for (const u of uids) await this.startConsumer(u).catch((e: Error) => (this.lastError = e));
+  }
+
+  private onDelivery(err: Error | null, msg: Msg): void {
+    if (err !== null) {
+      this.lastError = err;
+      return;
+    }
+    let reply: DeliveryReply | { error: string };
+    const parsed = DeliveryRequestSchema.safeParse(safeJson(decoder.decode(msg.data)));
+    if (!parsed.success) reply = { error: `bad delivery: ${parsed.error.message.slice(0, 200)}` };
+    else if (parsed.data.packages.length > this.config.fallbackPackagesMax) {
+      reply = { error: `delivery of ${parsed.data.packages.length} packages exceeds fallbackPackagesMax ${this.config.fallbackPackagesMax}` };
+    } else {
+      try {
+        // Buffered stream messages go first so both paths commit in arrival order.
+        this.flush();
+        const r = this.store.applyFallback(parsed.data.packages, Date.now());
+        this.record('district', r);
+        reply = { applied: r.applied, duplicates: r.duplicates };
+      } catch (e) {
+        this.lastError = e as Error;
+        reply = { error: `apply failed: ${(e as Error).message}` };
+      }
+    }
+    msg.respond(encoder.encode(JSON.stringify(reply)));
+  }
+
+  private record(path: ApplyPath, r: ApplyResult): void {
+    const t = this.totals[path];
+    t.applied += r.applied;
+    t.duplicates += r.duplicates;
+    t.redelivered += r.redelivered;
+    t.notForPlayer += r.notForPlayer;
+    t.malformed += r.malformed;
+    const now = Date.now();
+    for (const l of this.listeners) l(path, r, now);
+  }
+}
+
+function zero(): ApplyResult {
+  return { applied: 0, duplicates: 0, redelivered: 0, notForPlayer: 0, malformed: 0 };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
