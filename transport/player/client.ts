@@ -7,7 +7,7 @@ import { connect, type Msg, type NatsConnection, type Subscription } from '@nats
 import { DeliveryRequestSchema, playerInboxSubject, PRESENCE_SUBJECT, type DeliveryReply } from '../district/package.ts';
 import { subjectFilterFor } from '../subject.ts';
 import { PlayerClientConfigSchema, type PlayerClientConfig, type PlayerClientConfigInput } from './config.ts';
-import { LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
+import { emptyResult, LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
 
 export type ApplyPath = 'stream' | 'district';
 /** Called after each committed batch (metrics, latency measurement). */
@@ -20,11 +20,14 @@ const decoder = new TextDecoder();
 export class PlayerClient {
   readonly config: PlayerClientConfig;
   readonly store: LocalStore;
-  readonly totals: Record<ApplyPath, ApplyResult> = { stream: zero(), district: zero() };
+  readonly totals: Record<ApplyPath, ApplyResult> = { stream: emptyResult(), district: emptyResult() };
   /** The last error applying or subscribing (kept for the caller; the client retries on its own). */
   lastError: Error | null = null;
 
+  private online = false;
   private eventsNc: NatsConnection | null = null;
+  private reconciling: Promise<void> | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
   private districtNc: NatsConnection | null = null;
   private inbox: Subscription | null = null;
   /** Live ordered consumers by event UID. They are ephemeral: deleted on disconnect, and a client that
@@ -45,51 +48,51 @@ export class PlayerClient {
     return new PlayerClient(config, LocalStore.open(config.dbPath, config.playerId));
   }
 
+  /** True between connect() and disconnect(), whether or not the events path is reachable right now. */
   get connected(): boolean {
-    return this.eventsNc !== null;
+    return this.online;
   }
 
   onApply(listener: ApplyListener): void {
     this.listeners.push(listener);
   }
 
-  /** Connects both paths, announces the player, and replays every subscription from its checkpoint. */
+  /**
+   * Connects the district path (inbox, presence announcement) and then the events path; when the
+   * events servers are unreachable the client keeps retrying in the background and the district path
+   * serves meanwhile. Each subscription replays from its checkpoint as soon as the stream answers.
+   */
   async connect(): Promise<void> {
-    if (this.eventsNc !== null) return;
-    const opts = { reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, name: `player-${this.config.playerId}` };
-    const eventsNc = await connect({ ...opts, servers: this.config.eventsServers });
-    let districtNc = eventsNc;
-    try {
-      if (this.config.districtServers !== undefined) districtNc = await connect({ ...opts, servers: this.config.districtServers });
-    } catch (e) {
-      await eventsNc.close();
-      throw e;
-    }
-    this.eventsNc = eventsNc;
+    if (this.online) return;
+    const shared = this.config.districtServers === undefined;
+    const districtNc = await connect({ ...this.natsOptions(), servers: this.config.districtServers ?? this.config.eventsServers });
+    this.online = true;
     this.districtNc = districtNc;
+    if (shared) this.eventsNc = districtNc;
     this.inbox = districtNc.subscribe(playerInboxSubject(this.config.playerId), { callback: (err, msg) => this.onDelivery(err, msg) });
     await districtNc.flush(); // the inbox exists before a coordinator acts on the announcement
     districtNc.publish(PRESENCE_SUBJECT, encoder.encode(JSON.stringify({ playerId: this.config.playerId })));
-    for (const { eventUid } of this.store.subscriptions()) await this.startConsumer(eventUid);
+    await this.reconcile();
   }
 
   /** Drops the connections; the checkpoints stay in SQLite and nothing stays on the server. */
   async disconnect(): Promise<void> {
+    if (!this.online) return;
+    this.online = false;
+    if (this.reconcileTimer !== null) clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = null;
+    await this.reconciling;
     const events = this.eventsNc;
     const district = this.districtNc;
-    if (events === null) return;
     this.eventsNc = null;
     this.districtNc = null;
-    const consumers = [...this.consumers.values()];
-    this.consumers.clear();
-    for (const c of consumers) c.messages.stop();
-    await Promise.all(consumers.map((c) => c.consumer.delete().catch(() => false)));
+    await this.stopConsumers();
     this.inbox?.unsubscribe();
     this.inbox = null;
     this.flush(); // what already arrived is applied; anything later is replayed from the checkpoint
     this.pending = [];
-    if (district !== null && district !== events) await district.close();
-    await events.close();
+    if (events !== null && events !== district) await events.close();
+    await district?.close();
   }
 
   async close(): Promise<void> {
@@ -106,7 +109,7 @@ export class PlayerClient {
       }
       this.store.addSubscription(eventUid, Date.now());
     }
-    if (this.eventsNc !== null && !this.consumers.has(eventUid)) await this.startConsumer(eventUid);
+    if (this.online) await this.reconcile();
   }
 
   /** Subscribes to every event of the login feed (see login_feed.ts). */
@@ -126,6 +129,52 @@ export class PlayerClient {
     return this.store.prune(this.config.retention, nowMs);
   }
 
+  private natsOptions() {
+    return { reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, name: `player-${this.config.playerId}` };
+  }
+
+  /** Brings the events path to the wanted state: connected, one consumer per subscription. Never overlaps. */
+  private reconcile(): Promise<void> {
+    if (this.reconciling !== null) return this.reconciling.then(() => this.reconcile());
+    this.reconciling = this.reconcileOnce()
+      .catch((e: Error) => {
+        this.lastError = e;
+      })
+      .finally(() => {
+        this.reconciling = null;
+        if (this.online && this.reconcileTimer === null && (this.eventsNc === null || this.consumers.size < this.store.subscriptions().length)) {
+          this.reconcileTimer = setTimeout(() => {
+            this.reconcileTimer = null;
+            void this.reconcile();
+          }, RECONNECT_WAIT_MS);
+        }
+      });
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    if (!this.online) return;
+    if (this.eventsNc === null) {
+      const nc = await connect({ ...this.natsOptions(), servers: this.config.eventsServers });
+      if (!this.online) {
+        await nc.close();
+        return;
+      }
+      this.eventsNc = nc;
+    }
+    for (const { eventUid } of this.store.subscriptions()) {
+      if (!this.online) return;
+      if (!this.consumers.has(eventUid)) await this.startConsumer(eventUid);
+    }
+  }
+
+  private async stopConsumers(): Promise<void> {
+    const old = [...this.consumers.values()];
+    this.consumers.clear();
+    for (const c of old) c.messages.stop();
+    await Promise.all(old.map((c) => c.consumer.delete().catch(() => false)));
+  }
+
   private async startConsumer(eventUid: string): Promise<void> {
     const nc = this.eventsNc;
     if (nc === null) return;
@@ -136,12 +185,19 @@ export class PlayerClient {
       filter_subjects: subjectFilterFor(eventUid),
       ...(checkpoint === 0 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: checkpoint + 1 }),
     });
-    if (this.eventsNc !== nc) return; // disconnected meanwhile
+    if (this.eventsNc !== nc || !this.online) return; // disconnected meanwhile
     const messages = await consumer.consume({
       max_messages: this.config.consumerBufferMessages,
       callback: (m: JsMsg) => this.onStreamMessage(eventUid, m),
     });
-    this.consumers.set(eventUid, { consumer, messages });
+    const entry = { consumer, messages };
+    this.consumers.set(eventUid, entry);
+    // A consumer that gives up (e.g. the stream was unreachable too long) is restarted from the checkpoint.
+    void messages.closed().then(() => {
+      if (this.consumers.get(eventUid) !== entry) return;
+      this.consumers.delete(eventUid);
+      if (this.online) void this.reconcile();
+    });
   }
 
   private onStreamMessage(eventUid: string, m: JsMsg): void {
@@ -170,14 +226,10 @@ export class PlayerClient {
   }
 
   private async restartConsumers(): Promise<void> {
-    const uids = [...this.consumers.keys()];
-    const old = [...this.consumers.values()];
-    this.consumers.clear();
-    for (const c of old) c.messages.stop();
-    await Promise.all(old.map((c) => c.consumer.delete().catch(() => false)));
+    await this.stopConsumers();
     this.pending = [];
     await new Promise((r) => setTimeout(r, RECONNECT_WAIT_MS));
-    for (const u of uids) await this.startConsumer(u).catch((e: Error) => (this.lastError = e));
+    await this.reconcile();
   }
 
   private onDelivery(err: Error | null, msg: Msg): void {
@@ -217,9 +269,6 @@ export class PlayerClient {
   }
 }
 
-function zero(): ApplyResult {
-  return { applied: 0, duplicates: 0, redelivered: 0, notForPlayer: 0, malformed: 0 };
-}
 
 function safeJson(text: string): unknown {
   try {

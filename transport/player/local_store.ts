@@ -67,7 +67,7 @@ export interface PruneResult {
   tombstonesDropped: number;
 }
 
-function emptyResult(): ApplyResult {
+export function emptyResult(): ApplyResult {
   return { applied: 0, duplicates: 0, redelivered: 0, notForPlayer: 0, malformed: 0 };
 }
 
