@@ -107,7 +107,7 @@ export class DistrictCoordinator {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.ticking;
-    this.tail.stop();
+    await this.tail.stop();
     this.presence?.unsubscribe();
     await this.districtNc.close().catch(() => undefined);
     await this.eventsNc.close().catch(() => undefined);

@@ -1,7 +1,7 @@
 // The coordinator's view of the stream path: an ordered consumer over its district's canon subjects
 // reports which canon ids reached JetStream (those rows leave the backlog: players get them from the
 // stream), and a periodic stream-info probe says whether JetStream answers at all.
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EVENTS_PREFIX } from '../subject.ts';
 
@@ -16,6 +16,7 @@ const SEEN_MAX = 1_000_000;
 
 export class StreamTail {
   private messages: ConsumerMessages | null = null;
+  private consumer: Consumer | null = null;
   private seen: number[] = [];
   private probeOk = false;
   private starting = false;
@@ -43,7 +44,13 @@ export class StreamTail {
         deliver_policy: DeliverPolicy.StartTime,
         opt_start_time: from.toISOString(),
       });
-      this.messages = await consumer.consume({ max_messages: 4_096, callback: (m: JsMsg) => this.onMessage(m) });
+      const messages = await consumer.consume({ max_messages: 4_096, callback: (m: JsMsg) => this.onMessage(m) });
+      this.messages = messages;
+      this.consumer = consumer;
+      // A tail that gives up is started again by the next healthy probe.
+      void messages.closed().then(() => {
+        if (this.messages === messages) this.messages = null;
+      });
     } finally {
       this.starting = false;
     }
@@ -71,9 +78,16 @@ export class StreamTail {
     return s;
   }
 
-  stop(): void {
+  /** Stops the tail and deletes its ephemeral consumer (best effort, bounded by the probe timeout). */
+  async stop(): Promise<void> {
     this.messages?.stop();
     this.messages = null;
+    const c = this.consumer;
+    this.consumer = null;
+    if (c === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([c.delete().catch(() => false), new Promise((r) => (timer = setTimeout(r, this.probeTimeoutMs)))]);
+    clearTimeout(timer);
   }
 
   private onMessage(m: JsMsg): void {

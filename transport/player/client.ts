@@ -14,6 +14,7 @@ export type ApplyPath = 'stream' | 'district';
 export type ApplyListener = (path: ApplyPath, result: ApplyResult, committedAtMs: number) => void;
 
 const RECONNECT_WAIT_MS = 250;
+const CONSUMER_DELETE_WAIT_MS = 500;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -121,7 +122,7 @@ export class PlayerClient {
     const c = this.consumers.get(eventUid);
     this.consumers.delete(eventUid);
     c?.messages.stop();
-    await c?.consumer.delete().catch(() => false);
+    if (c !== undefined) await deleteQuietly(c.consumer);
     this.store.removeSubscription(eventUid);
   }
 
@@ -172,7 +173,7 @@ export class PlayerClient {
     const old = [...this.consumers.values()];
     this.consumers.clear();
     for (const c of old) c.messages.stop();
-    await Promise.all(old.map((c) => c.consumer.delete().catch(() => false)));
+    await Promise.all(old.map((c) => deleteQuietly(c.consumer)));
   }
 
   private async startConsumer(eventUid: string): Promise<void> {
@@ -276,4 +277,14 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Best effort: an unreachable server drops the ephemeral consumer itself after its inactive threshold. */
+async function deleteQuietly(consumer: Consumer): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    consumer.delete().catch(() => false),
+    new Promise((r) => (timer = setTimeout(r, CONSUMER_DELETE_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
 }

@@ -9,6 +9,8 @@ import type { PlayerClientConfigInput } from './config.ts';
 export interface FleetOptions {
   players: number;
   seed: number;
+  /** Player ids are `<idPrefix><index>`; distinct prefixes keep fleets sharing one Postgres apart. Default `p`. */
+  idPrefix?: string;
   /** Each player's SQLite file goes here. */
   dir: string;
   eventsServers: string[];
@@ -38,7 +40,7 @@ export class PlayerFleet {
     this.random = seededRandom(opts.seed);
     this.pDown = opts.disconnectProbability ?? 0.2;
     this.pUp = opts.reconnectProbability ?? 0.5;
-    this.ids = Array.from({ length: opts.players }, (_, i) => `p${String(i).padStart(5, '0')}`);
+    this.ids = Array.from({ length: opts.players }, (_, i) => `${opts.idPrefix ?? 'p'}${String(i).padStart(5, '0')}`);
   }
 
   /** Opens every player's store and connects them all. */

@@ -44,9 +44,11 @@ export async function publishAll(js: JetStreamClient, ms: readonly CanonMessage[
 }
 
 export async function waitUntil(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000, pollMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const t0 = Date.now();
+  const deadline = t0 + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
+  if (process.env.NIMMER_DEBUG_WAITS) console.log(`waited ${Date.now() - t0} ms for ${what}`);
 }
