@@ -8,7 +8,8 @@
 // has no shared memory, so WAL needs locking_mode=EXCLUSIVE (the wal-index lives in the process heap;
 // one connection per file, which is the player's case anyway; see owner_lock.ts for the stale lock).
 import { createRequire } from 'node:module';
-import { CanonMessageSchema, type CanonMessage } from '../canon.ts';
+import type { CanonMessage } from '../canon.ts';
+import { parseCanonMessage } from './canon_parse.ts';
 import type { RetentionPolicy } from './config.ts';
 import { acquireOwnerLock } from './owner_lock.ts';
 
@@ -21,15 +22,13 @@ type Stmt = ReturnType<Db['prepare']>;
 const SCHEMA_VERSION = '1';
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- message: the canon message as it arrived (JSON; district, scene, slot, body, createdAt inside),
+-- NULL once pruned (the row stays as a tombstone). Few bound columns keep the wasm apply path fast.
 CREATE TABLE IF NOT EXISTS canon (
   canon_id      INTEGER PRIMARY KEY,
   event_uid     TEXT NOT NULL,
-  district      TEXT NOT NULL,
-  scene         TEXT NOT NULL,
-  slot          TEXT,
   retention     TEXT NOT NULL,
-  body          TEXT,
-  created_at    TEXT NOT NULL,
+  message       TEXT,
   applied_at_ms INTEGER NOT NULL,
   path          TEXT NOT NULL CHECK (path IN ('stream', 'district')),
   pruned_at_ms  INTEGER
@@ -88,8 +87,7 @@ export class LocalStore {
       this.checkpoints.set(r.event_uid, r.stream_seq);
     }
     this.insertCanon = db.prepare(
-      `INSERT OR IGNORE INTO canon (canon_id, event_uid, district, scene, slot, retention, body, created_at, applied_at_ms, path)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      'INSERT OR IGNORE INTO canon (canon_id, event_uid, retention, message, applied_at_ms, path) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.setCheckpoint = db.prepare('UPDATE subscription SET stream_seq = ? WHERE event_uid = ?');
   }
@@ -155,9 +153,10 @@ export class LocalStore {
           continue;
         }
         advanced.set(d.eventUid, d.streamSeq);
-        const msg = parseCanon(decoder.decode(d.data));
+        const text = decoder.decode(d.data);
+        const msg = parseCanonMessage(text);
         if (msg === null) result.malformed++;
-        else this.insert(msg, 'stream', nowMs, result);
+        else this.insert(msg, text, 'stream', nowMs, result);
       }
       for (const [eventUid, seq] of advanced) this.setCheckpoint.run([seq, eventUid]);
     });
@@ -170,19 +169,17 @@ export class LocalStore {
     const result = emptyResult();
     if (messages.length === 0) return result;
     this.transaction(() => {
-      for (const m of messages) this.insert(m, 'district', nowMs, result);
+      for (const m of messages) this.insert(m, JSON.stringify(m), 'district', nowMs, result);
     });
     return result;
   }
 
-  private insert(m: CanonMessage, path: 'stream' | 'district', nowMs: number, result: ApplyResult): void {
+  private insert(m: CanonMessage, text: string, path: 'stream' | 'district', nowMs: number, result: ApplyResult): void {
     if (!m.participants.includes(this.playerId)) {
       result.notForPlayer++;
       return;
     }
-    const { changes } = this.insertCanon.run([
-      m.canonId, m.eventUid, m.district, m.scene, m.slot, m.retention, JSON.stringify(m.body ?? null), m.createdAt, nowMs, path,
-    ]);
+    const { changes } = this.insertCanon.run([m.canonId, m.eventUid, m.retention, text, nowMs, path]);
     if (changes === 1) result.applied++;
     else result.duplicates++;
   }
@@ -195,11 +192,11 @@ export class LocalStore {
     let contentDropped = 0;
     let tombstonesDropped = 0;
     this.transaction(() => {
-      const drop = "UPDATE canon SET body = NULL, pruned_at_ms = ? WHERE retention = ? AND pruned_at_ms IS NULL AND applied_at_ms <= ?";
+      const drop = "UPDATE canon SET message = NULL, pruned_at_ms = ? WHERE retention = ? AND pruned_at_ms IS NULL AND applied_at_ms <= ?";
       contentDropped += this.db.run(drop, [nowMs, 'ephemeral', nowMs - policy.ephemeralTtlMs]).changes;
       contentDropped += this.db.run(drop, [nowMs, 'standard', nowMs - policy.standardTtlMs]).changes;
       contentDropped += this.db.run(
-        `UPDATE canon SET body = NULL, pruned_at_ms = ? WHERE canon_id IN (
+        `UPDATE canon SET message = NULL, pruned_at_ms = ? WHERE canon_id IN (
            SELECT canon_id FROM canon WHERE retention = 'standard' AND pruned_at_ms IS NULL
            ORDER BY applied_at_ms DESC, canon_id DESC LIMIT -1 OFFSET ?)`,
         [nowMs, policy.standardRowsMax],
@@ -216,17 +213,18 @@ export class LocalStore {
 
   counts(): { rows: number; withContent: number; byPath: Record<'stream' | 'district', number> } {
     const r = this.db.get(
-      "SELECT count(*) AS n, count(body) AS c, sum(path = 'stream') AS s, sum(path = 'district') AS d FROM canon",
+      "SELECT count(*) AS n, count(message) AS c, sum(path = 'stream') AS s, sum(path = 'district') AS d FROM canon",
     ) as { n: number; c: number; s: number | null; d: number | null };
     return { rows: r.n, withContent: r.c, byPath: { stream: r.s ?? 0, district: r.d ?? 0 } };
   }
 
   row(canonId: number): { retention: string; body: unknown; path: string; prunedAtMs: number | null } | null {
-    const r = this.db.get('SELECT retention, body, path, pruned_at_ms FROM canon WHERE canon_id = ?', [canonId]) as
-      | { retention: string; body: string | null; path: string; pruned_at_ms: number | null }
+    const r = this.db.get('SELECT retention, message, path, pruned_at_ms FROM canon WHERE canon_id = ?', [canonId]) as
+      | { retention: string; message: string | null; path: string; pruned_at_ms: number | null }
       | null;
     if (r === null) return null;
-    return { retention: r.retention, body: r.body === null ? null : JSON.parse(r.body), path: r.path, prunedAtMs: r.pruned_at_ms };
+    const body = r.message === null ? null : (JSON.parse(r.message) as CanonMessage).body;
+    return { retention: r.retention, body, path: r.path, prunedAtMs: r.pruned_at_ms };
   }
 
   close(): void {
@@ -249,15 +247,4 @@ export class LocalStore {
       throw e;
     }
   }
-}
-
-function parseCanon(text: string): CanonMessage | null {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const r = CanonMessageSchema.safeParse(json);
-  return r.success ? r.data : null;
 }
