@@ -1,6 +1,7 @@
 // `nimmer bench …`: benchmarks, run on demand, never part of the test suite.
 import type { Command } from 'commander';
 import { runClusterBench } from './cluster.ts';
+import { runPlayerBench } from './player.ts';
 import { runRaftBench } from './raft.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
@@ -58,6 +59,25 @@ export function registerBenchCommands(program: Command): void {
         profile: Boolean(o.profile),
         out: o.out ? String(o.out) : undefined,
         md: o.md ? String(o.md) : undefined,
+        keep: Boolean(o.keep),
+      });
+    });
+  bench
+    .command('player')
+    .description('replay of N canon messages from JetStream into the SQLite of M player clients (checkpoint replay, ordered consumers), against SQLite-only and consumer-only baselines')
+    .option('--messages <n>', 'canon messages in the stream', '100000')
+    .option('--players <list>', 'player counts, one level each', '1,10')
+    .option('--batch <n>', 'messages per SQLite transaction at most', '2000')
+    .option('--body-bytes <n>', 'canon body size', '120')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/player.json')
+    .option('--keep', 'keep the work directory')
+    .action(async (o: Record<string, string | boolean>) => {
+      await runPlayerBench({
+        messages: Number(o.messages),
+        players: intList(String(o.players)),
+        applyBatchMax: Number(o.batch),
+        bodyBytes: Number(o.bodyBytes),
+        out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),
       });
     });

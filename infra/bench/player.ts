@@ -3,7 +3,7 @@
 // same run: the same N messages applied straight into SQLite (no network: the apply ceiling), and an
 // ordered consumer draining them with no SQLite (the network ceiling); plus the disk's fsync rate.
 // The cost of checkpoint replay against per-player durable consumers is for the transport evaluation.
-//   node --import tsx infra/bench/player.ts --messages 100000 --players 1,10
+//   node bin/nimmer.js bench player --messages 100000 --players 1,10
 import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,18 +127,4 @@ function message(canonId: number, participants: string[], bodyBytes: number): Ca
 
 function rate(n: number, ms: number): string {
   return ((n / ms) * 1000).toFixed(0);
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string, dflt: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? process.argv[i + 1]! : dflt;
-  };
-  await runPlayerBench({
-    messages: Number(arg('messages', '100000')),
-    players: arg('players', '1,10').split(',').map(Number),
-    applyBatchMax: Number(arg('batch', '2000')),
-    bodyBytes: Number(arg('body-bytes', '120')),
-    out: arg('out', 'bench-results/player.json'),
-  });
 }
