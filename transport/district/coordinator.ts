@@ -44,6 +44,7 @@ export class DistrictCoordinator {
   private pathUp = true;
   private active = false;
   private stopped = false;
+  private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private lastProbeMs = 0;
@@ -104,6 +105,8 @@ export class DistrictCoordinator {
   }
 
   async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.ticking;

@@ -188,6 +188,7 @@ describe('district fallback (Option B)', () => {
       await expectExactlyOnce(fleet, 'churn');
       expect(coordinator.stats.modeSwitches).toBeGreaterThanOrEqual(2);
       expect(coordinator.stats.handedToFallback).toBeGreaterThan(0);
+      expect(fleet.ids.reduce((n, id) => n + fleet.client(id).totals.district.applied, 0), `seed ${SEED}`).toBeGreaterThan(0);
     } finally {
       await fleet.close();
       await coordinator.stop();
@@ -220,6 +221,21 @@ describe('district fallback (Option B)', () => {
       await fleet.close();
       await d3.stop();
       await d4.stop();
+    }
+  });
+
+  it('runs one active coordinator per district; the standby takes over when it stops', async () => {
+    const first = await DistrictCoordinator.start(postgres.url, coordinatorConfig('d5', districtNats.urls[1]!));
+    await waitUntil('the first coordinator is active', () => first.isActive);
+    const second = await DistrictCoordinator.start(postgres.url, coordinatorConfig('d5', districtNats.urls[1]!));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      expect(second.isActive).toBe(false);
+      await first.stop();
+      await waitUntil('the standby took over', () => second.isActive, 10_000);
+    } finally {
+      await first.stop();
+      await second.stop();
     }
   });
 });
