@@ -8,7 +8,7 @@
 // has no shared memory, so WAL needs locking_mode=EXCLUSIVE (the wal-index lives in the process heap;
 // one connection per file, which is the player's case anyway; see owner_lock.ts for the stale lock).
 import { createRequire } from 'node:module';
-import type { CanonMessage } from '../canon.ts';
+import { RETENTION_CLASSES, type CanonMessage, type RetentionClass } from '../canon.ts';
 import { parseCanonMessage } from './canon_parse.ts';
 import type { RetentionPolicy } from './config.ts';
 import { acquireOwnerLock } from './owner_lock.ts';
@@ -19,18 +19,20 @@ const { Database } = require('node-sqlite3-wasm') as typeof import('node-sqlite3
 type Db = InstanceType<typeof Database>;
 type Stmt = ReturnType<Db['prepare']>;
 
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- message: the canon message as it arrived (JSON; district, scene, slot, body, createdAt inside),
--- NULL once pruned (the row stays as a tombstone). Few bound columns keep the wasm apply path fast.
+-- message: the canon message's UTF-8 JSON bytes as they arrived (district, scene, slot, body,
+-- createdAt inside), NULL once pruned (the row stays as a tombstone). Bound as a BLOB and with integer
+-- codes: string bindings dominate the cost of the wasm apply path. retention: 0 ephemeral, 1 standard,
+-- 2 permanent; path: 0 stream, 1 district.
 CREATE TABLE IF NOT EXISTS canon (
   canon_id      INTEGER PRIMARY KEY,
   event_uid     TEXT NOT NULL,
-  retention     TEXT NOT NULL,
-  message       TEXT,
+  retention     INTEGER NOT NULL CHECK (retention IN (0, 1, 2)),
+  message       BLOB,
   applied_at_ms INTEGER NOT NULL,
-  path          TEXT NOT NULL CHECK (path IN ('stream', 'district')),
+  path          INTEGER NOT NULL CHECK (path IN (0, 1)),
   pruned_at_ms  INTEGER
 );
 CREATE INDEX IF NOT EXISTS canon_prune_idx ON canon (retention, pruned_at_ms, applied_at_ms);
@@ -71,6 +73,10 @@ export function emptyResult(): ApplyResult {
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const PATH_STREAM = 0;
+const PATH_DISTRICT = 1;
+const RETENTION_CODE: Record<RetentionClass, number> = { ephemeral: 0, standard: 1, permanent: 2 };
 
 export class LocalStore {
   private readonly checkpoints = new Map<string, number>();
@@ -103,11 +109,13 @@ export class LocalStore {
       if (mode !== 'wal') throw new Error(`player database ${dbPath}: journal_mode=WAL refused (got ${mode})`);
       db.exec('PRAGMA synchronous=FULL');
       db.exec(SCHEMA);
-      const owner = db.get("SELECT value FROM meta WHERE key = 'player'") as { value: string } | null;
-      if (owner === null) {
+      const meta = new Map((db.all('SELECT key, value FROM meta') as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+      if (meta.size === 0) {
         db.run("INSERT INTO meta (key, value) VALUES ('player', ?), ('schema', ?)", [playerId, SCHEMA_VERSION]);
-      } else if (owner.value !== playerId) {
-        throw new Error(`player database ${dbPath} belongs to player ${owner.value}, not ${playerId}; give each player its own file`);
+      } else if (meta.get('player') !== playerId) {
+        throw new Error(`player database ${dbPath} belongs to player ${meta.get('player')}, not ${playerId}; give each player its own file`);
+      } else if (meta.get('schema') !== SCHEMA_VERSION) {
+        throw new Error(`player database ${dbPath} has schema ${meta.get('schema')}, this client writes ${SCHEMA_VERSION}; delete the file and the client replays its events from the stream`);
       }
       return new LocalStore(db, playerId, release);
     } catch (e) {
@@ -153,10 +161,9 @@ export class LocalStore {
           continue;
         }
         advanced.set(d.eventUid, d.streamSeq);
-        const text = decoder.decode(d.data);
-        const msg = parseCanonMessage(text);
+        const msg = parseCanonMessage(decoder.decode(d.data));
         if (msg === null) result.malformed++;
-        else this.insert(msg, text, 'stream', nowMs, result);
+        else this.insert(msg, d.data, PATH_STREAM, nowMs, result);
       }
       for (const [eventUid, seq] of advanced) this.setCheckpoint.run([seq, eventUid]);
     });
@@ -169,17 +176,17 @@ export class LocalStore {
     const result = emptyResult();
     if (messages.length === 0) return result;
     this.transaction(() => {
-      for (const m of messages) this.insert(m, JSON.stringify(m), 'district', nowMs, result);
+      for (const m of messages) this.insert(m, encoder.encode(JSON.stringify(m)), PATH_DISTRICT, nowMs, result);
     });
     return result;
   }
 
-  private insert(m: CanonMessage, text: string, path: 'stream' | 'district', nowMs: number, result: ApplyResult): void {
+  private insert(m: CanonMessage, bytes: Uint8Array, path: number, nowMs: number, result: ApplyResult): void {
     if (!m.participants.includes(this.playerId)) {
       result.notForPlayer++;
       return;
     }
-    const { changes } = this.insertCanon.run([m.canonId, m.eventUid, m.retention, text, nowMs, path]);
+    const { changes } = this.insertCanon.run([m.canonId, m.eventUid, RETENTION_CODE[m.retention], bytes, nowMs, path]);
     if (changes === 1) result.applied++;
     else result.duplicates++;
   }
@@ -192,14 +199,14 @@ export class LocalStore {
     let contentDropped = 0;
     let tombstonesDropped = 0;
     this.transaction(() => {
-      const drop = "UPDATE canon SET message = NULL, pruned_at_ms = ? WHERE retention = ? AND pruned_at_ms IS NULL AND applied_at_ms <= ?";
-      contentDropped += this.db.run(drop, [nowMs, 'ephemeral', nowMs - policy.ephemeralTtlMs]).changes;
-      contentDropped += this.db.run(drop, [nowMs, 'standard', nowMs - policy.standardTtlMs]).changes;
+      const drop = 'UPDATE canon SET message = NULL, pruned_at_ms = ? WHERE retention = ? AND pruned_at_ms IS NULL AND applied_at_ms <= ?';
+      contentDropped += this.db.run(drop, [nowMs, RETENTION_CODE.ephemeral, nowMs - policy.ephemeralTtlMs]).changes;
+      contentDropped += this.db.run(drop, [nowMs, RETENTION_CODE.standard, nowMs - policy.standardTtlMs]).changes;
       contentDropped += this.db.run(
         `UPDATE canon SET message = NULL, pruned_at_ms = ? WHERE canon_id IN (
-           SELECT canon_id FROM canon WHERE retention = 'standard' AND pruned_at_ms IS NULL
+           SELECT canon_id FROM canon WHERE retention = ? AND pruned_at_ms IS NULL
            ORDER BY applied_at_ms DESC, canon_id DESC LIMIT -1 OFFSET ?)`,
-        [nowMs, policy.standardRowsMax],
+        [nowMs, RETENTION_CODE.standard, policy.standardRowsMax],
       ).changes;
       tombstonesDropped += this.db.run('DELETE FROM canon WHERE pruned_at_ms IS NOT NULL AND pruned_at_ms <= ?', [nowMs - policy.tombstoneTtlMs]).changes;
     });
@@ -213,18 +220,18 @@ export class LocalStore {
 
   counts(): { rows: number; withContent: number; byPath: Record<'stream' | 'district', number> } {
     const r = this.db.get(
-      "SELECT count(*) AS n, count(message) AS c, sum(path = 'stream') AS s, sum(path = 'district') AS d FROM canon",
+      `SELECT count(*) AS n, count(message) AS c, sum(path = ${PATH_STREAM}) AS s, sum(path = ${PATH_DISTRICT}) AS d FROM canon`,
     ) as { n: number; c: number; s: number | null; d: number | null };
     return { rows: r.n, withContent: r.c, byPath: { stream: r.s ?? 0, district: r.d ?? 0 } };
   }
 
   row(canonId: number): { retention: string; body: unknown; path: string; prunedAtMs: number | null } | null {
     const r = this.db.get('SELECT retention, message, path, pruned_at_ms FROM canon WHERE canon_id = ?', [canonId]) as
-      | { retention: string; message: string | null; path: string; pruned_at_ms: number | null }
+      | { retention: number; message: Uint8Array | null; path: number; pruned_at_ms: number | null }
       | null;
     if (r === null) return null;
-    const body = r.message === null ? null : (JSON.parse(r.message) as CanonMessage).body;
-    return { retention: r.retention, body, path: r.path, prunedAtMs: r.pruned_at_ms };
+    const body = r.message === null ? null : (JSON.parse(decoder.decode(r.message)) as CanonMessage).body;
+    return { retention: RETENTION_CLASSES[r.retention]!, body, path: r.path === PATH_STREAM ? 'stream' : 'district', prunedAtMs: r.pruned_at_ms };
   }
 
   close(): void {
