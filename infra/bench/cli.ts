@@ -68,6 +68,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--messages <n>', 'canon messages in the stream', '100000')
     .option('--players <list>', 'player counts, one level each', '1,10')
     .option('--batch <n>', 'messages per SQLite transaction at most', '2000')
+    .option('--linger-ms <n>', 'how long a batch waits to fill before it commits', '5')
     .option('--body-bytes <n>', 'canon body size', '120')
     .option('--out <file>', 'write the JSON report here', 'bench-results/player.json')
     .option('--keep', 'keep the work directory')
@@ -76,6 +77,7 @@ export function registerBenchCommands(program: Command): void {
         messages: Number(o.messages),
         players: intList(String(o.players)),
         applyBatchMax: Number(o.batch),
+        applyLingerMs: Number(o.lingerMs),
         bodyBytes: Number(o.bodyBytes),
         out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),

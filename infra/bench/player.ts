@@ -17,6 +17,7 @@ export interface PlayerBenchOptions {
   messages: number;
   players: number[];
   applyBatchMax: number;
+  applyLingerMs: number;
   bodyBytes: number;
   out?: string;
   keep?: boolean;
@@ -28,6 +29,7 @@ interface Level {
   msgsPerSecPerClient: number;
   msgsPerSecAggregate: number;
   cpuMs: number;
+  meanBatch: number;
 }
 
 const EVENT = 'ev-bench';
@@ -83,7 +85,7 @@ export async function runPlayerBench(o: PlayerBenchOptions): Promise<void> {
     for (const m of o.players) {
       const levelDir = path.join(dir, `players-${m}`);
       mkdirSync(levelDir);
-      const clients = ids.slice(0, m).map((id) => PlayerClient.open({ playerId: id, dbPath: path.join(levelDir, `${id}.sqlite`), eventsServers: nats.urls, applyBatchMax: o.applyBatchMax }));
+      const clients = ids.slice(0, m).map((id) => PlayerClient.open({ playerId: id, dbPath: path.join(levelDir, `${id}.sqlite`), eventsServers: nats.urls, applyBatchMax: o.applyBatchMax, applyLingerMs: o.applyLingerMs }));
       for (const c of clients) await c.join(EVENT);
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
@@ -94,13 +96,14 @@ export async function runPlayerBench(o: PlayerBenchOptions): Promise<void> {
       });
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
+      const batches = clients.reduce((n, c) => n + c.batchesCommitted, 0);
       for (const c of clients) {
         if (c.totals.stream.applied !== o.messages) throw new Error(`player ${c.config.playerId} applied ${c.totals.stream.applied}, expected ${o.messages}`);
         await c.close();
       }
-      const level = { players: m, wallMs, msgsPerSecPerClient: (o.messages / wallMs) * 1000, msgsPerSecAggregate: ((o.messages * m) / wallMs) * 1000, cpuMs: (cpu.user + cpu.system) / 1000 };
+      const level = { players: m, wallMs, msgsPerSecPerClient: (o.messages / wallMs) * 1000, msgsPerSecAggregate: ((o.messages * m) / wallMs) * 1000, cpuMs: (cpu.user + cpu.system) / 1000, meanBatch: (o.messages * m) / batches };
       levels.push(level);
-      console.log(`${m} player(s): all caught up in ${wallMs.toFixed(0)} ms: ${level.msgsPerSecPerClient.toFixed(0)} msg/s per client, ${level.msgsPerSecAggregate.toFixed(0)} msg/s aggregate, bench-process CPU ${level.cpuMs.toFixed(0)} ms`);
+      console.log(`${m} player(s): all caught up in ${wallMs.toFixed(0)} ms: ${level.msgsPerSecPerClient.toFixed(0)} msg/s per client, ${level.msgsPerSecAggregate.toFixed(0)} msg/s aggregate, bench-process CPU ${level.cpuMs.toFixed(0)} ms (${(((o.messages * m) / level.cpuMs) * 1000).toFixed(0)} msg per CPU-second), mean batch ${level.meanBatch.toFixed(0)} messages per SQLite commit`);
     }
     const sqliteOnly = (o.messages / applyMs) * 1000;
     const consumerOnly = (o.messages / drainMs) * 1000;

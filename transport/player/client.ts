@@ -24,6 +24,8 @@ export class PlayerClient {
   readonly totals: Record<ApplyPath, ApplyResult> = { stream: emptyResult(), district: emptyResult() };
   /** The last error applying or subscribing (kept for the caller; the client retries on its own). */
   lastError: Error | null = null;
+  /** SQLite transactions committed by the stream path (mean batch = messages / batches). */
+  batchesCommitted = 0;
 
   private online = false;
   private eventsNc: NatsConnection | null = null;
@@ -206,7 +208,9 @@ export class PlayerClient {
     if (this.pending.length >= this.config.applyBatchMax) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      // A short linger lets a replay fill batches (one fsync each) instead of committing per socket read.
+      if (this.config.applyLingerMs === 0) setImmediate(() => this.flush());
+      else setTimeout(() => this.flush(), this.config.applyLingerMs);
     }
   }
 
@@ -218,6 +222,7 @@ export class PlayerClient {
     this.pending = [];
     try {
       const r = this.store.applyStream(batch, Date.now());
+      this.batchesCommitted++;
       this.record('stream', r);
     } catch (e) {
       // Nothing of the batch was committed: restart the consumers from the checkpoints, which replay it.

@@ -32,6 +32,8 @@ export const PlayerClientConfigSchema = z.strictObject({
   stream: z.string().min(1).default('EVENTS'),
   /** Messages applied per SQLite transaction at most (one fsync per batch). */
   applyBatchMax: z.number().int().min(1).max(100_000).default(2_000),
+  /** How long the first buffered stream message waits for others before the batch commits (0: next I/O turn). */
+  applyLingerMs: z.number().int().min(0).max(1_000).default(5),
   /** Events a player can be subscribed to at once (one ordered consumer each). */
   subscriptionsMax: z.number().int().min(1).max(10_000).default(256),
   /** Messages an ordered consumer buffers from the server. */
