@@ -21,6 +21,8 @@ export interface CoordinatorStats {
   retried: number;
   handedToNeighbour: number;
   adoptedFromNeighbour: number;
+  /** Backlog rows of a neighbour without a live coordinator, delivered from here. */
+  adoptedBacklog: number;
   modeSwitches: number;
   tickErrors: number;
 }
@@ -36,7 +38,7 @@ export class DistrictCoordinator {
   readonly config: DistrictConfig;
   readonly stats: CoordinatorStats = {
     confirmedByStream: 0, handedToFallback: 0, delivered: 0, duplicatesAtPlayer: 0, queuedForLogin: 0,
-    retried: 0, handedToNeighbour: 0, adoptedFromNeighbour: 0, modeSwitches: 0, tickErrors: 0,
+    retried: 0, handedToNeighbour: 0, adoptedFromNeighbour: 0, adoptedBacklog: 0, modeSwitches: 0, tickErrors: 0,
   };
   lastError: Error | null = null;
 
@@ -194,17 +196,27 @@ export class DistrictCoordinator {
 
   /** Moves unconfirmed backlog rows to per-participant deliveries, atomically. */
   private async handToFallback(): Promise<void> {
+    this.stats.handedToFallback += await this.moveBacklog([this.config.district], 0);
+  }
+
+  /**
+   * Backlog rows of `districts` older than `minAgeMs` become deliveries owned by this coordinator:
+   * one statement, so a row is either still in the backlog or has its deliveries, never neither.
+   */
+  private async moveBacklog(districts: string[], minAgeMs: number): Promise<number> {
     const r = await this.pool.query(
       `WITH moved AS (
          DELETE FROM nimmer.district_backlog WHERE canon_id IN (
-           SELECT canon_id FROM nimmer.district_backlog WHERE district = $1 ORDER BY canon_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+           SELECT canon_id FROM nimmer.district_backlog
+           WHERE district = ANY($1::text[]) AND entered_at <= clock_timestamp() - make_interval(secs => $3::float8 / 1000)
+           ORDER BY canon_id LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING canon_id)
        INSERT INTO nimmer.district_delivery (canon_id, player_id, district, owner_district)
-       SELECT c.id, p, c.district, $1 FROM moved m JOIN nimmer.canon c ON c.id = m.canon_id, unnest(c.participants) AS p
+       SELECT c.id, p, c.district, $4 FROM moved m JOIN nimmer.canon c ON c.id = m.canon_id, unnest(c.participants) AS p
        ON CONFLICT DO NOTHING`,
-      [this.config.district, this.config.backlogBatchMax],
+      [districts, this.config.backlogBatchMax, minAgeMs, this.config.district],
     );
-    this.stats.handedToFallback += r.rowCount ?? 0;
+    return r.rowCount ?? 0;
   }
 
   /** Our own path is down: a neighbour with a live path delivers for us. */
@@ -231,6 +243,16 @@ export class DistrictCoordinator {
       [this.config.district, this.config.neighbours, this.config.heartbeatStaleMs],
     );
     this.stats.adoptedFromNeighbour += r.rowCount ?? 0;
+    // A neighbour with no live coordinator confirms nothing: its overdue backlog is delivered from here
+    // (over-delivery at worst: players dedupe what the stream also brings).
+    const dead = await this.pool.query<{ district: string }>(
+      `SELECT district FROM nimmer.district_coordinator
+       WHERE district = ANY($1::text[]) AND heartbeat_at <= now() - make_interval(secs => $2::float8 / 1000)`,
+      [this.config.neighbours, this.config.heartbeatStaleMs],
+    );
+    if (dead.rows.length > 0) {
+      this.stats.adoptedBacklog += await this.moveBacklog(dead.rows.map((x) => x.district), this.config.lagThresholdMs);
+    }
   }
 
   private async deliverDue(now: number): Promise<void> {

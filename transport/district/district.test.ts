@@ -214,6 +214,12 @@ describe('district fallback (Option B)', () => {
       await waitUntil('d4 recorded the acknowledgements', () => d4.stats.delivered === 3 * 25);
       expect(d3.stats.handedToNeighbour).toBeGreaterThan(0);
       expect(d3.stats.delivered).toBe(0);
+
+      // d3's coordinator dies: d4 delivers d3's overdue backlog (the stream is still stalled).
+      await d3.stop();
+      await write('ev-n', 'd3', fleet.ids, 10);
+      await waitUntil("players got dead d3's canon through d4", () => fleet.ids.every((id) => fleet.client(id).store.canonIds().length === 35));
+      expect(d4.stats.adoptedBacklog).toBe(3 * 10);
     } finally {
       relay.paused = false;
       await districtNats.servers[0]!.start();
