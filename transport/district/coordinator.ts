@@ -289,6 +289,7 @@ export class DistrictCoordinator {
     const results = await Promise.all([...byPlayer].map(async ([player, rows]) => ({ player, rows, outcome: await this.deliver(player, rows) })));
     const done: { ids: string[]; players: string[] } = { ids: [], players: [] };
     const login: typeof done = { ids: [], players: [] };
+    const retry = { ids: [] as string[], players: [] as string[], states: [] as string[], delaysMs: [] as number[] };
     for (const { player, rows, outcome } of results) {
       if (outcome.kind === 'ok') {
         this.stats.delivered += outcome.applied;
@@ -301,12 +302,9 @@ export class DistrictCoordinator {
         if (outcome.pathDown) this.pathUp = false;
         this.stats.retried += rows.length;
         for (const r of rows) {
-          const giveUp = r.attempts + 1 >= this.config.attemptsMax;
-          await this.pool.query(
-            `UPDATE nimmer.district_delivery SET attempts = attempts + 1, state = $3,
-               next_attempt_at = now() + make_interval(secs => $4::float8 / 1000) WHERE canon_id = $1 AND player_id = $2`,
-            [r.id, player, giveUp ? 'login' : 'pending', retryDelayMs(r.attempts, this.config.retryBaseMs, this.config.retryMaxMs)],
-          );
+          retry.ids.push(r.id), retry.players.push(player);
+          retry.states.push(r.attempts + 1 >= this.config.attemptsMax ? 'login' : 'pending');
+          retry.delaysMs.push(retryDelayMs(r.attempts, this.config.retryBaseMs, this.config.retryMaxMs));
         }
       }
     }
@@ -314,6 +312,15 @@ export class DistrictCoordinator {
       await this.pool.query(
         'DELETE FROM nimmer.district_delivery d USING unnest($1::bigint[], $2::text[]) AS x(canon_id, player_id) WHERE d.canon_id = x.canon_id AND d.player_id = x.player_id',
         [done.ids, done.players],
+      );
+    }
+    if (retry.ids.length > 0) {
+      await this.pool.query(
+        `UPDATE nimmer.district_delivery d SET attempts = d.attempts + 1, state = x.state,
+           next_attempt_at = now() + make_interval(secs => x.delay_ms / 1000)
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[]) AS x(canon_id, player_id, state, delay_ms)
+         WHERE d.canon_id = x.canon_id AND d.player_id = x.player_id`,
+        [retry.ids, retry.players, retry.states, retry.delaysMs],
       );
     }
     if (login.ids.length > 0) {

@@ -14,6 +14,7 @@ import { eventsOfPlayer, PLAYER_MIGRATIONS } from '../player/login_feed.ts';
 import { ensureEventsStream, waitUntil } from '../player/testdata/stream.ts';
 import { DISTRICT_MIGRATIONS, type DistrictConfigInput } from './config.ts';
 import { DistrictCoordinator } from './coordinator.ts';
+import { playerInboxSubject } from './package.ts';
 import { RelayStandIn } from './testdata/relay_stand_in.ts';
 
 const SEED = Number(process.env.NIMMER_SEED ?? 5150);
@@ -242,6 +243,34 @@ describe('district fallback (Option B)', () => {
     } finally {
       await first.stop();
       await second.stop();
+    }
+  });
+
+  it('retries a delivery the player failed to apply, with backoff, until it is acknowledged', async () => {
+    const coordinator = await DistrictCoordinator.start(postgres.url, coordinatorConfig('d6', districtNats.urls[1]!, { retryBaseMs: 20 }));
+    const nc = await connect({ servers: [districtNats.urls[2]!] });
+    let requests = 0;
+    // A player whose SQLite fails twice (e.g. disk full), then applies.
+    nc.subscribe(playerInboxSubject('retry-p'), {
+      callback: (_e, m) => {
+        const n = (JSON.parse(new TextDecoder().decode(m.data)) as { packages: unknown[] }).packages.length;
+        m.respond(new TextEncoder().encode(JSON.stringify(++requests <= 2 ? { error: 'apply failed: disk full' } : { applied: n, duplicates: 0 })));
+      },
+    });
+    await nc.flush();
+    relay.paused = true;
+    try {
+      await write('ev-r', 'd6', ['retry-p'], 5);
+      await waitUntil('the delivery was acknowledged after retries', () => coordinator.stats.delivered === 5);
+      expect(requests).toBe(3);
+      expect(coordinator.stats.retried).toBe(2 * 5);
+      const left = async () => (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM nimmer.district_delivery WHERE district = 'd6'")).rows[0]!.n;
+      await waitUntil('the acknowledged deliveries are deleted', async () => (await left()) === 0);
+    } finally {
+      relay.paused = false;
+      expected.delete('retry-p');
+      await nc.close();
+      await coordinator.stop();
     }
   });
 });
