@@ -5,6 +5,7 @@ import { runCrdtBench } from './crdt.ts';
 import { runProxyBench } from './proxy.ts';
 import { runCompositorBench } from './compositor.ts';
 import { runDirectorsBench } from './directors.ts';
+import { runPlayerBench } from './player.ts';
 import { runRaftBench } from './raft.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
@@ -112,5 +113,27 @@ export function registerBenchCommands(program: Command): void {
     .option('--out <file>', 'write the JSON report here', 'bench-results/compositor.json')
     .action(async (o: Record<string, string>) => {
       await runCompositorBench({ events: Number(o.events), workers: intList(String(o.workers)), slotDelayMs: Number(o.slotDelayMs), out: o.out ? String(o.out) : undefined });
+    });
+    });
+  bench
+    .command('player')
+    .description('replay of N canon messages from JetStream into the SQLite of M player clients (checkpoint replay, ordered consumers), against SQLite-only and consumer-only baselines')
+    .option('--messages <n>', 'canon messages in the stream', '100000')
+    .option('--players <list>', 'player counts, one level each', '1,10')
+    .option('--batch <n>', 'messages per SQLite transaction at most', '2000')
+    .option('--linger-ms <n>', 'how long a batch waits to fill before it commits', '5')
+    .option('--body-bytes <n>', 'canon body size', '120')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/player.json')
+    .option('--keep', 'keep the work directory')
+    .action(async (o: Record<string, string | boolean>) => {
+      await runPlayerBench({
+        messages: Number(o.messages),
+        players: intList(String(o.players)),
+        applyBatchMax: Number(o.batch),
+        applyLingerMs: Number(o.lingerMs),
+        bodyBytes: Number(o.bodyBytes),
+        out: o.out ? String(o.out) : undefined,
+        keep: Boolean(o.keep),
+      });
     });
 }
