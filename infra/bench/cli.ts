@@ -114,7 +114,6 @@ export function registerBenchCommands(program: Command): void {
     .action(async (o: Record<string, string>) => {
       await runCompositorBench({ events: Number(o.events), workers: intList(String(o.workers)), slotDelayMs: Number(o.slotDelayMs), out: o.out ? String(o.out) : undefined });
     });
-    });
   bench
     .command('player')
     .description('replay of N canon messages from JetStream into the SQLite of M player clients (checkpoint replay, ordered consumers), against SQLite-only and consumer-only baselines')
