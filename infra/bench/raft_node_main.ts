@@ -72,6 +72,7 @@ async function load(proposers: number, durationMs: number, entryBytes: number) {
     fsyncs: syncs,
     entriesPerFsync: syncs > 0 ? latencies.length / syncs : NaN,
     fsyncMsMean: syncs > 0 ? (m1.syncMsTotal - m0.syncMsTotal) / syncs : NaN,
+    entriesPerProposalBatch: m1.proposalBatches > m0.proposalBatches ? latencies.length / (m1.proposalBatches - m0.proposalBatches) : NaN,
   };
 }
 
