@@ -109,7 +109,7 @@ describe('pipelined Readies (asyncStorageWrites)', () => {
     expect(rd3.committedEntries.map((e) => e.index)).toEqual([2, 3]);
   });
 
-  it("a leader's appends leave at once; a new leader's wait until its term is durable", () => {
+  it("a leader's appends leave at once; a new leader's entries and appends wait until its term is durable", () => {
     const { rn, storage } = pipelinedNode(1, [1, 2, 3]);
     rn.campaign();
     const rd1 = rn.ready();
@@ -117,11 +117,17 @@ describe('pipelined Readies (asyncStorageWrites)', () => {
     expect(types(rd1.messagesAfterPersist).sort()).toEqual(['vote→2', 'vote→3']);
     rn.step(newMessage({ type: 'voteResp', from: 2, to: 1, term: 1 }));
     expect(rn.role).toBe('leader');
-    const rd2 = rn.ready();
-    // Elected before its own term reached the disk: the appends wait for it.
-    expect(types(rd2.messages)).toEqual([]);
-    expect(types(rd2.messagesAfterPersist).sort()).toEqual(['app→2', 'app→3']);
+    // Elected before its own term reached the disk: its entries and appends wait for it.
+    const rdLeader = rn.ready();
+    expect(rdLeader.softState?.role).toBe('leader');
+    expect(rdLeader.entries).toEqual([]);
+    expect([...rdLeader.messages, ...rdLeader.messagesAfterPersist!]).toEqual([]);
+    expect(rn.hasReady()).toBe(false);
     persist(rn, storage, rd1);
+    persist(rn, storage, rdLeader);
+    const rd2 = rn.ready();
+    expect(rd2.entries.map((e) => e.index)).toEqual([1]);
+    expect(types(rd2.messages).sort()).toEqual(['app→2', 'app→3']);
     persist(rn, storage, rd2);
     for (const from of [2, 3]) rn.step(newMessage({ type: 'appResp', from, to: 1, term: 1, index: 1 }));
     persist(rn, storage, rn.ready());

@@ -149,13 +149,14 @@ export class RawNode {
     const ss = r.softState();
     if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) return true;
     if (!hardStateEqual(r.hardState(), this.prevHardState)) return true;
-    if (r.msgs.length > 0 || r.readStates.length > 0) return true;
+    if (r.readStates.length > 0) return true;
     const u = r.raftLog.unstable;
     if (this.asyncStorageWrites) {
-      if (u.nextSnapshot() !== undefined) return true;
-      if (u.offsetInProgress < u.offset + u.entries.length && this.entriesMayGo(r.hardState())) return true;
-      return r.raftLog.hasNextCommittedEnts(false);
+      if (u.nextSnapshot() !== undefined || r.raftLog.hasNextCommittedEnts(false)) return true;
+      if (!this.appendsMayGo(r.hardState())) return false;
+      return r.msgs.length > 0 || u.offsetInProgress < u.offset + u.entries.length;
     }
+    if (r.msgs.length > 0) return true;
     if (r.raftLog.hasNextOrInProgressSnapshot()) return true;
     return r.raftLog.unstableEntries().length > 0 || r.raftLog.hasNextCommittedEnts();
   }
@@ -209,16 +210,17 @@ export class RawNode {
   private readyPipelined(): Ready {
     const r = this.raft;
     const u = r.raftLog.unstable;
-    const msgs = r.msgs;
+    const appendsGo = this.appendsMayGo(r.hardState());
+    const msgs = appendsGo ? r.msgs : [];
     const rd: Ready = {
-      entries: this.entriesMayGo(r.hardState()) ? u.nextEntries() : [],
+      entries: appendsGo ? u.nextEntries() : [],
       committedEntries: r.raftLog.nextCommittedEnts(false),
       messages: [],
       messagesAfterPersist: [],
       readStates: r.readStates,
       mustSync: false,
     };
-    r.msgs = [];
+    if (appendsGo) r.msgs = [];
     r.readStates = [];
     const hs = this.addStateChanges(rd);
     const snapshot = u.nextSnapshot();
@@ -238,8 +240,9 @@ export class RawNode {
    * Pipelined: entries of a term go to storage with that term's hard state or after it is durable,
    * never in a later Ready while it is still in flight (as in synchronous mode): otherwise a
    * crash losing the term could let this replica lead it again over entries it already wrote.
+   * Messages wait with them (an append response must not leave before the entries it acks).
    */
-  private entriesMayGo(hs: HardState): boolean {
+  private appendsMayGo(hs: HardState): boolean {
     if (hs.term === this.durableTerm && hs.vote === this.durableVote) return true;
     return hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
   }
