@@ -27,6 +27,8 @@ export interface RaftBenchOptions {
   keep: boolean;
   /** Afterwards, profile the leader and a follower (V8 sampling profiler) under the highest load. */
   profile?: boolean;
+  /** WAL preallocation in the node processes (undefined: the runtime's default). */
+  walPreallocateBytes?: number;
 }
 
 interface Cluster {
@@ -53,6 +55,7 @@ async function startNode(c: Cluster, id: number, opts: RaftBenchOptions): Promis
     tickMs: opts.tickMs,
     electionTicks: opts.electionTicks,
     heartbeatTicks: 2,
+    walPreallocateBytes: opts.walPreallocateBytes,
   };
   const execArgv = ['--expose-gc', ...(opts.profile ? ['--import', pathToFileURL(PROFILER_PRELOAD).href] : [])];
   const child = forkTs(NODE_MAIN, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
@@ -142,7 +145,7 @@ export async function runRaftBench(opts: RaftBenchOptions): Promise<Record<strin
         r.ratioToRawFsync = r.commitsPerSec / before.fsyncsPerSec;
         results.push(r);
         log(
-          `    proposers=${String(p).padStart(3)}  commits/s=${fmt(r.commitsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 3)} ms  p99=${fmt(r.latencyMsP99, 3)} ms  entries/fsync=${fmt(r.entriesPerFsync, 1)}  entries/MsgProp=${fmt(r.entriesPerProposalBatch, 1)}  fsync=${fmt(r.fsyncMsMean, 3)} ms  raw fsync just before=${fmt(before.fsyncsPerSec, 0)}/s  ratio commits/s : raw fsync/s = ${fmt(r.ratioToRawFsync, 2)}  errors=${r.errors}`,
+          `    proposers=${String(p).padStart(3)}  commits/s=${fmt(r.commitsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 3)} ms  p99=${fmt(r.latencyMsP99, 3)} ms  entries/fsync=${fmt(r.entriesPerFsync, 1)}  entries/MsgProp=${fmt(r.entriesPerProposalBatch, 1)}  leader socket writes/s=${fmt(r.socketWritesPerSec, 0)} (${fmt(r.framesPerSocketWrite, 1)} frames each)  fsync=${fmt(r.fsyncMsMean, 3)} ms  raw fsync just before=${fmt(before.fsyncsPerSec, 0)}/s  ratio commits/s : raw fsync/s = ${fmt(r.ratioToRawFsync, 2)}  errors=${r.errors}`,
         );
       }
       report.throughput = results;
