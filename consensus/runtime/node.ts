@@ -524,12 +524,15 @@ export class RaftNode {
         (e: unknown) => this.failNode(e),
       );
     } else {
-      this.completeWrites();
+      this.completeWrites(true);
     }
   }
 
-  /** Readies whose writes are durable, in hand-out order: storage, Raft, then the waiting messages. */
-  private completeWrites(): void {
+  /**
+   * Readies whose writes are durable, in hand-out order: storage, Raft, then the waiting messages.
+   * Called from a loop round (`inRound`), it leaves scheduling the next round to that round.
+   */
+  private completeWrites(inRound = false): void {
     if (this.closed || this.fatal) return;
     let synced = false;
     try {
@@ -566,7 +569,7 @@ export class RaftNode {
       this.failNode(e);
       return;
     }
-    if (this.dirty.size > 0) this.runSoon(1);
+    if (this.dirty.size > 0 && !inRound) this.runSoon(1);
   }
 
   private applyEntries(g: Group, entries: Ready['committedEntries']): void {
