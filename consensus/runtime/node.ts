@@ -328,7 +328,9 @@ export class RaftNode {
       }
       let m: Message;
       try {
-        m = decodeMessage(f.payload);
+        // The transport copied the payload out of the socket's chunk: entries may alias it
+        // instead of each being copied again.
+        m = decodeMessage(f.payload, { aliasBytes: true });
       } catch (e) {
         if (e instanceof CodecError) {
           this.metrics.framesUndecodable++;

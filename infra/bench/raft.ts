@@ -98,6 +98,13 @@ async function statuses(c: Cluster): Promise<Map<number, Status>> {
   return out;
 }
 
+/** CPU time (user + system, µs) each node process has used so far. */
+async function cpuUsByNode(c: Cluster): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const [id, child] of c.children) out.set(id, (await ipcRequest<{ cpuUs: number }>(child, { cmd: 'cpu' }, 10_000)).cpuUs);
+  return out;
+}
+
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -140,12 +147,19 @@ export async function runRaftBench(opts: RaftBenchOptions): Promise<Record<strin
         // The disk is shared with other processes: its fsync rate right before each level is the
         // baseline that level's ratio uses.
         const before = await measureFsyncPerSec(root, 1000);
+        const cpu0 = await cpuUsByNode(c);
         const r = await ipcRequest<Record<string, number>>(c.children.get(leader)!, { cmd: 'load', proposers: p, durationMs: opts.seconds * 1000, entryBytes: opts.entryBytes }, opts.seconds * 1000 + 60_000);
+        const cpu1 = await cpuUsByNode(c);
+        // CPU time per commit does not depend on how busy the shared machine is, unlike wall time.
+        let followersCpuUs = 0;
+        for (const [id, us] of cpu1) if (id !== leader) followersCpuUs += us - (cpu0.get(id) ?? 0);
+        r.leaderCpuUsPerCommit = (cpu1.get(leader)! - cpu0.get(leader)!) / Math.max(1, r.commits);
+        r.followersCpuUsPerCommit = followersCpuUs / Math.max(1, r.commits);
         r.rawFsyncsPerSecBefore = before.fsyncsPerSec;
         r.ratioToRawFsync = r.commitsPerSec / before.fsyncsPerSec;
         results.push(r);
         log(
-          `    proposers=${String(p).padStart(3)}  commits/s=${fmt(r.commitsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 3)} ms  p99=${fmt(r.latencyMsP99, 3)} ms  entries/fsync=${fmt(r.entriesPerFsync, 1)}  entries/MsgProp=${fmt(r.entriesPerProposalBatch, 1)}  leader socket writes/s=${fmt(r.socketWritesPerSec, 0)} (${fmt(r.framesPerSocketWrite, 1)} frames each)  fsync=${fmt(r.fsyncMsMean, 3)} ms  raw fsync just before=${fmt(before.fsyncsPerSec, 0)}/s  ratio commits/s : raw fsync/s = ${fmt(r.ratioToRawFsync, 2)}  errors=${r.errors}`,
+          `    proposers=${String(p).padStart(3)}  commits/s=${fmt(r.commitsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 3)} ms  p99=${fmt(r.latencyMsP99, 3)} ms  entries/fsync=${fmt(r.entriesPerFsync, 1)}  entries/MsgProp=${fmt(r.entriesPerProposalBatch, 1)}  leader socket writes/s=${fmt(r.socketWritesPerSec, 0)} (${fmt(r.framesPerSocketWrite, 1)} frames each)  fsync=${fmt(r.fsyncMsMean, 3)} ms  CPU µs/commit leader ${fmt(r.leaderCpuUsPerCommit, 1)} followers ${fmt(r.followersCpuUsPerCommit, 1)}  raw fsync just before=${fmt(before.fsyncsPerSec, 0)}/s  ratio commits/s : raw fsync/s = ${fmt(r.ratioToRawFsync, 2)}  errors=${r.errors}`,
         );
       }
       report.throughput = results;

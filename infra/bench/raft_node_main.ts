@@ -122,6 +122,10 @@ serveIpc(async (msg) => {
       }
       throw new Error('no commit before the deadline');
     }
+    case 'cpu': {
+      const u = process.cpuUsage();
+      return { cpuUs: u.user + u.system };
+    }
     case 'metrics':
       return node.metrics.snapshot();
     case 'exit':
