@@ -24,8 +24,12 @@ export function registerBenchCommands(program: Command): void {
     .option('--election-ticks <n>', 'election timeout in ticks', '10')
     .option('--out <file>', 'write the JSON report here', 'bench-results/raft.json')
     .option('--keep', 'keep the data directory')
+    .option('--wal-preallocate-bytes <n>', "zeros the WAL keeps ahead of its write position (default: the runtime's)")
+    .option('--profile', 'afterwards, profile every process (V8 sampling profiler) during one more level at the highest proposer count')
     .action(async (o: Record<string, string | boolean>) => {
       await runRaftBench({
+        profile: Boolean(o.profile),
+        walPreallocateBytes: o.walPreallocateBytes === undefined ? undefined : Number(o.walPreallocateBytes),
         seconds: Number(o.seconds),
         proposers: intList(String(o.proposers)),
         entryBytes: Number(o.entryBytes),
