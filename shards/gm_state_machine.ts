@@ -25,7 +25,10 @@ import {
   type SetAxisCommand,
   type SetCatalogueVersionCommand,
   type SetTargetCommand,
+  type TxCommand,
+  TX_COMMAND_TYPES,
 } from './commands.ts';
+import { GmTransfers, type AxisAccess } from './gm_transfers.ts';
 import { DedupTable, dedupRowsSchema } from './dedup_table.ts';
 import { applyEffects, clamp, deviation, OUTCOME_EFFECT_SCALE } from './equilibrium.ts';
 import { emptyGmState, GmStateSchema, type ActiveEvent, type AxisState, type GmState } from './gm_state.ts';
@@ -37,7 +40,13 @@ export interface GmStateMachineOptions {
   readonly dedupEntriesMax?: number;
   /** Events the register may hold at once (default shardLimits.activeEventsMax). Equal on every replica. */
   readonly activeEventsMax?: number;
+  /** Transfers in doubt per table (default shardLimits.transfersInDoubtMax). Equal on every replica. */
+  readonly transfersInDoubtMax?: number;
+  /** Finished transfers remembered per table (default shardLimits.transfersFinishedMax). Equal on every replica. */
+  readonly transfersFinishedMax?: number;
 }
+
+const isTxCommand = (cmd: GmCommand): cmd is TxCommand => (TX_COMMAND_TYPES as readonly string[]).includes(cmd.type);
 
 /** What `GET /shards/:shard/equilibrium` shows, minus the Raft term and index the node adds. */
 export interface EquilibriumView {
@@ -69,11 +78,30 @@ export class GmStateMachine implements StateMachine<GmResult> {
   private closedCount = 0;
   private appliedIndex = 0;
   private dedup: DedupTable<GmResult>;
+  private readonly transferLimits: { inDoubtMax: number; finishedMax: number };
+  private transfers: GmTransfers;
+  private readonly axisAccess: AxisAccess;
 
   constructor(options: GmStateMachineOptions = {}) {
     this.dedupEntriesMax = options.dedupEntriesMax ?? shardLimits.dedupEntriesMax;
     this.activeEventsMax = options.activeEventsMax ?? shardLimits.activeEventsMax;
     this.dedup = new DedupTable<GmResult>(this.dedupEntriesMax);
+    this.transferLimits = {
+      inDoubtMax: options.transfersInDoubtMax ?? shardLimits.transfersInDoubtMax,
+      finishedMax: options.transfersFinishedMax ?? shardLimits.transfersFinishedMax,
+    };
+    this.transfers = new GmTransfers(this.transferLimits);
+    const self = this;
+    this.axisAccess = {
+      get shardId() {
+        return self.shardId!;
+      },
+      get catalogueVersion() {
+        return self.catalogueVersion;
+      },
+      get: (id) => this.axes.get(id),
+      set: (id, a) => void this.axes.set(id, a),
+    };
   }
 
   apply(entry: AppliedCommand): GmResult {
@@ -85,6 +113,9 @@ export class GmStateMachine implements StateMachine<GmResult> {
     // Without a valid command there is no trustworthy commandId to remember: refuse, change nothing.
     if (!decoded.ok) return this.error('invalid', decoded.message);
     const cmd = decoded.command;
+    // Transfer commands are idempotent by transfer id through the transfer tables (bounded
+    // separately), so they do not churn the command dedup table.
+    if (isTxCommand(cmd)) return this.decide(cmd, entry.index);
     const fingerprint = commandFingerprint(cmd);
     const seen = this.dedup.get(cmd.commandId);
     if (seen !== undefined) {
@@ -127,7 +158,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
       axes: Object.fromEntries(this.axes),
       active: Object.fromEntries(this.active),
       closedCount: this.closedCount,
-      transfers: {},
+      transfers: this.transfers.toJSON(),
       appliedIndex: this.appliedIndex,
     });
   }
@@ -181,6 +212,8 @@ export class GmStateMachine implements StateMachine<GmResult> {
     this.closedCount = state.closedCount;
     this.appliedIndex = state.appliedIndex;
     this.dedup = DedupTable.fromJSON(this.dedupEntriesMax, dedupRows);
+    this.transfers = new GmTransfers(this.transferLimits);
+    this.transfers.load(state.transfers);
   }
 
   private decide(cmd: GmCommand, index: number): GmResult {
@@ -201,6 +234,13 @@ export class GmStateMachine implements StateMachine<GmResult> {
         return this.closeEvent(cmd);
       case 'setCatalogueVersion':
         return this.setCatalogueVersion(cmd);
+      case 'txBegin':
+      case 'txPrepare':
+      case 'txDecide':
+      case 'txFinish':
+      case 'txDone':
+      case 'txLocal':
+        return this.transfers.apply(cmd, this.axisAccess, index);
     }
   }
 
@@ -226,7 +266,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
   private setAxis(cmd: SetAxisCommand): GmResult {
     const axis = this.axes.get(cmd.axis);
     if (axis === undefined) return this.unknownAxis('not_found', cmd.axis);
-    const bad = this.outOfBounds(cmd.axis, 'value', cmd.value, axis);
+    const bad = this.outOfBounds(cmd.axis, 'value', cmd.value, axis) ?? this.breaksHolds(cmd.axis, cmd.value, axis);
     if (bad) return bad;
     this.axes.set(cmd.axis, { ...axis, value: cmd.value });
     return { ok: true, type: 'setAxis', axis: cmd.axis, value: cmd.value, previous: axis.value, catalogueVersion: this.catalogueVersion };
@@ -248,6 +288,8 @@ export class GmStateMachine implements StateMachine<GmResult> {
         catalogueVersion: this.catalogueVersion,
       };
     }
+    const held = this.breaksHolds(cmd.axis, cmd.value, axis);
+    if (held) return held;
     this.axes.set(cmd.axis, { ...axis, value: cmd.value });
     return { ok: true, type: 'casAxis', axis: cmd.axis, value: cmd.value, catalogueVersion: this.catalogueVersion };
   }
@@ -303,8 +345,10 @@ export class GmStateMachine implements StateMachine<GmResult> {
     const after = applyEffects(before, effects, OUTCOME_EFFECT_SCALE[cmd.outcome]);
     const moved: Record<string, AxisState> = {};
     for (const id of Object.keys(effects).sort()) {
-      this.axes.set(id, after[id]!);
-      moved[id] = { ...after[id]! };
+      // An outcome moves an axis only as far as in-doubt transfers leave it room.
+      const { low, high } = this.transfers.writableRange(id, before[id]!);
+      this.axes.set(id, { ...after[id]!, value: clamp(after[id]!.value, low, high) });
+      moved[id] = { ...this.axes.get(id)! };
     }
     this.active.set(cmd.eventUid, { ...event, status: 'resolved', outcome: cmd.outcome, resolvedAtIndex: index });
     return { ok: true, type: 'applyOutcome', eventUid: cmd.eventUid, outcome: cmd.outcome, axes: moved, catalogueVersion: this.catalogueVersion };
@@ -353,6 +397,17 @@ export class GmStateMachine implements StateMachine<GmResult> {
   private outOfBounds(axisId: string, what: 'value' | 'target', v: number, axis: AxisState): GmError | undefined {
     if (v >= axis.min && v <= axis.max) return undefined;
     return this.error('invalid', `${what} ${v} is outside axis '${axisId}' range [${axis.min}, ${axis.max}]; nothing changed`);
+  }
+
+  private breaksHolds(axisId: string, v: number, axis: AxisState): GmError | undefined {
+    const { low, high } = this.transfers.writableRange(axisId, axis);
+    if (v >= low && v <= high) return undefined;
+    return this.error('conflict', `axis '${axisId}' has transfers in doubt: it must stay within [${low}, ${high}] until they are decided; ${v} is outside, nothing changed`);
+  }
+
+  /** The transfer tables, read-only for the node (status queries, re-driving in-doubt transfers). */
+  get transferTables(): Pick<GmTransfers, 'coordinator' | 'participant' | 'heldOut' | 'heldIn'> {
+    return this.transfers;
   }
 
   private unknownAxis(code: ErrorCode, axisId: string): GmError {
