@@ -308,7 +308,8 @@ export const SetCatalogueVersionCommandSchema = z.strictObject({
 // Cross-shard transfers (consensus/txn's protocol; shards/gm_transfers.ts says what each does to
 // the axes). The transfer tables are their idempotency record, keyed by transferId.
 
-export const TRANSFER_ID_PATTERN = COMMAND_ID_PATTERN;
+// Shorter than a command id: the node derives the commands' ids from it (`tx-begin-<id>`).
+export const TRANSFER_ID_PATTERN = `^[A-Za-z0-9_.:-]{1,${limits.transferIdCharsMax}}$`;
 export const TransferIdSchema = z
   .string({ error: 'a transfer id must be a string' })
   .regex(new RegExp(TRANSFER_ID_PATTERN), `a transfer id must match ${TRANSFER_ID_PATTERN}; reuse it only to retry the same transfer`);

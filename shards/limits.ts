@@ -28,4 +28,5 @@ export const shardLimits = {
   /** Finished transfers remembered per shard and table, for idempotent retries and GET /transfers/:id (FIFO). */
   transfersFinishedMax: 4_096,
   transferReasonCharsMax: 64,
+  transferIdCharsMax: 100,
 } as const;

@@ -7,6 +7,7 @@ import { loadClusterConfig } from './config.ts';
 import { GmNode } from './gm_node.ts';
 import { NodeMetrics } from './metrics.ts';
 import { registerRoutes } from './routes.ts';
+import { registerTransferRoutes } from './transfers/routes.ts';
 
 const { values } = parseArgs({ options: { config: { type: 'string' }, node: { type: 'string' } } });
 if (!values.config || !values.node || !/^n?[1-9][0-9]*$/.test(values.node)) {
@@ -22,6 +23,7 @@ await node.start();
 const metrics = new NodeMetrics();
 const app = createServer({ bodyBytesMax: config.http.bodyBytesMax, onInternalError: (e) => log.error({ err: e instanceof Error ? e.stack : String(e) }, 'internal error in a request') });
 registerRoutes(app, node, metrics);
+registerTransferRoutes(app, node, log);
 const self = config.nodes.find((n) => n.id === nodeId)!;
 await app.listen({ host: self.http.host, port: self.http.port });
 const httpUrl = `http://${self.http.host}:${self.http.port}`;
