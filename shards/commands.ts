@@ -342,13 +342,6 @@ export const TxDoneCommandSchema = z.strictObject({ type: z.literal('txDone'), .
 /** Both axes on one shard: the whole transfer in one command. */
 export const TxLocalCommandSchema = z.strictObject({ type: z.literal('txLocal'), ...GmBase, transferId: TransferIdSchema, transfer: TransferPayloadSchema });
 
-export type TxBeginCommand = z.infer<typeof TxBeginCommandSchema>;
-export type TxPrepareCommand = z.infer<typeof TxPrepareCommandSchema>;
-export type TxDecideCommand = z.infer<typeof TxDecideCommandSchema>;
-export type TxFinishCommand = z.infer<typeof TxFinishCommandSchema>;
-export type TxDoneCommand = z.infer<typeof TxDoneCommandSchema>;
-export type TxLocalCommand = z.infer<typeof TxLocalCommandSchema>;
-export type TxCommand = TxBeginCommand | TxPrepareCommand | TxDecideCommand | TxFinishCommand | TxDoneCommand | TxLocalCommand;
 export const TX_COMMAND_TYPES = ['txBegin', 'txPrepare', 'txDecide', 'txFinish', 'txDone', 'txLocal'] as const;
 
 export type InitCommand = z.infer<typeof InitCommandSchema>;
@@ -379,6 +372,7 @@ export const gmCommandSchemas = {
 
 export type GmCommandType = keyof typeof gmCommandSchemas;
 export type GmCommand = { [T in GmCommandType]: z.infer<(typeof gmCommandSchemas)[T]> }[GmCommandType];
+export type TxCommand = Extract<GmCommand, { type: (typeof TX_COMMAND_TYPES)[number] }>;
 
 /** Every GM result names the catalogue version its decision was made under. */
 interface GmVersioned {

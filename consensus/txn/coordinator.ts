@@ -3,7 +3,7 @@
 // which the record is finished and prunable. Pure and deterministic; the state machine that owns
 // the table applies the effects the returned outcomes name.
 
-import { BoundedRecords } from './bounded_records.ts';
+import { TxnTable } from './table.ts';
 import { ABORT_REASONS, phaseOf, type CoordinatorRecord, type Decision, type Vote } from './types.ts';
 
 export type BeginOutcome<P> =
@@ -31,29 +31,7 @@ export type DoneOutcome<P> =
   | { readonly kind: 'undecided'; readonly record: CoordinatorRecord<P> }
   | { readonly kind: 'unknown' };
 
-export interface TxnTableLimits {
-  /** Records in doubt at once (preparing, or decided and not yet applied by the participant). */
-  readonly inDoubtMax: number;
-  /** Finished records remembered for idempotent retries and status queries (FIFO-evicted). */
-  readonly finishedMax: number;
-}
-
-export class CoordinatorTable<P> {
-  readonly limits: TxnTableLimits;
-  private readonly records: BoundedRecords<CoordinatorRecord<P>>;
-  private readonly samePayload: (a: P, b: P) => boolean;
-
-  constructor(limits: TxnTableLimits, samePayload: (a: P, b: P) => boolean) {
-    if (!Number.isSafeInteger(limits.inDoubtMax) || limits.inDoubtMax < 1) throw new RangeError(`inDoubtMax must be an integer ≥ 1, got ${limits.inDoubtMax}`);
-    this.limits = limits;
-    this.records = new BoundedRecords(limits.finishedMax);
-    this.samePayload = samePayload;
-  }
-
-  get(id: string): CoordinatorRecord<P> | undefined {
-    return this.records.get(id);
-  }
-
+export class CoordinatorTable<P> extends TxnTable<P, CoordinatorRecord<P>> {
   /** Records not finished: preparing, or decided and waiting for the participant. */
   inDoubt(): CoordinatorRecord<P>[] {
     return this.records.liveRecords();
@@ -63,16 +41,9 @@ export class CoordinatorTable<P> {
     return this.records.liveCount;
   }
 
-  get finishedCount(): number {
-    return this.records.finishedCount;
-  }
-
   begin(id: string, payload: P, index: number, vote: Vote): BeginOutcome<P> {
-    const known = this.records.get(id);
-    if (known) {
-      if (known.payload !== null && !this.samePayload(known.payload, payload)) return { kind: 'conflict', record: known };
-      return { kind: 'existing', record: known };
-    }
+    const known = this.known(id, payload);
+    if (known) return known;
     if (this.records.liveCount >= this.limits.inDoubtMax) return { kind: 'busy', inDoubt: this.records.liveCount };
     const base = { id, payload, begunAtIndex: index };
     if (!vote.yes) {
@@ -129,11 +100,8 @@ export class CoordinatorTable<P> {
    * in the same step, finished at once.
    */
   recordLocal(id: string, payload: P, index: number, vote: Vote): BeginOutcome<P> {
-    const known = this.records.get(id);
-    if (known) {
-      if (known.payload !== null && !this.samePayload(known.payload, payload)) return { kind: 'conflict', record: known };
-      return { kind: 'existing', record: known };
-    }
+    const known = this.known(id, payload);
+    if (known) return known;
     const record: CoordinatorRecord<P> = {
       id,
       payload,
@@ -145,10 +113,6 @@ export class CoordinatorTable<P> {
     };
     this.records.finish(record);
     return { kind: 'begun', record };
-  }
-
-  toJSON(): { live: CoordinatorRecord<P>[]; finished: CoordinatorRecord<P>[] } {
-    return this.records.toJSON();
   }
 
   load(data: { live: readonly CoordinatorRecord<P>[]; finished: readonly CoordinatorRecord<P>[] }): void {

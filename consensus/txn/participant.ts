@@ -1,8 +1,7 @@
 // The remote participant's table: prepare (vote and, on yes, hold), then the decision. Pure and
 // deterministic; the owning state machine applies the effects the returned outcomes name.
 
-import { BoundedRecords } from './bounded_records.ts';
-import type { TxnTableLimits } from './coordinator.ts';
+import { TxnTable } from './table.ts';
 import { ABORT_REASONS, decisionOf, phaseOf, type Decision, type ParticipantRecord, type Vote } from './types.ts';
 
 export type PrepareOutcome<P> =
@@ -22,22 +21,7 @@ export type FinishOutcome<P> =
   /** A commit for an id this participant does not know (never prepared, or pruned long after it finished). */
   | { readonly kind: 'unknown' };
 
-export class ParticipantTable<P> {
-  readonly limits: TxnTableLimits;
-  private readonly records: BoundedRecords<ParticipantRecord<P>>;
-  private readonly samePayload: (a: P, b: P) => boolean;
-
-  constructor(limits: TxnTableLimits, samePayload: (a: P, b: P) => boolean) {
-    if (!Number.isSafeInteger(limits.inDoubtMax) || limits.inDoubtMax < 1) throw new RangeError(`inDoubtMax must be an integer ≥ 1, got ${limits.inDoubtMax}`);
-    this.limits = limits;
-    this.records = new BoundedRecords(limits.finishedMax);
-    this.samePayload = samePayload;
-  }
-
-  get(id: string): ParticipantRecord<P> | undefined {
-    return this.records.get(id);
-  }
-
+export class ParticipantTable<P> extends TxnTable<P, ParticipantRecord<P>> {
   /** Records holding a prepare, waiting for the decision. */
   prepared(): ParticipantRecord<P>[] {
     return this.records.liveRecords();
@@ -47,16 +31,9 @@ export class ParticipantTable<P> {
     return this.records.liveCount;
   }
 
-  get finishedCount(): number {
-    return this.records.finishedCount;
-  }
-
   prepare(id: string, payload: P, index: number, vote: Vote): PrepareOutcome<P> {
-    const known = this.records.get(id);
-    if (known) {
-      if (known.payload !== null && !this.samePayload(known.payload, payload)) return { kind: 'conflict', record: known };
-      return { kind: 'existing', record: known };
-    }
+    const known = this.known(id, payload);
+    if (known) return known;
     // A full table votes no (a final answer) rather than leaving the coordinator to time out.
     const effective: Vote = this.records.liveCount >= this.limits.inDoubtMax ? { yes: false, reason: ABORT_REASONS.busy } : vote;
     if (!effective.yes) {
@@ -84,10 +61,6 @@ export class ParticipantTable<P> {
       return { kind: 'applied', record };
     }
     return decisionOf(known) === decision ? { kind: 'existing', record: known } : { kind: 'contradiction', record: known };
-  }
-
-  toJSON(): { live: ParticipantRecord<P>[]; finished: ParticipantRecord<P>[] } {
-    return this.records.toJSON();
   }
 
   load(data: { live: readonly ParticipantRecord<P>[]; finished: readonly ParticipantRecord<P>[] }): void {

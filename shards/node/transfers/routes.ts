@@ -3,14 +3,13 @@
 // Any node accepts a transfer and forwards it to a node hosting the source shard, which drives it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { IndeterminateError, UnavailableError, UnknownGroupError } from '../../../consensus/runtime/index.ts';
 import { ABORT_REASONS, statusOf } from '../../../consensus/txn/index.ts';
 import type { ShardRecord, TxCommand } from '../../index.ts';
 import { parseGmCommand, ShardIdSchema, TransferIdSchema, TransferPayloadSchema, TRANSFER_REASONS, TX_COMMAND_TYPES } from '../../index.ts';
 import { ApiError, badRequest, conflict, indeterminate, notFound, unavailable } from '../../http/errors.ts';
 import { parseInput } from '../../http/validate.ts';
 import type { GmNode, NodeLogger } from '../gm_node.ts';
-import { META_GROUP_ID } from '../gm_node.ts';
+import { readBarrier, runtimeError, shardRecordOf } from '../shard_access.ts';
 import { TransferDriver, type Run, type TransferRecord } from './driver.ts';
 import { askReplicas, FORWARDED_HEADER, type PeerOutcome } from './peer_http.ts';
 import { TransferRecovery } from './recovery.ts';
@@ -41,13 +40,6 @@ export function transferView(rec: TransferRecord, coordinator: string) {
   };
 }
 
-function runtimeError(e: unknown): never {
-  if (e instanceof UnavailableError) throw unavailable(e.message, Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-  if (e instanceof IndeterminateError) throw indeterminate(e.message);
-  if (e instanceof UnknownGroupError) throw unavailable(`${e.message}; retry shortly`);
-  throw e;
-}
-
 export interface TransferService {
   readonly settings: TransferSettings;
   readonly driver: TransferDriver;
@@ -67,23 +59,8 @@ export function registerTransferRoutes(app: FastifyInstance, node: GmNode, log: 
 
   const hosted = (id: string) => node.hostedShard(id);
 
-  async function barrier(groupId: number): Promise<void> {
-    try {
-      await node.raft.readIndex(groupId);
-    } catch (e) {
-      runtimeError(e);
-    }
-  }
-
-  async function shardRecord(id: string): Promise<ShardRecord> {
-    let s = node.meta.shardView(id);
-    if (!s) {
-      await barrier(META_GROUP_ID);
-      s = node.meta.shardView(id);
-    }
-    if (!s) throw notFound(`no shard '${id}'; GET /shards lists them`);
-    return s;
-  }
+  const barrier = (groupId: number): Promise<void> => readBarrier(node, groupId);
+  const shardRecord = (id: string): Promise<ShardRecord> => shardRecordOf(node, id);
 
   function relay(reply: FastifyReply, out: PeerOutcome, what: string): FastifyReply {
     if (out.kind === 'unavailable') throw unavailable(`${what}: ${out.message}`);

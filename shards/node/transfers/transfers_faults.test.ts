@@ -9,8 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeOutcome, expectStatus, groupsOf, leaderOf, request, startClusterWithShards, untilFinal, waitFor, waitHealthy, type Outcome } from '../testing/client.ts';
 import type { LocalCluster } from '../testing/local_cluster.ts';
-// Test-only: the seeded PRNG consensus's checker tests use.
-import { createPrng } from '../../../consensus/check/testkit/prng.ts';
+import { pick as pickWith, prng } from '../../testing/fixtures.ts';
 
 const NODES = [1, 2, 3, 4];
 const AXES = ['prosperity', 'order'];
@@ -72,9 +71,8 @@ describe('transfers under leader kills', () => {
   });
 
   it('keeps every transfer atomic and exactly-once, and the total conserved', async () => {
-    const prng = createPrng(SEED);
-    const rand = () => prng.next();
-    const pick = <T>(xs: readonly T[]): T => prng.pick(xs);
+    const rand = prng(SEED);
+    const pick = <T>(xs: readonly T[]): T => pickWith(rand, xs);
     const accounts: Account[] = shards.flatMap((shard) => AXES.map((axis) => ({ shard, axis })));
     for (const a of accounts) await expectStatus(`${url(1)}/shards/${a.shard}/axes/${a.axis}`, 'PUT', { value: START }, 200);
 
