@@ -151,16 +151,18 @@ export class GmStateMachine implements StateMachine<GmResult> {
 
   /** A copy of the whole state (plain JSON data). */
   state(): GmState {
-    return structuredClone({
+    const copy = structuredClone({
       shardId: this.shardId,
       groupId: this.groupId,
       catalogueVersion: this.catalogueVersion,
       axes: Object.fromEntries(this.axes),
       active: Object.fromEntries(this.active),
       closedCount: this.closedCount,
-      transfers: this.transfers.toJSON(),
       appliedIndex: this.appliedIndex,
     });
+    // Transfer records are never mutated (a transition replaces the record), so fresh arrays of
+    // them are a copy; this keeps state() cheap with thousands of remembered transfers.
+    return { ...copy, transfers: this.transfers.toJSON() };
   }
 
   equilibrium(): EquilibriumView {

@@ -30,12 +30,14 @@ export class BoundedRecords<R extends { readonly id: string }> {
   }
 
   putLive(r: R): void {
+    deepFreeze(r);
     if (this.finished.has(r.id)) throw new Error(`invariant: record '${r.id}' is finished; it cannot become live again`);
     this.live.set(r.id, r);
   }
 
   /** Moves (or adds) a record to the finished ones, evicting the oldest beyond capacity. */
   finish(r: R): void {
+    deepFreeze(r);
     this.live.delete(r.id);
     if (this.finished.has(r.id)) throw new Error(`invariant: record '${r.id}' finished twice`);
     this.finished.set(r.id, r);
@@ -49,9 +51,18 @@ export class BoundedRecords<R extends { readonly id: string }> {
   load(data: { live: readonly R[]; finished: readonly R[] }): void {
     this.live.clear();
     this.finished.clear();
-    for (const r of data.live) this.live.set(r.id, r);
+    for (const r of data.live) this.live.set(r.id, deepFreeze(r));
     // A snapshot written with a larger capacity keeps only its newest rows.
-    for (const r of data.finished.slice(Math.max(0, data.finished.length - this.finishedMax))) this.finished.set(r.id, r);
+    for (const r of data.finished.slice(Math.max(0, data.finished.length - this.finishedMax))) this.finished.set(r.id, deepFreeze(r));
     for (const id of this.live.keys()) if (this.finished.has(id)) throw new Error(`invariant: record '${id}' is both live and finished`);
   }
+}
+
+/** Records are shared, never copied (toJSON hands them out): frozen, so no holder can change one. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
