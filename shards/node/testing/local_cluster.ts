@@ -26,7 +26,9 @@ export interface LocalCluster {
   logTail(id: number, lines?: number): string;
 }
 
-export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; tickMs?: number; snapshotEveryEntries?: number } = {}): Promise<LocalCluster> {
+export async function startLocalCluster(
+  opts: { nodes?: number; gm?: boolean; tickMs?: number; snapshotEveryEntries?: number; transfers?: ClusterConfigInput['transfers'] } = {},
+): Promise<LocalCluster> {
   const n = opts.nodes ?? 3;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nimmer-nodes-'));
   const nodes: Array<{ id: number; raft: { host: string; port: number }; http: { host: string; port: number } }> = [];
@@ -37,6 +39,7 @@ export async function startLocalCluster(opts: { nodes?: number; gm?: boolean; ti
     nodes,
     raft: { tickMs: opts.tickMs ?? 20, electionTicks: 10, heartbeatTicks: 2, snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, proposalTimeoutMs: 3000 },
     gm: { enabled: opts.gm ?? false, tickMs: 200, budgetActiveEventsMax: 2 },
+    ...(opts.transfers ? { transfers: opts.transfers } : {}),
   };
   const configFile = path.join(dir, 'cluster.json');
   await writeFile(configFile, JSON.stringify(config, null, 2));

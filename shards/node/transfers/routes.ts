@@ -46,8 +46,8 @@ export interface TransferService {
   readonly recovery: TransferRecovery;
 }
 
-export function registerTransferRoutes(app: FastifyInstance, node: GmNode, log: NodeLogger, overrides: Partial<TransferSettings> = {}): TransferService {
-  const settings = transferSettingsFor(node.config.raft.proposalTimeoutMs, overrides);
+export function registerTransferRoutes(app: FastifyInstance, node: GmNode, log: NodeLogger): TransferService {
+  const settings = transferSettingsFor(node.config.raft.proposalTimeoutMs, node.config.transfers);
   const steps = new ShardSteps(node, node.config.raft.proposalTimeoutMs);
   const driver = new TransferDriver(steps, settings, log);
   const recovery = new TransferRecovery(node, driver, steps, settings, log);

@@ -22,6 +22,9 @@ export const TransferSettingsSchema = z.strictObject({
 });
 export type TransferSettings = z.output<typeof TransferSettingsSchema>;
 
+/** The `transfers` section of cluster.json: any setting, the rest derived from the proposal timeout. */
+export const TransferSettingsOverridesSchema = TransferSettingsSchema.partial();
+
 export function transferSettingsFor(proposalTimeoutMs: number, overrides: Partial<TransferSettings> = {}): TransferSettings {
   return TransferSettingsSchema.parse({
     requestBudgetMs: proposalTimeoutMs,

@@ -2,7 +2,7 @@
 // shards (hosted on different replica sets, so some steps cross nodes over HTTP), idempotent
 // retries that return the first outcome, refusals that apply nothing, and bad input.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectStatus, request, startClusterWithShards, untilFinal } from '../testing/client.ts';
+import { expectStatus, request, startClusterWithShards, untilFinal, waitFor } from '../testing/client.ts';
 import type { LocalCluster } from '../testing/local_cluster.ts';
 
 const NODES = [1, 2, 3, 4];
@@ -22,7 +22,8 @@ describe('transfers API', () => {
 
   beforeAll(async () => {
     // s[0], s[1] on n1-n3; s[2], s[3] on n2-n4: n1 hosts no replica of s[2], n4 none of s[0].
-    ({ cluster: c, shards } = await startClusterWithShards({ nodes: 4, tickMs: 20 }, [
+    // Short recovery timers, so the tests of recovery do not wait long.
+    ({ cluster: c, shards } = await startClusterWithShards({ nodes: 4, tickMs: 20, transfers: { redriveAfterMs: 500, participantAskAfterMs: 1500 } }, [
       { geography: 'northmarch', replicas: ['n1', 'n2', 'n3'] },
       { geography: 'heartland', replicas: ['n1', 'n2', 'n3'] },
       { geography: 'saltcoast', replicas: ['n2', 'n3', 'n4'] },
@@ -112,6 +113,43 @@ describe('transfers API', () => {
     const late = await transfer(3, { id, from: { shard: a, axis: 'rumour' }, to: { shard: b, axis: 'rumour' }, amount: 1 });
     expect(late.status, 'a transfer whose id was fenced never begins').toBe(409);
     expect(await balance(a, 'rumour')).toBe(50);
+  });
+
+  it('finishes a transfer whose driver is gone: the source leader re-drives it', async () => {
+    const [a, , b] = shards as [string, string, string];
+    await set(a, 'fear', 40);
+    await set(b, 'fear', 10);
+    const id = newId('orphan');
+    const transfer = { from: { shard: a, axis: 'fear' }, to: { shard: b, axis: 'fear' }, amount: 10 };
+    // Only the begin, as if the node driving it died right after: no driver anywhere.
+    const begun = await expectStatus(`${url(2)}/internal/txn/step`, 'POST', { shard: a, command: { type: 'txBegin', commandId: `tx-begin-${id}`, transferId: id, transfer } }, 200);
+    expect(begun.result).toMatchObject({ ok: true, record: { phase: 'preparing' } });
+    const settled = await waitFor('the transfer re-driven to the end', async () => {
+      const r = await expectStatus(`${url(1)}/transfers/${id}`, 'GET', undefined, 200);
+      return r.settled ? r : undefined;
+    });
+    expect(settled).toMatchObject({ state: 'committed', settled: true });
+    expect(await balance(a, 'fear')).toBe(30);
+    expect(await balance(b, 'fear')).toBe(20);
+  });
+
+  it('releases a hold whose source never began the transfer: the destination asks, and aborts', async () => {
+    const [a, , b] = shards as [string, string, string];
+    await set(b, 'faction_influence', 90);
+    const id = newId('stray');
+    const transfer = { from: { shard: a, axis: 'faction_influence' }, to: { shard: b, axis: 'faction_influence' }, amount: 10 };
+    const prepared = await expectStatus(`${url(3)}/internal/txn/step`, 'POST', { shard: b, command: { type: 'txPrepare', commandId: `tx-prepare-${id}`, transferId: id, transfer } }, 200);
+    expect(prepared.result).toMatchObject({ ok: true, record: { phase: 'prepared' } });
+    const held = await expectStatus(`${url(4)}/shards/${b}/transfers`, 'GET', undefined, 200);
+    expect(held.axes.faction_influence).toMatchObject({ value: 90, heldIn: 10 });
+    // The reservation blocks writes that would break it, until the hold is resolved.
+    expect(await request(`${url(4)}/shards/${b}/axes/faction_influence`, 'PUT', { value: 95 })).toMatchObject({ status: 409 });
+    await waitFor('the hold released', async () => {
+      const t = await expectStatus(`${url(4)}/shards/${b}/transfers`, 'GET', undefined, 200);
+      return t.axes.faction_influence.heldIn === 0 ? true : undefined;
+    });
+    expect(await expectStatus(`${url(2)}/transfers/${id}?from=${a}`, 'GET', undefined, 200)).toMatchObject({ state: 'aborted', reason: 'participant_timeout' });
+    expect(await balance(b, 'faction_influence')).toBe(90);
   });
 
   it('answers bad input with 400/404 JSON and applies nothing', async () => {
