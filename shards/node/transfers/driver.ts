@@ -86,7 +86,10 @@ export class TransferDriver {
       if (step.kind === 'done') return;
       try {
         if (step.kind === 'prepare') {
-          vote = voteFrom(await this.steps.propose(payload.to.shard, { type: 'txPrepare', commandId: `tx-prepare-${id}`, transferId: id, transfer: payload }));
+          const r = await this.steps.propose(payload.to.shard, { type: 'txPrepare', commandId: `tx-prepare-${id}`, transferId: id, transfer: payload });
+          // A shard-level refusal (a destination not initialised yet) is no vote: retry until the timeout.
+          if (!r.ok && !r.code.startsWith('txn_')) throw new UnavailableError(`destination ${payload.to.shard} cannot prepare yet: ${r.message}`);
+          vote = voteFrom(r);
         } else if (step.kind === 'decide') {
           rec = coordinatorRecord(await this.steps.propose(payload.from.shard, { type: 'txDecide', commandId: `tx-decide-${id}`, transferId: id, decision: step.decision, reason: step.reason }));
         } else {

@@ -112,6 +112,7 @@ export function registerTransferRoutes(app: FastifyInstance, node: GmNode, log: 
       if (!catalogue.axes.some((a) => a.id === end.axis)) throw notFound(`no axis '${end.axis}' in the catalogue; GET /catalogue lists the axes`);
     }
     if (!hosted(source.id)) return forward(req, reply, source, body);
+    if (hosted(source.id)!.sm.initializedShardId === null) throw unavailable(`shard ${source.id} is not initialised yet (just created); retry shortly`);
     if (payload.from.shard === payload.to.shard) {
       const cmd: TxCommand = { type: 'txLocal', commandId: `tx-local-${id}`, transferId: id, transfer: payload };
       let r;

@@ -90,7 +90,7 @@ describe('transfers under leader kills', () => {
         const first = await request(`${url(pick(live()))}/transfers`, 'POST', body, {}, 8000);
         a.answers.push(describeOutcome(first));
         a.told = classOf(first);
-        if (a.told === 'indeterminate' && rand() < 0.5) {
+        if (a.told === 'indeterminate' && !stop && rand() < 0.5) {
           // Retrying an indeterminate transfer with its id never applies it twice.
           await sleep(200);
           a.answers.push(describeOutcome(await request(`${url(pick(live()))}/transfers`, 'POST', body, {}, 8000)));
@@ -98,6 +98,7 @@ describe('transfers under leader kills', () => {
         await sleep(rand() * 20);
       }
     }
+    const loadStartMs = performance.now();
     const clients = Array.from({ length: CLIENTS }, (_, n) => client(n));
 
     for (let round = 0; round < ROUNDS; round++) {
@@ -113,8 +114,13 @@ describe('transfers under leader kills', () => {
     }
     await sleep(1000);
     stop = true;
+    const stoppingMs = performance.now();
     await Promise.all(clients);
+    console.info(`load ran ${(stoppingMs - loadStartMs).toFixed(0)} ms; clients stopped ${(performance.now() - stoppingMs).toFixed(0)} ms later`);
+    const loadEndMs = Date.now();
+    const t0 = performance.now();
     await waitHealthy(c, NODES);
+    const healthyMs = performance.now() - t0;
 
     // Settle every transfer: ?from fences the ids that never began, so each answer is final.
     const final = new Map<string, { state: string; reason: string | null; settled: boolean }>();
@@ -132,6 +138,7 @@ describe('transfers under leader kills', () => {
       60_000,
     );
 
+    const settledMs = Date.now() - loadEndMs;
     const problems: string[] = [];
     for (const a of attempts) {
       const f = final.get(a.id)!;
@@ -153,6 +160,7 @@ describe('transfers under leader kills', () => {
       expected.set(`${a.from.shard}/${a.from.axis}`, expected.get(`${a.from.shard}/${a.from.axis}`)! - a.amount);
       expected.set(`${a.to.shard}/${a.to.axis}`, expected.get(`${a.to.shard}/${a.to.axis}`)! + a.amount);
     }
+    const checkedMs = performance.now() - t0;
     let total = 0;
     for (const shard of shards) {
       const views = await Promise.all(NODES.map((id) => expectStatus(`${url(id)}/shards/${shard}/equilibrium`, 'GET', undefined, 200)));
@@ -169,7 +177,7 @@ describe('transfers under leader kills', () => {
     const count = (t: Attempt['told']) => attempts.filter((a) => a.told === t).length;
     const committed = attempts.filter((a) => final.get(a.id)!.state === 'committed').length;
     console.info(
-      `seed ${SEED}, ${ROUNDS} leader kills: ${attempts.length} transfers: ${count('ok')} ok, ${count('refused')} 409, ${count('unavailable')} 503, ${count('indeterminate')} indeterminate; ${committed} committed in the end`,
+      `seed ${SEED}, ${ROUNDS} leader kills: ${attempts.length} transfers: ${count('ok')} ok, ${count('refused')} 409, ${count('unavailable')} 503, ${count('indeterminate')} indeterminate; ${committed} committed in the end; all settled ${settledMs} ms after the load stopped (healthy after ${healthyMs.toFixed(0)} ms; in-doubt checks done at ${checkedMs.toFixed(0)} ms)`,
     );
     expect(problems).toEqual([]);
     expect(count('ok')).toBeGreaterThan(20);
