@@ -28,7 +28,7 @@ import {
   type TxCommand,
   TX_COMMAND_TYPES,
 } from './commands.ts';
-import { GmTransfers, type AxisAccess } from './gm_transfers.ts';
+import { GmTransfers } from './gm_transfers.ts';
 import { DedupTable, dedupRowsSchema } from './dedup_table.ts';
 import { applyEffects, clamp, deviation, OUTCOME_EFFECT_SCALE } from './equilibrium.ts';
 import { emptyGmState, GmStateSchema, type ActiveEvent, type AxisState, type GmState } from './gm_state.ts';
@@ -80,7 +80,6 @@ export class GmStateMachine implements StateMachine<GmResult> {
   private dedup: DedupTable<GmResult>;
   private readonly transferLimits: { inDoubtMax: number; finishedMax: number };
   private transfers: GmTransfers;
-  private readonly axisAccess: AxisAccess;
 
   constructor(options: GmStateMachineOptions = {}) {
     this.dedupEntriesMax = options.dedupEntriesMax ?? shardLimits.dedupEntriesMax;
@@ -91,17 +90,6 @@ export class GmStateMachine implements StateMachine<GmResult> {
       finishedMax: options.transfersFinishedMax ?? shardLimits.transfersFinishedMax,
     };
     this.transfers = new GmTransfers(this.transferLimits);
-    const self = this;
-    this.axisAccess = {
-      get shardId() {
-        return self.shardId!;
-      },
-      get catalogueVersion() {
-        return self.catalogueVersion;
-      },
-      get: (id) => this.axes.get(id),
-      set: (id, a) => void this.axes.set(id, a),
-    };
   }
 
   apply(entry: AppliedCommand): GmResult {
@@ -242,7 +230,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
       case 'txFinish':
       case 'txDone':
       case 'txLocal':
-        return this.transfers.apply(cmd, this.axisAccess, index);
+        return this.transfers.apply(cmd, { shardId: this.shardId, catalogueVersion: this.catalogueVersion, axes: this.axes }, index);
     }
   }
 
@@ -385,7 +373,9 @@ export class GmStateMachine implements StateMachine<GmResult> {
         next.set(def.id, axisFrom(def));
         continue;
       }
-      const value = clamp(old.value, def.min, def.max);
+      // Where the new range allows, keep room for the transfers in doubt (see gm_transfers.ts).
+      const held = this.transfers.writableRange(def.id, { ...old, min: def.min, max: def.max });
+      const value = held.low <= held.high ? clamp(old.value, held.low, held.high) : clamp(old.value, def.min, def.max);
       const target = clamp(old.target, def.min, def.max);
       if (value !== old.value || target !== old.target) clamped.push(def.id);
       next.set(def.id, { value, target, tolerance: def.tolerance, min: def.min, max: def.max });

@@ -118,6 +118,18 @@ describe('a cross-shard transfer', () => {
   });
 });
 
+describe('a catalogue narrowing an axis under holds', () => {
+  it('keeps room for the holds where it can, and a commit still lands inside the range', () => {
+    a.d.apply(begin('t1', t(30)));
+    const narrowed = axes.map((x) => (x.id === 'order' ? { ...x, min: 10, max: 60, target: 40 } : x));
+    expect(a.d.apply({ type: 'setCatalogueVersion', commandId: 'v2', version: 2, axes: narrowed })).toMatchObject({ ok: true });
+    // 50 with 30 held out: the new minimum 10 leaves room for 30 only from 40 up, so it stays 50.
+    expect(value(a.sm)).toBe(50);
+    a.d.apply(decide('t1', 'commit'));
+    expect(value(a.sm)).toBe(20);
+  });
+});
+
 describe('snapshots', () => {
   it('carry holds and records: a restored replica continues exactly like the original', () => {
     a.d.apply(begin('t1', t(20)));
