@@ -182,5 +182,5 @@ describe('transfers under leader kills', () => {
     expect(problems).toEqual([]);
     expect(count('ok')).toBeGreaterThan(20);
     expect(count('refused')).toBeGreaterThan(0);
-  });
+  }, 90_000 + ROUNDS * 20_000);
 });
