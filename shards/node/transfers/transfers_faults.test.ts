@@ -135,8 +135,11 @@ describe('transfers under leader kills', () => {
         }
         return attempts.every((a) => final.get(a.id)!.state !== 'pending' && final.get(a.id)!.settled) ? true : undefined;
       },
-      60_000,
-    );
+      120_000,
+    ).catch((e: Error) => {
+      const open = attempts.filter((a) => !final.get(a.id)?.settled).map((a) => `${a.id}: ${JSON.stringify(final.get(a.id))} after ${a.answers.join(' | ')}`);
+      throw new Error(`${e.message}; not settled: ${open.slice(0, 10).join('; ')}`);
+    });
 
     const settledMs = Date.now() - loadEndMs;
     const problems: string[] = [];
@@ -182,5 +185,5 @@ describe('transfers under leader kills', () => {
     expect(problems).toEqual([]);
     expect(count('ok')).toBeGreaterThan(20);
     expect(count('refused')).toBeGreaterThan(0);
-  }, 90_000 + ROUNDS * 20_000);
+  }, 150_000 + ROUNDS * 45_000);
 });
