@@ -23,8 +23,13 @@ export interface Run {
   /** The newest coordinator record this driver has seen (undefined until begin answers). */
   latest: TransferRecord | undefined;
   beginFailure: BeginFailure | undefined;
+  /** Settles once the outcome is known to both sides (the decision applied at the destination too), or the run ends. */
+  readonly answerable: Promise<void>;
   readonly finished: Promise<void>;
 }
+
+/** The driver's side of a run: it fills the record in and says when the client may have its answer. */
+type DrivenRun = { -readonly [K in keyof Run]: Run[K] } & { markAnswerable: () => void };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const retryable = (e: unknown) => e instanceof UnavailableError || e instanceof IndeterminateError;
@@ -62,19 +67,23 @@ export class TransferDriver {
     return this.launch(record.id, (run) => this.drive(run, record.payload!, record, seenForMs));
   }
 
-  private launch(id: string, body: (run: Run) => Promise<void>): Run | undefined {
+  private launch(id: string, body: (run: DrivenRun) => Promise<void>): Run | undefined {
     const running = this.runs.get(id);
     if (running) return running;
     if (this.closed || this.runs.size >= this.settings.driversMax) return undefined;
-    const run = { id, latest: undefined, beginFailure: undefined } as { -readonly [K in keyof Run]: Run[K] };
+    const run = { id, latest: undefined, beginFailure: undefined } as DrivenRun;
+    run.answerable = new Promise<void>((resolve) => (run.markAnswerable = resolve));
     run.finished = body(run)
       .catch((e: unknown) => this.log.error({ transfer: id, err: e instanceof Error ? e.message : String(e) }, 'transfer driver stopped on an unexpected error; recovery will resume it'))
-      .finally(() => this.runs.delete(id));
+      .finally(() => {
+        run.markAnswerable();
+        this.runs.delete(id);
+      });
     this.runs.set(id, run);
     return run;
   }
 
-  private async drive(run: Run, payload: TransferPayload, record: TransferRecord | undefined, seenForMs: number): Promise<void> {
+  private async drive(run: DrivenRun, payload: TransferPayload, record: TransferRecord | undefined, seenForMs: number): Promise<void> {
     const startedMs = performance.now() - seenForMs;
     const deadlineMs = performance.now() + this.settings.driverBudgetMs;
     const id = run.id;
@@ -95,6 +104,9 @@ export class TransferDriver {
         } else {
           const finished = await this.steps.propose(payload.to.shard, { type: 'txFinish', commandId: `tx-finish-${id}`, transferId: id, decision: step.decision, reason: rec.reason });
           if (!finished.ok && finished.code === 'txn_contradiction') throw new Error(`destination contradicts the decision: ${finished.message}`);
+          // The client may have its answer now; marking the record done is bookkeeping.
+          run.latest = rec;
+          run.markAnswerable();
           rec = coordinatorRecord(await this.steps.propose(payload.from.shard, { type: 'txDone', commandId: `tx-done-${id}`, transferId: id }));
         }
       } catch (e) {

@@ -128,7 +128,7 @@ export function registerTransferRoutes(app: FastifyInstance, node: GmNode, log: 
     const run = driver.start(id, payload);
     if (!run) throw unavailable(`node n${node.id} is driving ${driver.runningCount} transfers (at most ${settings.driversMax}); nothing was applied, retry shortly`);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([run.finished, new Promise<void>((r) => (timer = setTimeout(r, settings.requestBudgetMs)))]);
+    await Promise.race([run.answerable, new Promise<void>((r) => (timer = setTimeout(r, settings.requestBudgetMs)))]);
     clearTimeout(timer);
     return answerRun(reply, run, source.id);
   });
