@@ -82,6 +82,8 @@ export async function runTransferBench(o: TransferBenchOptions): Promise<Level[]
         return { method: 'POST', path: '/transfers', body: { id: `bx-${run}-${c}-${n}`, from: { shard: x, axis: 'trade_flow' }, to: { shard: y, axis: 'trade_flow' }, amount: 1 } };
       }],
     ];
+    // Warm every path (JIT, connections, WAL) before anything is measured.
+    for (const [name, body] of workloads) await closedLoop(urls, name, 4, 2, body);
     for (const clients of o.clients) {
       for (const [name, body] of workloads) {
         const level = await closedLoop(urls, name, clients, o.seconds, body);
