@@ -7,6 +7,7 @@ import { runCompositorBench } from './compositor.ts';
 import { runDirectorsBench } from './directors.ts';
 import { runPlayerBench } from './player.ts';
 import { runRaftBench } from './raft.ts';
+import { runTransferBench } from './transfers.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
 
@@ -138,5 +139,15 @@ export function registerBenchCommands(program: Command): void {
         out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),
       });
+    });
+  bench
+    .command('transfers')
+    .description('cross-shard transfers vs one-shard transfers vs single axis writes, 3 node processes, closed-loop HTTP clients')
+    .option('--seconds <n>', 'seconds per level', '10')
+    .option('--clients <list>', 'concurrent clients per level', '1,16')
+    .option('--tick-ms <n>', 'raft tick', '50')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/transfers.json')
+    .action(async (o: Record<string, string>) => {
+      await runTransferBench({ seconds: Number(o.seconds), clients: intList(o.clients!), tickMs: Number(o.tickMs), out: o.out });
     });
 }
