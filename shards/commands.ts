@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CATALOGUE_ID_PATTERN, UidTokenSchema } from '../catalogue/index.ts';
 import { canonicalJson } from './canonical_json.ts';
+import type { CoordinatorRecord, ParticipantRecord } from '../consensus/txn/index.ts';
 import type { ActiveEvent, AxisState } from './gm_state.ts';
 import { shardLimits as limits } from './limits.ts';
 import { ShardKeySchema } from './shard_key.ts';
@@ -304,6 +305,45 @@ export const SetCatalogueVersionCommandSchema = z.strictObject({
   axes: AxisDefinitionsSchema,
 });
 
+// Cross-shard transfers (consensus/txn's protocol; shards/gm_transfers.ts says what each does to
+// the axes). The transfer tables are their idempotency record, keyed by transferId.
+
+// Shorter than a command id: the node derives the commands' ids from it (`tx-begin-<id>`).
+export const TRANSFER_ID_PATTERN = `^[A-Za-z0-9_.:-]{1,${limits.transferIdCharsMax}}$`;
+export const TransferIdSchema = z
+  .string({ error: 'a transfer id must be a string' })
+  .regex(new RegExp(TRANSFER_ID_PATTERN), `a transfer id must match ${TRANSFER_ID_PATTERN}; reuse it only to retry the same transfer`);
+
+export const TransferEndSchema = z.strictObject({ shard: ShardIdSchema, axis: AxisIdSchema });
+
+export const TransferPayloadSchema = z.strictObject({
+  from: TransferEndSchema,
+  to: TransferEndSchema,
+  amount: z
+    .number({ error: 'amount must be a number' })
+    .positive('amount must be > 0')
+    .max(limits.axisMagnitudeMax, `amount must be ≤ ${limits.axisMagnitudeMax}`),
+});
+export type TransferPayload = z.infer<typeof TransferPayloadSchema>;
+
+const TxnDecisionSchema = z.enum(['commit', 'abort']);
+const TxnReasonSchema = z.string().min(1).max(limits.transferReasonCharsMax).nullable();
+
+/** On the source shard (the coordinator): record the transfer and hold the amount, or refuse. */
+export const TxBeginCommandSchema = z.strictObject({ type: z.literal('txBegin'), ...GmBase, transferId: TransferIdSchema, transfer: TransferPayloadSchema });
+/** On the destination shard: vote, and on yes reserve the headroom for the credit. */
+export const TxPrepareCommandSchema = z.strictObject({ type: z.literal('txPrepare'), ...GmBase, transferId: TransferIdSchema, transfer: TransferPayloadSchema });
+/** On the source shard: the decision (first writer wins); a commit debits the source in the same step. */
+export const TxDecideCommandSchema = z.strictObject({ type: z.literal('txDecide'), ...GmBase, transferId: TransferIdSchema, decision: TxnDecisionSchema, reason: TxnReasonSchema });
+/** On the destination shard: apply the decision (credit, or release the reservation). */
+export const TxFinishCommandSchema = z.strictObject({ type: z.literal('txFinish'), ...GmBase, transferId: TransferIdSchema, decision: TxnDecisionSchema, reason: TxnReasonSchema });
+/** On the source shard: the destination applied the decision; the record is finished (prunable). */
+export const TxDoneCommandSchema = z.strictObject({ type: z.literal('txDone'), ...GmBase, transferId: TransferIdSchema });
+/** Both axes on one shard: the whole transfer in one command. */
+export const TxLocalCommandSchema = z.strictObject({ type: z.literal('txLocal'), ...GmBase, transferId: TransferIdSchema, transfer: TransferPayloadSchema });
+
+export const TX_COMMAND_TYPES = ['txBegin', 'txPrepare', 'txDecide', 'txFinish', 'txDone', 'txLocal'] as const;
+
 export type InitCommand = z.infer<typeof InitCommandSchema>;
 export type SetAxisCommand = z.infer<typeof SetAxisCommandSchema>;
 export type CasAxisCommand = z.infer<typeof CasAxisCommandSchema>;
@@ -322,10 +362,17 @@ export const gmCommandSchemas = {
   applyOutcome: ApplyOutcomeCommandSchema,
   closeEvent: CloseEventCommandSchema,
   setCatalogueVersion: SetCatalogueVersionCommandSchema,
+  txBegin: TxBeginCommandSchema,
+  txPrepare: TxPrepareCommandSchema,
+  txDecide: TxDecideCommandSchema,
+  txFinish: TxFinishCommandSchema,
+  txDone: TxDoneCommandSchema,
+  txLocal: TxLocalCommandSchema,
 } as const;
 
 export type GmCommandType = keyof typeof gmCommandSchemas;
 export type GmCommand = { [T in GmCommandType]: z.infer<(typeof gmCommandSchemas)[T]> }[GmCommandType];
+export type TxCommand = Extract<GmCommand, { type: (typeof TX_COMMAND_TYPES)[number] }>;
 
 /** Every GM result names the catalogue version its decision was made under. */
 interface GmVersioned {
@@ -368,7 +415,22 @@ export interface CasFailed extends GmVersioned {
 }
 
 export type GmError = CommandError & GmVersioned;
-export type GmResult = GmOk | CasFailed | GmError;
+/** What a transfer command did: the transfer's record in this shard's table after the command. */
+export type TransferOk = GmVersioned &
+  (
+    | { readonly ok: true; readonly type: 'txCoordinator'; readonly transferId: string; readonly outcome: string; readonly record: CoordinatorRecord<TransferPayload> }
+    | { readonly ok: true; readonly type: 'txParticipant'; readonly transferId: string; readonly outcome: string; readonly record: ParticipantRecord<TransferPayload> }
+  );
+
+/** A transfer command refused without changing anything (the HTTP layer maps `code`). */
+export interface TransferRefused extends GmVersioned {
+  readonly ok: false;
+  readonly code: 'txn_busy' | 'txn_conflict' | 'txn_unknown' | 'txn_contradiction' | 'txn_wrong_shard';
+  readonly message: string;
+  readonly transferId: string;
+}
+
+export type GmResult = GmOk | CasFailed | GmError | TransferOk | TransferRefused;
 
 // ---------------------------------------------------------------------------------------------
 // Encoding

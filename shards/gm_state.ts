@@ -2,7 +2,9 @@
 // JSON data, so a snapshot is its canonical encoding and equilibrium.ts can reason over it.
 
 import { z } from 'zod';
-import { EffectsSchema, EVENT_SOURCES, OUTCOMES, type EventSource, type Outcome } from './commands.ts';
+import { coordinatorRecordSchema, participantRecordSchema, tableRowsSchema } from '../consensus/txn/index.ts';
+import { EffectsSchema, EVENT_SOURCES, OUTCOMES, TransferPayloadSchema, type EventSource, type Outcome } from './commands.ts';
+import { emptyTransferTables, type TransferTablesState } from './gm_transfers.ts';
 
 /** One axis of the equilibrium: the value, where the GM wants it, and the slack it allows. */
 export interface AxisState {
@@ -42,14 +44,14 @@ export interface GmState {
   readonly active: Readonly<Record<string, ActiveEvent>>;
   /** Events removed from the register by closeEvent, ever. */
   readonly closedCount: number;
-  /** Reserved for cross-shard transfers; always empty for now. */
-  readonly transfers: Readonly<Record<string, never>>;
+  /** Cross-shard transfers this shard coordinates (as source) or takes part in (as destination). */
+  readonly transfers: TransferTablesState;
   /** The Raft index of the last applied command (0: none). */
   readonly appliedIndex: number;
 }
 
 export function emptyGmState(): GmState {
-  return { shardId: null, groupId: null, catalogueVersion: 0, axes: {}, active: {}, closedCount: 0, transfers: {}, appliedIndex: 0 };
+  return { shardId: null, groupId: null, catalogueVersion: 0, axes: {}, active: {}, closedCount: 0, transfers: emptyTransferTables(), appliedIndex: 0 };
 }
 
 const finite = z.number();
@@ -79,6 +81,9 @@ export const GmStateSchema = z.strictObject({
   axes: z.record(z.string(), AxisStateSchema),
   active: z.record(z.string(), ActiveEventSchema),
   closedCount: index,
-  transfers: z.strictObject({}),
+  transfers: z.strictObject({
+    coordinator: tableRowsSchema(coordinatorRecordSchema(TransferPayloadSchema)),
+    participant: tableRowsSchema(participantRecordSchema(TransferPayloadSchema)),
+  }),
   appliedIndex: index,
 });

@@ -51,7 +51,7 @@ describe('init', () => {
       },
       active: {},
       closedCount: 0,
-      transfers: {},
+      transfers: { coordinator: { live: [], finished: [] }, participant: { live: [], finished: [] } },
       appliedIndex: 1,
     });
   });

@@ -25,7 +25,10 @@ import {
   type SetAxisCommand,
   type SetCatalogueVersionCommand,
   type SetTargetCommand,
+  type TxCommand,
+  TX_COMMAND_TYPES,
 } from './commands.ts';
+import { GmTransfers } from './gm_transfers.ts';
 import { DedupTable, dedupRowsSchema } from './dedup_table.ts';
 import { applyEffects, clamp, deviation, OUTCOME_EFFECT_SCALE } from './equilibrium.ts';
 import { emptyGmState, GmStateSchema, type ActiveEvent, type AxisState, type GmState } from './gm_state.ts';
@@ -37,7 +40,13 @@ export interface GmStateMachineOptions {
   readonly dedupEntriesMax?: number;
   /** Events the register may hold at once (default shardLimits.activeEventsMax). Equal on every replica. */
   readonly activeEventsMax?: number;
+  /** Transfers in doubt per table (default shardLimits.transfersInDoubtMax). Equal on every replica. */
+  readonly transfersInDoubtMax?: number;
+  /** Finished transfers remembered per table (default shardLimits.transfersFinishedMax). Equal on every replica. */
+  readonly transfersFinishedMax?: number;
 }
+
+const isTxCommand = (cmd: GmCommand): cmd is TxCommand => (TX_COMMAND_TYPES as readonly string[]).includes(cmd.type);
 
 /** What `GET /shards/:shard/equilibrium` shows, minus the Raft term and index the node adds. */
 export interface EquilibriumView {
@@ -69,11 +78,18 @@ export class GmStateMachine implements StateMachine<GmResult> {
   private closedCount = 0;
   private appliedIndex = 0;
   private dedup: DedupTable<GmResult>;
+  private readonly transferLimits: { inDoubtMax: number; finishedMax: number };
+  private transfers: GmTransfers;
 
   constructor(options: GmStateMachineOptions = {}) {
     this.dedupEntriesMax = options.dedupEntriesMax ?? shardLimits.dedupEntriesMax;
     this.activeEventsMax = options.activeEventsMax ?? shardLimits.activeEventsMax;
     this.dedup = new DedupTable<GmResult>(this.dedupEntriesMax);
+    this.transferLimits = {
+      inDoubtMax: options.transfersInDoubtMax ?? shardLimits.transfersInDoubtMax,
+      finishedMax: options.transfersFinishedMax ?? shardLimits.transfersFinishedMax,
+    };
+    this.transfers = new GmTransfers(this.transferLimits);
   }
 
   apply(entry: AppliedCommand): GmResult {
@@ -85,6 +101,9 @@ export class GmStateMachine implements StateMachine<GmResult> {
     // Without a valid command there is no trustworthy commandId to remember: refuse, change nothing.
     if (!decoded.ok) return this.error('invalid', decoded.message);
     const cmd = decoded.command;
+    // Transfer commands are idempotent by transfer id through the transfer tables (bounded
+    // separately), so they do not churn the command dedup table.
+    if (isTxCommand(cmd)) return this.decide(cmd, entry.index);
     const fingerprint = commandFingerprint(cmd);
     const seen = this.dedup.get(cmd.commandId);
     if (seen !== undefined) {
@@ -120,16 +139,18 @@ export class GmStateMachine implements StateMachine<GmResult> {
 
   /** A copy of the whole state (plain JSON data). */
   state(): GmState {
-    return structuredClone({
+    const copy = structuredClone({
       shardId: this.shardId,
       groupId: this.groupId,
       catalogueVersion: this.catalogueVersion,
       axes: Object.fromEntries(this.axes),
       active: Object.fromEntries(this.active),
       closedCount: this.closedCount,
-      transfers: {},
       appliedIndex: this.appliedIndex,
     });
+    // Transfer records are never mutated (a transition replaces the record), so fresh arrays of
+    // them are a copy; this keeps state() cheap with thousands of remembered transfers.
+    return { ...copy, transfers: this.transfers.toJSON() };
   }
 
   equilibrium(): EquilibriumView {
@@ -181,6 +202,8 @@ export class GmStateMachine implements StateMachine<GmResult> {
     this.closedCount = state.closedCount;
     this.appliedIndex = state.appliedIndex;
     this.dedup = DedupTable.fromJSON(this.dedupEntriesMax, dedupRows);
+    this.transfers = new GmTransfers(this.transferLimits);
+    this.transfers.load(state.transfers);
   }
 
   private decide(cmd: GmCommand, index: number): GmResult {
@@ -201,6 +224,13 @@ export class GmStateMachine implements StateMachine<GmResult> {
         return this.closeEvent(cmd);
       case 'setCatalogueVersion':
         return this.setCatalogueVersion(cmd);
+      case 'txBegin':
+      case 'txPrepare':
+      case 'txDecide':
+      case 'txFinish':
+      case 'txDone':
+      case 'txLocal':
+        return this.transfers.apply(cmd, { shardId: this.shardId, catalogueVersion: this.catalogueVersion, axes: this.axes }, index);
     }
   }
 
@@ -226,7 +256,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
   private setAxis(cmd: SetAxisCommand): GmResult {
     const axis = this.axes.get(cmd.axis);
     if (axis === undefined) return this.unknownAxis('not_found', cmd.axis);
-    const bad = this.outOfBounds(cmd.axis, 'value', cmd.value, axis);
+    const bad = this.outOfBounds(cmd.axis, 'value', cmd.value, axis) ?? this.breaksHolds(cmd.axis, cmd.value, axis);
     if (bad) return bad;
     this.axes.set(cmd.axis, { ...axis, value: cmd.value });
     return { ok: true, type: 'setAxis', axis: cmd.axis, value: cmd.value, previous: axis.value, catalogueVersion: this.catalogueVersion };
@@ -248,6 +278,8 @@ export class GmStateMachine implements StateMachine<GmResult> {
         catalogueVersion: this.catalogueVersion,
       };
     }
+    const held = this.breaksHolds(cmd.axis, cmd.value, axis);
+    if (held) return held;
     this.axes.set(cmd.axis, { ...axis, value: cmd.value });
     return { ok: true, type: 'casAxis', axis: cmd.axis, value: cmd.value, catalogueVersion: this.catalogueVersion };
   }
@@ -303,8 +335,10 @@ export class GmStateMachine implements StateMachine<GmResult> {
     const after = applyEffects(before, effects, OUTCOME_EFFECT_SCALE[cmd.outcome]);
     const moved: Record<string, AxisState> = {};
     for (const id of Object.keys(effects).sort()) {
-      this.axes.set(id, after[id]!);
-      moved[id] = { ...after[id]! };
+      // An outcome moves an axis only as far as in-doubt transfers leave it room.
+      const { low, high } = this.transfers.writableRange(id, before[id]!);
+      this.axes.set(id, { ...after[id]!, value: clamp(after[id]!.value, low, high) });
+      moved[id] = { ...this.axes.get(id)! };
     }
     this.active.set(cmd.eventUid, { ...event, status: 'resolved', outcome: cmd.outcome, resolvedAtIndex: index });
     return { ok: true, type: 'applyOutcome', eventUid: cmd.eventUid, outcome: cmd.outcome, axes: moved, catalogueVersion: this.catalogueVersion };
@@ -339,7 +373,9 @@ export class GmStateMachine implements StateMachine<GmResult> {
         next.set(def.id, axisFrom(def));
         continue;
       }
-      const value = clamp(old.value, def.min, def.max);
+      // Where the new range allows, keep room for the transfers in doubt (see gm_transfers.ts).
+      const held = this.transfers.writableRange(def.id, { ...old, min: def.min, max: def.max });
+      const value = held.low <= held.high ? clamp(old.value, held.low, held.high) : clamp(old.value, def.min, def.max);
       const target = clamp(old.target, def.min, def.max);
       if (value !== old.value || target !== old.target) clamped.push(def.id);
       next.set(def.id, { value, target, tolerance: def.tolerance, min: def.min, max: def.max });
@@ -353,6 +389,17 @@ export class GmStateMachine implements StateMachine<GmResult> {
   private outOfBounds(axisId: string, what: 'value' | 'target', v: number, axis: AxisState): GmError | undefined {
     if (v >= axis.min && v <= axis.max) return undefined;
     return this.error('invalid', `${what} ${v} is outside axis '${axisId}' range [${axis.min}, ${axis.max}]; nothing changed`);
+  }
+
+  private breaksHolds(axisId: string, v: number, axis: AxisState): GmError | undefined {
+    const { low, high } = this.transfers.writableRange(axisId, axis);
+    if (v >= low && v <= high) return undefined;
+    return this.error('conflict', `axis '${axisId}' has transfers in doubt: it must stay within [${low}, ${high}] until they are decided; ${v} is outside, nothing changed`);
+  }
+
+  /** The transfer tables, read-only for the node (status queries, re-driving in-doubt transfers). */
+  get transferTables(): Pick<GmTransfers, 'coordinator' | 'participant' | 'heldOut' | 'heldIn'> {
+    return this.transfers;
   }
 
   private unknownAxis(code: ErrorCode, axisId: string): GmError {

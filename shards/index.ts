@@ -106,6 +106,11 @@ export {
   ApplyOutcomeCommandSchema,
   CloseEventCommandSchema,
   SetCatalogueVersionCommandSchema,
+  TRANSFER_ID_PATTERN,
+  TransferIdSchema,
+  TransferEndSchema,
+  TransferPayloadSchema,
+  TX_COMMAND_TYPES,
   encodeCommand,
   decodeCommand,
   decodeMetaCommand,
@@ -146,6 +151,11 @@ export {
   type ApplyOutcomeCommand,
   type CloseEventCommand,
   type SetCatalogueVersionCommand,
+  type TransferPayload,
+  type TransferOk,
+  type TransferRefused,
+  type TxCommand,
 } from './commands.ts';
+export { TRANSFER_REASONS, type TransferTablesState } from './gm_transfers.ts';
 export { shardLimits } from './limits.ts';
 export { canonicalJson } from './canonical_json.ts';

@@ -23,4 +23,10 @@ export const shardLimits = {
   axisMagnitudeMax: 1_000_000_000,
   /** Raft group ids handed to shards start here; lower ids are left to the meta group and tooling. */
   firstShardGroupId: 100,
+  /** Transfers in doubt per shard and table (coordinator: preparing or unacknowledged; participant: prepared). */
+  transfersInDoubtMax: 1_000,
+  /** Finished transfers remembered per shard and table, for idempotent retries and GET /transfers/:id (FIFO). */
+  transfersFinishedMax: 4_096,
+  transferReasonCharsMax: 64,
+  transferIdCharsMax: 100,
 } as const;

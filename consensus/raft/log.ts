@@ -10,8 +10,10 @@ export class RaftLog {
   readonly unstable: Unstable;
   /** Highest index known to be committed (stored on a quorum). */
   committed: number;
-  /** Highest index handed to the application for applying. */
+  /** Highest index the application has applied. */
   applied: number;
+  /** Highest index handed to the application for applying (≥ applied; pipelined Readies run ahead). */
+  applying: number;
   readonly applyBytesMax: number;
 
   constructor(storage: Storage, applyBytesMax: number) {
@@ -21,6 +23,7 @@ export class RaftLog {
     this.unstable = new Unstable(last + 1);
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
     this.applyBytesMax = applyBytesMax;
   }
 
@@ -78,18 +81,33 @@ export class RaftLog {
     return this.unstable.snapshot !== undefined;
   }
 
+  /**
+   * The highest index that may be handed out for applying: committed, and with allowUnstable
+   * false (pipelined storage writes) also durable here, so a snapshot at the applied index can
+   * always be taken from stable storage.
+   */
+  private maxAppliableIndex(allowUnstable: boolean): number {
+    return allowUnstable ? this.committed : Math.min(this.committed, this.unstable.offset - 1);
+  }
+
   /** Committed entries not yet handed out for applying, bounded by applyBytesMax. */
-  nextCommittedEnts(): Entry[] {
+  nextCommittedEnts(allowUnstable = true): Entry[] {
     if (this.hasNextOrInProgressSnapshot()) return [];
-    const off = Math.max(this.applied + 1, this.firstIndex());
-    const hi = this.committed + 1;
+    const off = Math.max(this.applying + 1, this.firstIndex());
+    const hi = this.maxAppliableIndex(allowUnstable) + 1;
     if (hi <= off) return [];
     return this.slice(off, hi, this.applyBytesMax);
   }
 
-  hasNextCommittedEnts(): boolean {
+  hasNextCommittedEnts(allowUnstable = true): boolean {
     if (this.hasNextOrInProgressSnapshot()) return false;
-    return this.committed + 1 > Math.max(this.applied + 1, this.firstIndex());
+    return this.maxAppliableIndex(allowUnstable) + 1 > Math.max(this.applying + 1, this.firstIndex());
+  }
+
+  /** Entries up to i were handed out for applying (pipelined Readies). */
+  acceptApplying(i: number): void {
+    assert(i <= this.committed && i >= this.applying, () => `applying(${i}) is out of range [applying(${this.applying}), committed(${this.committed})]`);
+    this.applying = i;
   }
 
   snapshot(): Snapshot {
@@ -127,6 +145,7 @@ export class RaftLog {
       () => `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`,
     );
     this.applied = i;
+    if (this.applying < i) this.applying = i;
   }
 
   stableTo(i: number, t: number): void {

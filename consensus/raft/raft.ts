@@ -62,6 +62,12 @@ export interface RaftConfig {
   stepDownOnRemoval?: boolean;
   random: RandomSource;
   logger?: RaftLogger;
+  /**
+   * Pipelined storage writes (etcd's AsyncStorageWrites): ready() hands out each Ready at once and
+   * may be called again while earlier writes are in flight; the application reports completed
+   * writes with onPersisted(rd), in order, and applied entries with onApplied(rd). See RawNode.
+   */
+  asyncStorageWrites?: boolean;
 }
 
 export interface RaftLogger {

@@ -5,7 +5,7 @@ import { assert, ProposalDroppedError } from './errors.ts';
 import type { RaftConfig } from './raft.ts';
 import { Raft } from './raft.ts';
 import type { ProgressState } from './progress.ts';
-import type { ConfChange, ConfState, HardState, Message, Ready, ReplicaId, SoftState, StateRole } from './types.ts';
+import type { ConfChange, ConfState, Entry, HardState, Message, Ready, ReplicaId, SoftState, StateRole } from './types.ts';
 import { hardStateEqual, isLocalMessage, isResponseMessage, isSafeBeforePersist, newMessage, NONE } from './types.ts';
 import { payloadsSizeBytes } from './util.ts';
 
@@ -42,12 +42,20 @@ export class RawNode {
    * any conf change that Ready carries, so applying those must not alter it.
    */
   private snapshotRestoredSinceReady = false;
+  /** Pipelined storage writes (RaftConfig.asyncStorageWrites). */
+  readonly asyncStorageWrites: boolean;
+  /** Pipelined: the term and vote known durable (reported by onPersisted). */
+  private durableTerm: number;
+  private durableVote: ReplicaId;
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
+    this.asyncStorageWrites = config.asyncStorageWrites ?? false;
     this.prevSoftState = this.raft.softState();
     // What storage holds, so a hard state the core adjusted on start (see Raft's constructor) is persisted.
     this.prevHardState = config.storage.initialState().hardState;
+    this.durableTerm = this.prevHardState.term;
+    this.durableVote = this.prevHardState.vote;
   }
 
   tick(): void {
@@ -71,6 +79,17 @@ export class RawNode {
   /** Proposes a command. Throws ProposalDroppedError when it cannot be appended or forwarded. */
   propose(data: Uint8Array): void {
     this.raft.step(newMessage({ type: 'prop', from: this.raft.id, entries: [{ term: 0, index: 0, type: 'normal', data }] }));
+  }
+
+  /**
+   * Proposes several commands as one MsgProp: one append and one round of MsgApp for all of them,
+   * instead of one per command. All or none are taken (ProposalDroppedError).
+   */
+  proposeBatch(datas: readonly Uint8Array[]): void {
+    if (datas.length === 0) return;
+    const entries: Entry[] = new Array(datas.length);
+    for (let i = 0; i < datas.length; i++) entries[i] = { term: 0, index: 0, type: 'normal', data: datas[i] };
+    this.raft.step(newMessage({ type: 'prop', from: this.raft.id, entries }));
   }
 
   proposeConfChange(cc: ConfChange): void {
@@ -130,12 +149,30 @@ export class RawNode {
     const ss = r.softState();
     if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) return true;
     if (!hardStateEqual(r.hardState(), this.prevHardState)) return true;
+    if (r.readStates.length > 0) return true;
+    const u = r.raftLog.unstable;
+    if (this.asyncStorageWrites) {
+      if (u.nextSnapshot() !== undefined || r.raftLog.hasNextCommittedEnts(false)) return true;
+      if (!this.appendsMayGo(r.hardState())) return false;
+      return r.msgs.length > 0 || u.offsetInProgress < u.offset + u.entries.length;
+    }
+    if (r.msgs.length > 0) return true;
     if (r.raftLog.hasNextOrInProgressSnapshot()) return true;
-    if (r.msgs.length > 0 || r.raftLog.unstableEntries().length > 0 || r.raftLog.hasNextCommittedEnts()) return true;
-    return r.readStates.length > 0;
+    return r.raftLog.unstableEntries().length > 0 || r.raftLog.hasNextCommittedEnts();
+  }
+
+  /** Puts the soft and hard state into the Ready when they changed since the last one; returns the hard state. */
+  private addStateChanges(rd: Ready): HardState {
+    const r = this.raft;
+    const ss = r.softState();
+    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) rd.softState = ss;
+    const hs = r.hardState();
+    if (!hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
+    return hs;
   }
 
   ready(): Ready {
+    if (this.asyncStorageWrites) return this.readyPipelined();
     assert(!this.readyPending, 'ready() called again before advance()');
     const r = this.raft;
     const rd: Ready = {
@@ -147,10 +184,7 @@ export class RawNode {
     };
     r.msgs = [];
     r.readStates = [];
-    const ss = r.softState();
-    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) rd.softState = ss;
-    const hs = r.hardState();
-    if (!hardStateEqual(hs, this.prevHardState)) rd.hardState = hs;
+    const hs = this.addStateChanges(rd);
     if ((hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote) && rd.messages.some(isSafeBeforePersist)) {
       // A single voter wins its election in the step that raises its term: its first appends would
       // leave before that term is durable, and after a power loss it could win the same term again
@@ -167,8 +201,85 @@ export class RawNode {
     return rd;
   }
 
+  /**
+   * Pipelined: the Ready is accepted as it is handed out, so the next one holds only what is new.
+   * Messages that assert durable state wait in messagesAfterPersist; so does everything while the
+   * current term or vote is not yet durable (a single voter elected in this very step would
+   * otherwise send appends of a term it could win again after a power loss).
+   */
+  private readyPipelined(): Ready {
+    const r = this.raft;
+    const u = r.raftLog.unstable;
+    const appendsGo = this.appendsMayGo(r.hardState());
+    const msgs = appendsGo ? r.msgs : [];
+    const rd: Ready = {
+      entries: appendsGo ? u.nextEntries() : [],
+      committedEntries: r.raftLog.nextCommittedEnts(false),
+      messages: [],
+      messagesAfterPersist: [],
+      readStates: r.readStates,
+      mustSync: false,
+    };
+    if (appendsGo) r.msgs = [];
+    r.readStates = [];
+    const hs = this.addStateChanges(rd);
+    const snapshot = u.nextSnapshot();
+    if (snapshot) rd.snapshot = snapshot;
+    rd.mustSync = rd.entries.length > 0 || snapshot !== undefined || hs.vote !== this.prevHardState.vote || hs.term !== this.prevHardState.term;
+    const termDurable = hs.term === this.durableTerm && hs.vote === this.durableVote;
+    for (const m of msgs) (termDurable && isSafeBeforePersist(m) ? rd.messages : rd.messagesAfterPersist!).push(m);
+    // Accept: what was handed out is not handed out again.
+    u.acceptInProgress(rd.entries.length > 0, rd.snapshot !== undefined);
+    if (rd.committedEntries.length > 0) r.raftLog.acceptApplying(rd.committedEntries[rd.committedEntries.length - 1].index);
+    if (rd.softState) this.prevSoftState = rd.softState;
+    if (rd.hardState) this.prevHardState = rd.hardState;
+    return rd;
+  }
+
+  /**
+   * Pipelined: entries of a term go to storage with that term's hard state or after it is durable,
+   * never in a later Ready while it is still in flight (as in synchronous mode): otherwise a
+   * crash losing the term could let this replica lead it again over entries it already wrote.
+   * Messages wait with them (an append response must not leave before the entries it acks).
+   */
+  private appendsMayGo(hs: HardState): boolean {
+    if (hs.term === this.durableTerm && hs.vote === this.durableVote) return true;
+    return hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
+  }
+
+  /**
+   * Pipelined: the writes of `rd` (a Ready from ready()) are durable, and storage now holds them.
+   * Call for Readies in the order they were handed out. A snapshot's state must be installed in
+   * the state machine before this call.
+   */
+  onPersisted(rd: Ready): void {
+    assert(this.asyncStorageWrites, 'onPersisted() needs asyncStorageWrites; use advance()');
+    const r = this.raft;
+    if (rd.hardState) {
+      this.durableTerm = rd.hardState.term;
+      this.durableVote = rd.hardState.vote;
+    }
+    if (rd.snapshot) {
+      r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
+      r.appliedTo(rd.snapshot.metadata.index, 0);
+    }
+    if (rd.entries.length > 0) {
+      const e = rd.entries[rd.entries.length - 1];
+      r.raftLog.stableTo(e.index, e.term);
+    }
+    if (rd.entries.length > 0 || rd.snapshot) r.persistedTo(r.raftLog.persistedLastIndex());
+  }
+
+  /** Pipelined: the Ready's committed entries were applied. */
+  onApplied(committedEntries: readonly Entry[]): void {
+    assert(this.asyncStorageWrites, 'onApplied() needs asyncStorageWrites; use advance()');
+    if (committedEntries.length === 0) return;
+    this.raft.appliedTo(committedEntries[committedEntries.length - 1].index, payloadsSizeBytes(committedEntries as Entry[]));
+  }
+
   /** The Ready was persisted, sent and applied. */
   advance(rd: Ready): void {
+    assert(!this.asyncStorageWrites, 'advance() is for synchronous storage writes; use onPersisted() and onApplied()');
     assert(this.readyPending, 'advance() without a pending ready()');
     this.readyPending = false;
     this.snapshotRestoredSinceReady = false;

@@ -127,6 +127,11 @@ export interface ReadState {
  * What the application must do next, in order: persist hardState/entries/snapshot (fsync when
  * mustSync), send messages, apply committedEntries, then call advance(). Messages for which
  * `isSafeBeforePersist` holds may be sent before persisting (the leader's parallel write).
+ *
+ * With asyncStorageWrites (pipelined) the Ready is accepted when handed out, and instead:
+ * `messages` may be sent at once; `messagesAfterPersist` only once this Ready's writes (and every
+ * earlier Ready's) are durable; `committedEntries` are already durable here and may be applied at
+ * once (then call onApplied); once the writes are durable call onPersisted, Readies in order.
  */
 export interface Ready {
   softState?: SoftState;
@@ -136,6 +141,8 @@ export interface Ready {
   snapshot?: Snapshot;
   committedEntries: Entry[];
   messages: Message[];
+  /** asyncStorageWrites only: messages that assert this Ready's writes are durable (responses, votes). */
+  messagesAfterPersist?: Message[];
   mustSync: boolean;
 }
 

@@ -46,6 +46,9 @@ export class Group {
   appliedIndex: number;
   snapshotIndex: number;
   readonly proposals = new Map<number, ProposalWaiter>();
+  /** Proposals not yet given to Raft: the next loop round proposes them as one batch. */
+  proposalBatch: Uint8Array[] = [];
+  proposalBatchSeqs: number[] = [];
   readonly reads = new Map<string, ReadWaiter>();
   /** Reads whose ReadState arrived, waiting for apply to reach their index. */
   readyReads: ReadWaiter[] = [];
@@ -94,6 +97,8 @@ export class Group {
       uncommittedBytesMax: opts.uncommittedBytesMax,
       random: seededRandom(opts.seed),
       logger: opts.logger,
+      // The runtime pipelines: it keeps stepping while the WAL fsyncs (see RaftNode.runLoop).
+      asyncStorageWrites: true,
     });
   }
 

@@ -2,6 +2,8 @@
 
 export class RuntimeMetrics {
   proposals = 0;
+  /** MsgProps handed to Raft (each carries every proposal of one loop round). */
+  proposalBatches = 0;
   proposalsTimedOut = 0;
   applied = 0;
   messagesSent = 0;

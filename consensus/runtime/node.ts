@@ -1,9 +1,10 @@
-// A node of the multi-raft runtime: hosts many Raft groups, drives their ticks and Ready loop
-// (persist → send → apply → advance, with one fsync per batch across all groups), and carries
-// every group's messages over one TCP link per peer node.
+// A node of the multi-raft runtime: hosts many Raft groups, drives their ticks and a pipelined
+// Ready loop (etcd's async storage writes: hand the writes to the WAL, send the leader's appends,
+// apply what is durable and committed, and go on while the fsync runs; one fsync covers every
+// group's writes), and carries every group's messages over one TCP link per peer node.
 import { decodeMessage, encodeMessage, CodecError } from '../codec/index.ts';
 import type { ConfChange, ConfState, Message, Ready, ReplicaId } from '../raft/index.ts';
-import { decodeConfChange, emptyConfState, isSafeBeforePersist, NONE, ProposalDroppedError } from '../raft/index.ts';
+import { assert, decodeConfChange, emptyConfState, NONE, ProposalDroppedError } from '../raft/index.ts';
 import type { PeerAddress, Frame } from '../transport/index.ts';
 import { Transport } from '../transport/index.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
@@ -23,6 +24,17 @@ export function nodeName(id: ReplicaId): string {
 export function parseNodeName(name: string): ReplicaId | undefined {
   const m = /^n([1-9][0-9]{0,8})$/.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Explicit limit: Ready batches waiting for the disk (each is one loop round; fsyncs fold them). */
+const PENDING_WRITES_MAX = 1_000_000;
+/** Loop rounds run back to back in microtasks before yielding to I/O. */
+const LOOP_ROUNDS_CHAINED_MAX = 8;
+
+interface PendingWrite {
+  batch: Array<[Group, Ready]>;
+  /** Its writes are durable (or it wrote nothing that needs an fsync). */
+  durable: boolean;
 }
 
 export interface GroupStatus {
@@ -48,8 +60,12 @@ export class RaftNode {
   private transport: Transport | undefined;
   private readonly dirty = new Set<Group>();
   private loopScheduled = false;
-  private loopRunning = false;
-  private loopDone: Promise<void> = Promise.resolve();
+  /** A round is queued as a microtask (runSoon). */
+  private roundQueued = false;
+  /** Ready batches handed to the WAL whose completion has not run yet, oldest first. */
+  private readonly pendingWrites: PendingWrite[] = [];
+  /** The latest WAL sync asked for (calls joining one fsync share its promise). */
+  private syncInFlight: Promise<void> | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private seq = 0;
   private closed = false;
@@ -202,12 +218,9 @@ export class RaftNode {
       return Promise.reject(new UnavailableError(`group ${groupId} has ${g.proposals.size} proposals in flight on node ${this.id}; back off`));
     }
     const seq = ++this.seq;
-    try {
-      g.rn.propose(encodeEnvelope(this.id, seq, payload));
-    } catch (e) {
-      if (e instanceof ProposalDroppedError) return Promise.reject(new UnavailableError(e.message));
-      throw e;
-    }
+    // Batched: every proposal of this event-loop turn goes to Raft as one MsgProp (proposeBatch).
+    g.proposalBatch.push(encodeEnvelope(this.id, seq, payload));
+    g.proposalBatchSeqs.push(seq);
     g.idleTicks = 0;
     this.markDirty(g);
     this.metrics.proposals++;
@@ -215,6 +228,26 @@ export class RaftNode {
       const w: ProposalWaiter = { resolve, reject, deadlineMs: performance.now() + timeoutMs };
       g.proposals.set(seq, w);
     });
+  }
+
+  /** Hands a group's batched proposals to Raft; if Raft drops them, none was appended (503). */
+  private flushProposals(g: Group): void {
+    const datas = g.proposalBatch;
+    const seqs = g.proposalBatchSeqs;
+    g.proposalBatch = [];
+    g.proposalBatchSeqs = [];
+    this.metrics.proposalBatches++;
+    try {
+      g.rn.proposeBatch(datas);
+    } catch (e) {
+      if (!(e instanceof ProposalDroppedError)) throw e;
+      for (const seq of seqs) {
+        const w = g.proposals.get(seq);
+        if (!w) continue;
+        g.proposals.delete(seq);
+        w.reject(new UnavailableError(e.message));
+      }
+    }
   }
 
   /** A linearizable read barrier (ReadIndex, §6.4): resolves when this node has applied the read index. */
@@ -268,7 +301,6 @@ export class RaftNode {
     if (this.closed) return;
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
-    await this.loopDone;
     for (const g of this.groups.values()) {
       g.failAll(
         () => new IndeterminateError(`node ${this.id} shut down before the proposal was applied here; it may still take effect`),
@@ -296,7 +328,9 @@ export class RaftNode {
       }
       let m: Message;
       try {
-        m = decodeMessage(f.payload);
+        // The transport copied the payload out of the socket's chunk: entries may alias it
+        // instead of each being copied again.
+        m = decodeMessage(f.payload, { aliasBytes: true });
       } catch (e) {
         if (e instanceof CodecError) {
           this.metrics.framesUndecodable++;
@@ -380,102 +414,82 @@ export class RaftNode {
   }
 
   private scheduleLoop(): void {
-    if (this.loopScheduled || this.loopRunning || this.closed) return;
+    if (this.loopScheduled || this.closed) return;
     this.loopScheduled = true;
     setImmediate(() => {
       this.loopScheduled = false;
-      this.loopDone = this.runLoop();
+      this.runLoop(0);
     });
   }
 
-  private async runLoop(): Promise<void> {
-    if (this.loopRunning) return;
-    this.loopRunning = true;
-    try {
-      while (this.dirty.size > 0 && !this.fatal) {
-        const batch: Array<[Group, Ready]> = [];
-        for (const g of this.dirty) {
-          if (this.groups.get(g.id) === g && g.rn.hasReady()) batch.push([g, g.rn.ready()]);
-        }
-        this.dirty.clear();
-        if (batch.length === 0) break;
-        await this.handleBatch(batch);
-        if (this.closed) break;
-      }
-    } catch (e) {
-      // A storage failure leaves the durable state unknown: stop rather than risk acknowledging.
-      this.fatal = e instanceof Error ? e : new Error(String(e));
-      this.options.onFatal?.(this.fatal);
-      for (const g of this.groups.values()) g.failAll(() => new IndeterminateError(`node ${this.id} failed: ${this.fatal!.message}`));
-    } finally {
-      this.loopRunning = false;
+  /**
+   * Runs a round in a microtask: after a round answered proposals (their callers propose again in
+   * promise continuations queued before it) or an fsync completed, the next round need not wait
+   * for the next event-loop turn. At most LOOP_ROUNDS_CHAINED_MAX in a row, so I/O is not starved.
+   */
+  private runSoon(chained: number): void {
+    if (this.roundQueued || this.closed || this.fatal) return;
+    if (chained >= LOOP_ROUNDS_CHAINED_MAX) {
+      this.scheduleLoop();
+      return;
     }
-    if (this.dirty.size > 0 && !this.closed && !this.fatal) this.scheduleLoop();
+    this.roundQueued = true;
+    queueMicrotask(() => {
+      this.roundQueued = false;
+      if (this.dirty.size > 0) this.runLoop(chained);
+    });
   }
 
-  private async handleBatch(batch: Array<[Group, Ready]>): Promise<void> {
-    const later: Array<[Group, Message[]]> = [];
-    // 1. A leader's appends may leave before its own disk write (thesis §10.2.1).
-    for (const [g, rd] of batch) {
-      if (g.rn.role === 'leader' && rd.messages.length > 0) {
-        const rest: Message[] = [];
-        for (const m of rd.messages) (isSafeBeforePersist(m) ? this.sendMessage(g, m) : rest.push(m));
-        later.push([g, rest]);
-      } else {
-        later.push([g, rd.messages]);
+  /**
+   * One round of the pipelined Ready loop over every dirty group. It never waits for the disk:
+   * writes go to the WAL and the next round runs while their fsync is in flight (the WAL's group
+   * commit folds everything appended meanwhile into the next fsync). What depends on durability
+   * happens in completeWrites(), in the order the Readies were handed out.
+   */
+  private runLoop(chained: number): void {
+    if (this.closed || this.fatal) return;
+    try {
+      const batch: Array<[Group, Ready]> = [];
+      for (const g of this.dirty) {
+        if (this.groups.get(g.id) !== g) continue;
+        if (g.proposalBatch.length > 0) this.flushProposals(g);
+        if (g.rn.hasReady()) batch.push([g, g.rn.ready()]);
       }
+      this.dirty.clear();
+      if (batch.length > 0) this.handleReadies(batch);
+    } catch (e) {
+      this.failNode(e);
+      return;
     }
-    // 1b. Committed entries already durable here (a leader's always are: it counts itself only
-    // after persisting) are applied before this batch's fsync, so a commit never waits for the
-    // disk write of newer entries. The rest (a follower learning entries and their commit in one
-    // message) are applied after the fsync.
-    const appliedEarly = new Map<Group, number>();
-    for (const [g, rd] of batch) {
-      let n = 0;
-      while (n < rd.committedEntries.length && this.isDurable(g, rd.committedEntries[n])) n++;
-      if (n > 0) this.applyEntries(g, rd.committedEntries, 0, n);
-      appliedEarly.set(g, n);
-    }
-    // 2. Persist every group's entries, hard state and snapshot; one fsync covers the batch.
+    this.runSoon(chained + 1);
+  }
+
+  /** A storage failure leaves the durable state unknown: stop rather than risk acknowledging. */
+  private failNode(e: unknown): void {
+    if (this.fatal) return;
+    this.fatal = e instanceof Error ? e : new Error(String(e));
+    this.options.onFatal?.(this.fatal);
+    for (const g of this.groups.values()) g.failAll(() => new IndeterminateError(`node ${this.id} failed: ${this.fatal!.message}`));
+  }
+
+  private handleReadies(batch: Array<[Group, Ready]>): void {
     let mustSync = this.bootstrapPending;
     this.bootstrapPending = false;
     for (const [g, rd] of batch) {
+      // 1. What may leave before the disk write: the leader's appends (thesis §10.2.1).
+      for (const m of rd.messages) this.sendMessage(g, m);
+      // 2. Hand the writes to the WAL; one fsync will cover every group's.
       if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
         this.wal.append(g.id, { snapshot: rd.snapshot, entries: rd.entries.length > 0 ? rd.entries : undefined, hardState: rd.hardState });
       }
-      if (rd.mustSync || rd.snapshot) mustSync = true;
-    }
-    if (mustSync) {
-      const t0 = performance.now();
-      await this.wal.sync();
-      this.metrics.observeSync(performance.now() - t0, batch.length);
-      for (const g of this.groups.values()) {
-        if (g.walCompactTo > 0) {
-          this.wal.compact(g.id, g.walCompactTo);
-          g.walCompactTo = 0;
-        }
-      }
-    }
-    // 3. The durable state becomes visible to the Raft core's storage.
-    for (const [g, rd] of batch) {
-      if (rd.snapshot) {
-        g.storage.applySnapshot(rd.snapshot);
-        g.sm.restore(rd.snapshot.data);
-        g.confState = rd.snapshot.metadata.confState;
-        g.snapshotIndex = rd.snapshot.metadata.index;
-        g.appliedIndex = rd.snapshot.metadata.index;
-        this.metrics.snapshotsInstalled++;
-      }
-      if (rd.entries.length > 0) g.storage.append(rd.entries);
-      if (rd.hardState) g.storage.setHardState(rd.hardState);
-    }
-    // 4. Everything else may now leave: responses assert durable state.
-    for (const [g, msgs] of later) for (const m of msgs) this.sendMessage(g, m);
-    // 5. Apply, answer waiters, advance.
-    for (const [g, rd] of batch) {
-      if (this.groups.get(g.id) !== g) continue;
+      if (rd.mustSync) mustSync = true;
+      // 3. Committed entries handed out are durable here already: apply them now, while the
+      // fsync of newer entries runs.
       if (rd.entries.length > 0 || rd.committedEntries.length > 0) g.idleTicks = 0;
-      this.applyEntries(g, rd.committedEntries, appliedEarly.get(g) ?? 0, rd.committedEntries.length);
+      if (rd.committedEntries.length > 0) {
+        this.applyEntries(g, rd.committedEntries);
+        g.rn.onApplied(rd.committedEntries);
+      }
       for (const rs of rd.readStates) {
         const key = Buffer.from(rs.context).toString('latin1');
         const w = g.reads.get(key);
@@ -484,22 +498,84 @@ export class RaftNode {
         w.index = rs.index;
         g.readyReads.push(w);
       }
-      g.rn.advance(rd);
       g.releaseReads();
       this.maybeSnapshot(g);
       if (g.rn.hasReady()) this.dirty.add(g);
     }
+    // 4. The rest (responses, votes: they assert durable state) waits for the fsync covering this
+    // batch, or only for the batches before it when this one wrote nothing that needs one.
+    assert(this.pendingWrites.length < PENDING_WRITES_MAX, () => `${this.pendingWrites.length} Ready batches wait for the disk on node ${this.id}`);
+    const job: PendingWrite = { batch, durable: !mustSync };
+    this.pendingWrites.push(job);
+    if (mustSync) {
+      const sync = this.wal.sync();
+      if (sync !== this.syncInFlight) {
+        this.syncInFlight = sync;
+        const t0 = performance.now();
+        const groups = batch.length;
+        sync.then(
+          () => this.metrics.observeSync(performance.now() - t0, groups),
+          () => undefined,
+        );
+      }
+      sync.then(
+        () => {
+          job.durable = true;
+          this.completeWrites();
+        },
+        (e: unknown) => this.failNode(e),
+      );
+    } else {
+      this.completeWrites(true);
+    }
   }
 
-  /** Is entry e already in this node's durable log (the storage holds only persisted entries)? */
-  private isDurable(g: Group, e: { index: number; term: number }): boolean {
-    if (e.index < g.storage.firstIndex() || e.index > g.storage.lastIndex()) return false;
-    return g.storage.term(e.index) === e.term;
+  /**
+   * Readies whose writes are durable, in hand-out order: storage, Raft, then the waiting messages.
+   * Called from a loop round (`inRound`), it leaves scheduling the next round to that round.
+   */
+  private completeWrites(inRound = false): void {
+    if (this.closed || this.fatal) return;
+    let synced = false;
+    try {
+      while (this.pendingWrites.length > 0 && this.pendingWrites[0].durable) {
+        const { batch } = this.pendingWrites.shift()!;
+        for (const [g, rd] of batch) {
+          if (this.groups.get(g.id) !== g) continue;
+          if (rd.mustSync) synced = true;
+          if (rd.snapshot) {
+            g.storage.applySnapshot(rd.snapshot);
+            g.sm.restore(rd.snapshot.data);
+            g.confState = rd.snapshot.metadata.confState;
+            g.snapshotIndex = rd.snapshot.metadata.index;
+            g.appliedIndex = rd.snapshot.metadata.index;
+            this.metrics.snapshotsInstalled++;
+          }
+          if (rd.entries.length > 0) g.storage.append(rd.entries);
+          if (rd.hardState) g.storage.setHardState(rd.hardState);
+          g.rn.onPersisted(rd);
+          for (const m of rd.messagesAfterPersist ?? []) this.sendMessage(g, m);
+          if (rd.snapshot) g.releaseReads();
+          if (g.rn.hasReady()) this.dirty.add(g);
+        }
+      }
+      if (synced) {
+        for (const g of this.groups.values()) {
+          if (g.walCompactTo > 0) {
+            this.wal.compact(g.id, g.walCompactTo);
+            g.walCompactTo = 0;
+          }
+        }
+      }
+    } catch (e) {
+      this.failNode(e);
+      return;
+    }
+    if (this.dirty.size > 0 && !inRound) this.runSoon(1);
   }
 
-  private applyEntries(g: Group, entries: Ready['committedEntries'], from: number, to: number): void {
-    for (let i = from; i < to; i++) {
-      const e = entries[i];
+  private applyEntries(g: Group, entries: Ready['committedEntries']): void {
+    for (const e of entries) {
       if (e.type === 'confChange') {
         const cc = decodeConfChange(e.data);
         g.confState = g.rn.applyConfChange(cc);
@@ -534,6 +610,8 @@ export class RaftNode {
 
   private maybeSnapshot(g: Group): void {
     if (g.appliedIndex <= g.snapshotIndex) return;
+    // A snapshot from the leader is being installed: it is newer than anything applied here.
+    if (g.rn.raft.raftLog.hasNextOrInProgressSnapshot()) return;
     if (!g.snapshotDue && g.appliedIndex - g.snapshotIndex < this.options.snapshotEveryEntries) return;
     g.snapshotDue = false;
     const snap = g.storage.createSnapshot(g.appliedIndex, g.confState, g.sm.snapshot());

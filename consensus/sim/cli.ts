@@ -28,6 +28,7 @@ options:
   --no-ack-durability      do not check directly that acks are durable
   --no-linearizability     do not check the client history
   --lease-reads            let some runs (with check-quorum) use lease-based reads
+  --storage-writes <mode>  sync, async (pipelined Readies, as the runtime) or mixed (default: async for odd seeds)
   --verbose                print a trace of every event (single seed)`;
 
 const SEEDS_PER_TASK = 10;
@@ -51,6 +52,7 @@ function parse(): { options: BatchOptions; seed?: number; seeds?: number; from: 
       'no-ack-durability': { type: 'boolean' },
       'no-linearizability': { type: 'boolean' },
       'lease-reads': { type: 'boolean' },
+      'storage-writes': { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -74,6 +76,10 @@ function parse(): { options: BatchOptions; seed?: number; seeds?: number; from: 
   if (values.bug !== undefined && !(SIM_BUGS as readonly string[]).includes(values.bug)) {
     throw new Error(`--bug ${values.bug}: expected one of ${SIM_BUGS.join(', ')}`);
   }
+  const storageWrites = values['storage-writes'] ?? 'mixed';
+  if (storageWrites !== 'sync' && storageWrites !== 'async' && storageWrites !== 'mixed') {
+    throw new Error(`--storage-writes ${storageWrites}: expected sync, async or mixed`);
+  }
   const seed = int('seed', values.seed, 0);
   const seeds = int('seeds', values.seeds, 1);
   if ((seed === undefined) === (seeds === undefined)) throw new Error('give exactly one of --seed and --seeds');
@@ -85,6 +91,7 @@ function parse(): { options: BatchOptions; seed?: number; seeds?: number; from: 
     checkAckDurability: !values['no-ack-durability'],
     checkLinearizability: !values['no-linearizability'],
     leaseReads: values['lease-reads'] ?? false,
+    storageWrites,
   };
   return {
     options,

@@ -2,7 +2,7 @@
 // Ready contract exactly: persist (durable only when the simulated fsync completes), send (the
 // leader's safe messages before persisting, the rest after), apply (after persisting), advance.
 import { decodeConfChange, isSafeBeforePersist, ProposalDroppedError, RawNode } from '../raft/index.ts';
-import type { ConfState, Entry, Message, Ready, ReadState, ReplicaId } from '../raft/index.ts';
+import type { ConfState, Entry, Message, Ready, ReadState, ReplicaId, Snapshot } from '../raft/index.ts';
 import { SimDisk, SnapshotTemporarilyUnavailableError, type CrashOutcome } from './disk.ts';
 import type { InvariantChecker } from './invariants.ts';
 import { decodeCommand, KvStateMachine, type KvCommand, type KvResult } from './kv.ts';
@@ -25,6 +25,8 @@ export interface RaftKnobs {
   disableProposalForwarding: boolean;
   stepDownOnRemoval: boolean;
   readOnlyOption: 'safe' | 'leaseBased';
+  /** Pipelined Readies (RawNode asyncStorageWrites), as the runtime drives them. */
+  asyncStorageWrites: boolean;
 }
 
 /** A read waiting for its ReadState, then for its index to be applied. */
@@ -62,6 +64,8 @@ export class SimNode {
   confState: ConfState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
   /** The Ready whose fsync is in flight, with the messages that must wait for it. */
   private inFlight: { rd: Ready; late: Message[] } | undefined;
+  /** Pipelined: Readies handed out and written, waiting for the fsync in flight, oldest first. */
+  private pipelined: Array<{ rd: Ready; late: Message[] }> = [];
   /** fsync latency multiplier (a stalled disk). */
   fsyncFactor = 1;
   /** Write/cas commands proposed here, waiting to be applied: key `${clientId}:${seq}` → request id. */
@@ -98,7 +102,7 @@ export class SimNode {
   }
 
   get fsyncInFlight(): boolean {
-    return this.inFlight !== undefined;
+    return this.inFlight !== undefined || this.pipelined.length > 0;
   }
 
   /** (Re)starts from the durable state: the state machine is the durable snapshot, and Raft replays the log after it. */
@@ -127,6 +131,7 @@ export class SimNode {
       disableProposalForwarding: k.disableProposalForwarding,
       stepDownOnRemoval: k.stepDownOnRemoval,
       readOnlyOption: k.readOnlyOption,
+      asyncStorageWrites: k.asyncStorageWrites,
     });
     this.storage.snapshotProvider = () => this.provideSnapshot();
     this.host.checker.onStart(this, applied);
@@ -140,6 +145,7 @@ export class SimNode {
     this.rawNode = undefined;
     this.stateMachine = undefined;
     this.inFlight = undefined;
+    this.pipelined = [];
     this.storage.snapshotProvider = undefined;
     this.reads.clear();
     this.waiters.clear();
@@ -200,6 +206,10 @@ export class SimNode {
   }
 
   private pumpReadies(): void {
+    if (this.knobs.asyncStorageWrites) {
+      this.pumpPipelined();
+      return;
+    }
     while (this.status === 'up' && this.inFlight === undefined && this.rn.hasReady()) {
       const rd = this.rn.ready();
       this.host.checker.onAppend(this, rd.entries);
@@ -223,8 +233,75 @@ export class SimNode {
     }
   }
 
+  /**
+   * Pipelined (as the runtime does it): each Ready is written and the next one taken at once; the
+   * leader's appends leave now, committed entries (durable here) are applied now, and the rest
+   * waits for the fsync in flight. A crash loses whatever that fsync had not yet covered.
+   */
+  private pumpPipelined(): void {
+    while (this.status === 'up' && this.rn.hasReady()) {
+      const rd = this.rn.ready();
+      this.host.checker.onAppend(this, rd.entries);
+      for (const m of rd.messages) this.host.send(this, m);
+      const late: Message[] = [];
+      for (const m of rd.messagesAfterPersist ?? []) {
+        if (this.host.bug !== undefined && this.sendsBeforePersist(m)) this.host.send(this, m);
+        else late.push(m);
+      }
+      for (const rs of rd.readStates) this.onReadState(rs);
+      if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+        this.disk.write({ snapshot: rd.snapshot, entries: rd.entries, hardState: rd.hardState });
+      }
+      for (const e of rd.committedEntries) this.apply(e);
+      if (this.status !== 'up') return; // applying its own removal stopped it
+      this.rn.onApplied(rd.committedEntries);
+      if (rd.committedEntries.some((e) => e.type === 'confChange') && this.rn.raft.raftLog.unstable.snapshot === undefined) {
+        this.host.checker.onConfigSettled(this, this.confState);
+      }
+      this.maybeSnapshot();
+      this.serveReads();
+      if (rd.mustSync || this.pipelined.length > 0) {
+        // Behind an fsync in flight, even a Ready that needs none waits: its messages may
+        // acknowledge entries that fsync covers.
+        if (this.pipelined.length === 0) {
+          const ms = this.host.random.between(this.host.profile.fsyncMsMin, this.host.profile.fsyncMsMax) * this.fsyncFactor;
+          this.host.scheduleFsync(this, ms);
+        }
+        this.pipelined.push({ rd, late });
+      } else {
+        this.finishPipelined(rd, late);
+      }
+    }
+  }
+
+  /** Pipelined: a Ready's writes are durable: install its snapshot, tell Raft, send the rest. */
+  private finishPipelined(rd: Ready, late: Message[]): void {
+    if (rd.snapshot) this.installSnapshot(rd.snapshot);
+    this.rn.onPersisted(rd);
+    if (rd.snapshot && this.rn.raft.raftLog.unstable.snapshot === undefined) this.host.checker.onConfigSettled(this, this.confState);
+    for (const m of late) this.host.send(this, m);
+    if (rd.snapshot) this.serveReads();
+  }
+
   /** The fsync of the in-flight Ready completed: its writes are durable. */
   fsyncDone(): void {
+    if (this.knobs.asyncStorageWrites) {
+      // The simulated fsync covers everything written until it completes.
+      this.sync();
+      const done = this.pipelined;
+      this.pipelined = [];
+      this.pumping = true;
+      try {
+        for (const f of done) {
+          if (this.status !== 'up') return;
+          this.finishPipelined(f.rd, f.late);
+        }
+      } finally {
+        this.pumping = false;
+      }
+      this.pump();
+      return;
+    }
     const f = this.inFlight;
     if (!f) throw new Error(`node ${this.id}: fsync completed with no Ready in flight`);
     this.sync();
@@ -260,14 +337,7 @@ export class SimNode {
   /** Persisted: send the rest, apply, advance. */
   private finishReady(rd: Ready, late: Message[]): void {
     for (const m of late) this.host.send(this, m);
-    if (rd.snapshot) {
-      const s = rd.snapshot;
-      this.stateMachine = KvStateMachine.decode(s.data, s.metadata.index, this.host.bug !== 'applyTwice');
-      this.confState = structuredClone(s.metadata.confState);
-      this.host.checker.onSnapshotApplied(this, s, this.sm.digest());
-      this.host.onSnapshotEvent(this, 'installed');
-      this.host.trace(() => `n${this.id} installed snapshot at ${s.metadata.index} (term ${s.metadata.term})`);
-    }
+    if (rd.snapshot) this.installSnapshot(rd.snapshot);
     for (const e of rd.committedEntries) this.apply(e);
     this.rn.advance(rd);
     // Unless a newer snapshot awaits the next Ready, Raft's configuration is the one applied.
@@ -278,6 +348,15 @@ export class SimNode {
     if (this.status !== 'up') return; // applying its own removal stopped it
     this.maybeSnapshot();
     this.serveReads();
+  }
+
+  /** The state machine becomes the (durable) snapshot's state. */
+  private installSnapshot(s: Snapshot): void {
+    this.stateMachine = KvStateMachine.decode(s.data, s.metadata.index, this.host.bug !== 'applyTwice');
+    this.confState = structuredClone(s.metadata.confState);
+    this.host.checker.onSnapshotApplied(this, s, this.sm.digest());
+    this.host.onSnapshotEvent(this, 'installed');
+    this.host.trace(() => `n${this.id} installed snapshot at ${s.metadata.index} (term ${s.metadata.term})`);
   }
 
   private apply(e: Entry): void {
@@ -307,6 +386,8 @@ export class SimNode {
 
   /** Every K applied entries: snapshot the state machine and compact the log behind it. */
   private maybeSnapshot(): void {
+    // Pipelined, a snapshot being installed is newer than anything applied here.
+    if (this.rn.raft.raftLog.unstable.snapshot !== undefined) return;
     const applied = this.sm.appliedIndex;
     const stored = this.storage.storedSnapshot().metadata.index;
     if (applied - stored < this.snapshotEveryEntries) return;
@@ -332,7 +413,7 @@ export class SimNode {
     if (this.status !== 'up') return;
     const p = this.host.profile;
     if (this.host.random.chance(p.snapshotUnavailableProbability)) throw new SnapshotTemporarilyUnavailableError();
-    if (this.inFlight !== undefined) return;
+    if (this.fsyncInFlight) return;
     const applied = this.sm.appliedIndex;
     if (applied > this.storage.storedSnapshot().metadata.index && this.host.random.chance(p.freshSnapshotProbability)) {
       this.createSnapshot(applied);

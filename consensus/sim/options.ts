@@ -154,6 +154,12 @@ export const simOptionsSchema = z.object({
   checkLinearizability: z.boolean().default(true),
   /** Check that every sent ack is durable (direct checks; off to prove the Raft-level invariants alone catch a bug). */
   checkAckDurability: z.boolean().default(true),
+  /**
+   * How replicas drive Raft's Ready: 'sync' (persist, then send and apply, then advance), 'async'
+   * (pipelined, as the runtime does), or 'mixed': async for odd seeds (no random draw, so a seed
+   * replays the same either way).
+   */
+  storageWrites: z.enum(['sync', 'async', 'mixed']).default('mixed'),
   /** Some runs with check-quorum use lease-based reads (clock-dependent: off by default). */
   leaseReads: z.boolean().default(false),
   /** Deterministic budget of model steps for the linearizability search. */
@@ -176,6 +182,7 @@ export function replayCommand(o: ResolvedSimOptions, verbose = true): string {
   if (o.faultProfile !== 'default') parts.push(`--profile ${o.faultProfile}`);
   if (o.bug !== undefined) parts.push(`--bug ${o.bug}`);
   if (o.leaseReads) parts.push('--lease-reads');
+  if (o.storageWrites !== 'mixed') parts.push(`--storage-writes ${o.storageWrites}`);
   if (!o.checkAckDurability) parts.push('--no-ack-durability');
   if (!o.checkLinearizability) parts.push('--no-linearizability');
   if (verbose) parts.push('--verbose');

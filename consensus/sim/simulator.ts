@@ -129,6 +129,7 @@ class Simulation implements NodeHost {
       disableProposalForwarding: r.chance(0.1),
       stepDownOnRemoval: true,
       readOnlyOption: 'safe',
+      asyncStorageWrites: o.storageWrites === 'async' || (o.storageWrites === 'mixed' && o.seed % 2 === 1),
     };
     // A removed leader that does not step down keeps leading until the operator stops it.
     this.knobs.stepDownOnRemoval = r.chance(0.8);
@@ -142,7 +143,7 @@ class Simulation implements NodeHost {
     this.clusterConfigIndex = this.nodesInitial;
     const k = this.knobs;
     this.stats.nodesInitial = this.nodesInitial;
-    this.stats.raft = { heartbeatTick: k.heartbeatTick, electionTick: k.electionTick, preVote: k.preVote, checkQuorum: k.checkQuorum, inflightMsgsMax: k.inflightMsgsMax };
+    this.stats.raft = { heartbeatTick: k.heartbeatTick, electionTick: k.electionTick, preVote: k.preVote, checkQuorum: k.checkQuorum, inflightMsgsMax: k.inflightMsgsMax, asyncStorageWrites: k.asyncStorageWrites };
   }
 
   run(): SimStats {

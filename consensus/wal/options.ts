@@ -37,6 +37,13 @@ export const walOptionsSchema = z
     rewriteGroupsMax: z.number().int().min(0).max(1_000_000).default(64),
     /** ...and their live entries total at most this many bytes. */
     rewriteBytesMax: bytes(0, 4 * GiB, 8 * MiB),
+    /**
+     * Zeros written ahead of the head segment's end (0: off). Overwriting allocated space, an
+     * fdatasync need not update the file size: measured 2-4× faster on ext4 here. The segment is
+     * cut back to its records when it rolls or the WAL closes; after a crash, recovery treats the
+     * zeros as never-written space.
+     */
+    preallocateBytes: bytes(0, 1 * GiB, 0),
     /** CPU budget (bytes checksummed) for deciding whether a damaged last-segment tail is torn. */
     tornTailScanBytesMax: bytes(0, 64 * GiB, 1 * GiB),
   })

@@ -22,11 +22,15 @@ function allZero(bytes: Uint8Array, start: number, end: number): boolean {
 /**
  * The frame at `offset` of the last segment failed (`failure` says how). It is a torn tail when
  * everything from there on is zero (never-written or preallocated space), or when no valid frame
- * follows within one write's reach. A valid frame after the damage, or damage further from the end
- * than one write, means bytes that were durable have changed: corruption.
+ * follows within one write's reach (trailing zeros, preallocated space, not counted). A valid
+ * frame after the damage, or damage further from the end than one write, means bytes that were
+ * durable have changed: corruption.
  */
-export function classifyDamagedTail(bytes: Uint8Array, offset: number, end: number, limits: TailLimits, failure: string): TailVerdict {
-  if (allZero(bytes, offset, end)) return { torn: true, reason: `${failure}; the ${end - offset} bytes from there are zero` };
+export function classifyDamagedTail(bytes: Uint8Array, offset: number, fileEnd: number, limits: TailLimits, failure: string): TailVerdict {
+  if (allZero(bytes, offset, fileEnd)) return { torn: true, reason: `${failure}; the ${fileEnd - offset} bytes from there are zero` };
+  // Preallocated space after the last write is zeros: one write's reach ends where they begin.
+  let end = fileEnd;
+  while (end > offset && bytes[end - 1] === 0) end--;
   if (end - offset > limits.windowBytes) {
     return {
       torn: false,
@@ -39,7 +43,7 @@ export function classifyDamagedTail(bytes: Uint8Array, offset: number, end: numb
     if (type < 1 || type > recordTypeMax) continue;
     const length = (bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16) | (bytes[p + 3] << 24)) >>> 0;
     const payloadEnd = p + frameHeaderBytes + length;
-    if (length > limits.recordBytesMax || payloadEnd > end) continue;
+    if (length > limits.recordBytesMax || payloadEnd > fileEnd) continue;
     budget -= length + 5;
     if (budget < 0) {
       return { torn: false, detail: `${failure}, and the scan for valid records after it exceeded tornTailScanBytesMax ${limits.scanBytesMax}, so it cannot be shown to be a torn write` };

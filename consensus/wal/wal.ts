@@ -142,7 +142,12 @@ interface HeadSegment extends SegmentFile {
   file: WalFile;
   /** Written since the last fdatasync. */
   dirty: boolean;
+  /** File size including preallocated zeros (≥ bytes). */
+  allocatedBytes: number;
 }
+
+/** Preallocation writes zeros in pieces of this size. */
+const zeroChunk = new Uint8Array(1024 * 1024);
 
 const writerBytesInitial = 64 * 1024;
 const writerBytesPooledMax = 8 * 1024 * 1024;
@@ -426,7 +431,16 @@ export class Wal {
     this.closed = true;
     const head = this.head;
     this.head = undefined;
-    if (head !== undefined) await head.file.close();
+    if (head !== undefined) {
+      try {
+        if (this.failure === undefined && head.allocatedBytes > head.bytes) {
+          await this.trimPreallocated(head);
+          await this.datasync(head);
+        }
+      } finally {
+        await head.file.close();
+      }
+    }
   }
 
   group(groupId: number): WalGroupView | undefined {
@@ -766,19 +780,21 @@ export class Wal {
         if (old !== undefined) {
           // The old segment is complete and durable before a newer one exists, so only the last
           // segment can ever end in a torn write.
+          await this.trimPreallocated(old);
           if (old.dirty) await this.datasync(old);
           this.head = undefined;
           await old.file.close();
         }
         const file = path.join(this.walDir, segmentFileName(c.seq));
         const handle = await this.io.create(file, true);
-        this.head = { seq: c.seq, path: file, bytes: 0, file: handle, dirty: false };
+        this.head = { seq: c.seq, path: file, bytes: 0, file: handle, dirty: false, allocatedBytes: 0 };
         this.segments.push({ seq: c.seq, path: file, bytes: 0 });
         dirDirty = true;
       }
       const head = this.head;
       assert(head !== undefined && head.seq === c.seq, 'a chunk must go to the head segment');
       const bytes = c.writer.written();
+      if (head.bytes + bytes.byteLength > head.allocatedBytes && this.opts.preallocateBytes > 0) await this.preallocate(head, head.bytes + bytes.byteLength);
       await head.file.write(bytes, head.bytes);
       head.bytes += bytes.byteLength;
       head.dirty = true;
@@ -795,6 +811,24 @@ export class Wal {
     }
     this.counters.bytesDurableCount += batch.bytes;
     this.counters.batchesCount++;
+  }
+
+  /** Writes zeros up to `neededBytes` + preallocateBytes; the batch's fdatasync makes them durable. */
+  private async preallocate(head: HeadSegment, neededBytes: number): Promise<void> {
+    const to = neededBytes + this.opts.preallocateBytes;
+    for (let at = Math.max(head.allocatedBytes, head.bytes); at < to; at += zeroChunk.byteLength) {
+      await head.file.write(zeroChunk.subarray(0, Math.min(zeroChunk.byteLength, to - at)), at);
+    }
+    head.allocatedBytes = to;
+    head.dirty = true;
+  }
+
+  /** Cuts preallocated zeros off a segment that takes no more records (rolled or closing). */
+  private async trimPreallocated(head: HeadSegment): Promise<void> {
+    if (head.allocatedBytes <= head.bytes) return;
+    await head.file.truncate(head.bytes);
+    head.allocatedBytes = head.bytes;
+    head.dirty = true;
   }
 
   private async datasync(head: HeadSegment): Promise<void> {

@@ -5,7 +5,9 @@ import { runCrdtBench } from './crdt.ts';
 import { runProxyBench } from './proxy.ts';
 import { runCompositorBench } from './compositor.ts';
 import { runDirectorsBench } from './directors.ts';
+import { runPlayerBench } from './player.ts';
 import { runRaftBench } from './raft.ts';
+import { runTransferBench } from './transfers.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
 
@@ -23,8 +25,12 @@ export function registerBenchCommands(program: Command): void {
     .option('--election-ticks <n>', 'election timeout in ticks', '10')
     .option('--out <file>', 'write the JSON report here', 'bench-results/raft.json')
     .option('--keep', 'keep the data directory')
+    .option('--wal-preallocate-bytes <n>', "zeros the WAL keeps ahead of its write position (default: the runtime's)")
+    .option('--profile', 'afterwards, profile every process (V8 sampling profiler) during one more level at the highest proposer count')
     .action(async (o: Record<string, string | boolean>) => {
       await runRaftBench({
+        profile: Boolean(o.profile),
+        walPreallocateBytes: o.walPreallocateBytes === undefined ? undefined : Number(o.walPreallocateBytes),
         seconds: Number(o.seconds),
         proposers: intList(String(o.proposers)),
         entryBytes: Number(o.entryBytes),
@@ -112,5 +118,36 @@ export function registerBenchCommands(program: Command): void {
     .option('--out <file>', 'write the JSON report here', 'bench-results/compositor.json')
     .action(async (o: Record<string, string>) => {
       await runCompositorBench({ events: Number(o.events), workers: intList(String(o.workers)), slotDelayMs: Number(o.slotDelayMs), out: o.out ? String(o.out) : undefined });
+    });
+  bench
+    .command('player')
+    .description('replay of N canon messages from JetStream into the SQLite of M player clients (checkpoint replay, ordered consumers), against SQLite-only and consumer-only baselines')
+    .option('--messages <n>', 'canon messages in the stream', '100000')
+    .option('--players <list>', 'player counts, one level each', '1,10')
+    .option('--batch <n>', 'messages per SQLite transaction at most', '2000')
+    .option('--linger-ms <n>', 'how long a batch waits to fill before it commits', '5')
+    .option('--body-bytes <n>', 'canon body size', '120')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/player.json')
+    .option('--keep', 'keep the work directory')
+    .action(async (o: Record<string, string | boolean>) => {
+      await runPlayerBench({
+        messages: Number(o.messages),
+        players: intList(String(o.players)),
+        applyBatchMax: Number(o.batch),
+        applyLingerMs: Number(o.lingerMs),
+        bodyBytes: Number(o.bodyBytes),
+        out: o.out ? String(o.out) : undefined,
+        keep: Boolean(o.keep),
+      });
+    });
+  bench
+    .command('transfers')
+    .description('cross-shard transfers vs one-shard transfers vs single axis writes, 3 node processes, closed-loop HTTP clients')
+    .option('--seconds <n>', 'seconds per level', '10')
+    .option('--clients <list>', 'concurrent clients per level', '1,16')
+    .option('--tick-ms <n>', 'raft tick', '50')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/transfers.json')
+    .action(async (o: Record<string, string>) => {
+      await runTransferBench({ seconds: Number(o.seconds), clients: intList(o.clients!), tickMs: Number(o.tickMs), out: o.out });
     });
 }

@@ -5,12 +5,15 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { forkTs, ipcRequest } from '../proc/spawn_ts.ts';
 import { freePort } from '../launcher/index.ts';
 import { measureFsyncPerSec } from './fsync_baseline.ts';
+import { summariseProfiles } from './cpu_profile.ts';
 
 const NODE_MAIN = fileURLToPath(new URL('./raft_node_main.ts', import.meta.url));
+const PROFILER_PRELOAD = fileURLToPath(new URL('./cpu_profiler_preload.mjs', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface RaftBenchOptions {
   seconds: number;
@@ -22,6 +25,10 @@ export interface RaftBenchOptions {
   electionTicks: number;
   out?: string;
   keep: boolean;
+  /** Afterwards, profile the leader and a follower (V8 sampling profiler) under the highest load. */
+  profile?: boolean;
+  /** WAL preallocation in the node processes (undefined: the runtime's default). */
+  walPreallocateBytes?: number;
 }
 
 interface Cluster {
@@ -48,8 +55,10 @@ async function startNode(c: Cluster, id: number, opts: RaftBenchOptions): Promis
     tickMs: opts.tickMs,
     electionTicks: opts.electionTicks,
     heartbeatTicks: 2,
+    walPreallocateBytes: opts.walPreallocateBytes,
   };
-  const child = forkTs(NODE_MAIN, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
+  const execArgv = ['--expose-gc', ...(opts.profile ? ['--import', pathToFileURL(PROFILER_PRELOAD).href] : [])];
+  const child = forkTs(NODE_MAIN, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   await new Promise<void>((resolve, reject) => {
     const onMsg = (m: unknown) => {
       if ((m as { ready?: boolean }).ready) {
@@ -86,6 +95,13 @@ async function statuses(c: Cluster): Promise<Map<number, Status>> {
       }
     }),
   );
+  return out;
+}
+
+/** CPU time (user + system, µs) each node process has used so far. */
+async function cpuUsByNode(c: Cluster): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const [id, child] of c.children) out.set(id, (await ipcRequest<{ cpuUs: number }>(child, { cmd: 'cpu' }, 10_000)).cpuUs);
   return out;
 }
 
@@ -128,13 +144,51 @@ export async function runRaftBench(opts: RaftBenchOptions): Promise<Record<strin
       log(`    leader: n${leader}`);
       await ipcRequest(c.children.get(leader)!, { cmd: 'load', proposers: 4, durationMs: 1000, entryBytes: opts.entryBytes }); // warm-up
       for (const p of opts.proposers) {
+        // The disk is shared with other processes: its fsync rate right before each level is the
+        // baseline that level's ratio uses.
+        const before = await measureFsyncPerSec(root, 1000);
+        const cpu0 = await cpuUsByNode(c);
         const r = await ipcRequest<Record<string, number>>(c.children.get(leader)!, { cmd: 'load', proposers: p, durationMs: opts.seconds * 1000, entryBytes: opts.entryBytes }, opts.seconds * 1000 + 60_000);
+        const cpu1 = await cpuUsByNode(c);
+        // CPU time per commit does not depend on how busy the shared machine is, unlike wall time.
+        let followersCpuUs = 0;
+        for (const [id, us] of cpu1) if (id !== leader) followersCpuUs += us - (cpu0.get(id) ?? 0);
+        r.leaderCpuUsPerCommit = (cpu1.get(leader)! - cpu0.get(leader)!) / Math.max(1, r.commits);
+        r.followersCpuUsPerCommit = followersCpuUs / Math.max(1, r.commits);
+        r.rawFsyncsPerSecBefore = before.fsyncsPerSec;
+        r.ratioToRawFsync = r.commitsPerSec / before.fsyncsPerSec;
         results.push(r);
         log(
-          `    proposers=${String(p).padStart(3)}  commits/s=${fmt(r.commitsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 3)} ms  p99=${fmt(r.latencyMsP99, 3)} ms  entries/fsync=${fmt(r.entriesPerFsync, 1)}  fsync=${fmt(r.fsyncMsMean, 3)} ms  ratio commits/s : raw fsync/s = ${fmt(r.commitsPerSec / baseline.fsyncsPerSec, 2)}  errors=${r.errors}`,
+          `    proposers=${String(p).padStart(3)}  commits/s=${fmt(r.commitsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 3)} ms  p99=${fmt(r.latencyMsP99, 3)} ms  entries/fsync=${fmt(r.entriesPerFsync, 1)}  entries/MsgProp=${fmt(r.entriesPerProposalBatch, 1)}  leader socket writes/s=${fmt(r.socketWritesPerSec, 0)} (${fmt(r.framesPerSocketWrite, 1)} frames each)  fsync=${fmt(r.fsyncMsMean, 3)} ms  CPU µs/commit leader ${fmt(r.leaderCpuUsPerCommit, 1)} followers ${fmt(r.followersCpuUsPerCommit, 1)}  raw fsync just before=${fmt(before.fsyncsPerSec, 0)}/s  ratio commits/s : raw fsync/s = ${fmt(r.ratioToRawFsync, 2)}  errors=${r.errors}`,
         );
       }
       report.throughput = results;
+
+      if (opts.profile) {
+        const p = Math.max(...opts.proposers);
+        log(`    profile: V8 sampling profiler in all 3 processes during one more ${opts.seconds} s level at ${p} proposers`);
+        const dir = path.join(root, 'profiles');
+        await mkdir(dir, { recursive: true });
+        await Promise.all([...c.children.values()].map((ch) => ipcRequest(ch, { cmd: 'cpu-profile-start' }, 10_000)));
+        const r = await ipcRequest<Record<string, number>>(c.children.get(leader)!, { cmd: 'load', proposers: p, durationMs: opts.seconds * 1000, entryBytes: opts.entryBytes }, opts.seconds * 1000 + 60_000);
+        type Stopped = { file: string; eventLoopDelayMs: { p50: number; p99: number } };
+        const stopped = new Map<number, Stopped>();
+        for (const [id, ch] of c.children) stopped.set(id, await ipcRequest<Stopped>(ch, { cmd: 'cpu-profile-stop', file: path.join(dir, `n${id}.cpuprofile`) }, 60_000));
+        log(`    (profiled run: commits/s=${fmt(r.commitsPerSec, 0)}, p50=${fmt(r.latencyMsP50, 3)} ms)`);
+        const profiles: Record<string, unknown> = {};
+        for (const [id, st] of stopped) {
+          const role = id === leader ? 'leader' : 'follower';
+          const sum = await summariseProfiles([st.file], REPO_ROOT, 30, path.basename(PROFILER_PRELOAD));
+          profiles[`n${id} (${role})`] = { eventLoopDelayMs: st.eventLoopDelayMs, summary: sum };
+          log(`    n${id} (${role}): idle ${fmt(sum.idlePct, 1)}% of samples, GC ${fmt(sum.gcPct, 1)}% of busy, event-loop delay p50/p99 ${fmt(st.eventLoopDelayMs.p50, 1)}/${fmt(st.eventLoopDelayMs.p99, 1)} ms`);
+          for (const h of sum.topSelf.slice(0, 15)) log(`      ${fmt(h.selfPct, 1).padStart(5)}% self ${fmt(h.inclusivePct, 1).padStart(5)}% incl  ${h.where}`);
+          log('      top inclusive:');
+          for (const h of sum.topInclusive.slice(0, 25)) log(`      ${fmt(h.inclusivePct, 1).padStart(5)}% incl  ${h.where}`);
+          log('      by area (self):');
+          for (const a of sum.byArea.slice(0, 10)) log(`      ${fmt(a.selfPct, 1).padStart(5)}%  ${a.area}`);
+        }
+        report.profiles = profiles;
+      }
 
       log(`3/4 failover: SIGKILL the leader under light load, time until a new leader commits (${opts.failoverTrials} trials)`);
       const electionTimeoutMs = opts.tickMs * opts.electionTicks;
@@ -159,31 +213,31 @@ export async function runRaftBench(opts: RaftBenchOptions): Promise<Record<strin
           return st && st.group1.leader !== 0 ? true : undefined;
         });
       }
-      report.failover = { electionTimeoutMs, trialsMs: trials, maxMs: Math.max(...trials), maxRatio: Math.max(...trials) / electionTimeoutMs };
+      if (trials.length > 0) report.failover = { electionTimeoutMs, trialsMs: trials, maxMs: Math.max(...trials), maxRatio: Math.max(...trials) / electionTimeoutMs };
     } finally {
       await stopCluster(c);
     }
 
-    log(`4/4 memory: ${opts.idleGroups} idle groups (3 replicas each) in each of 3 processes`);
-    const m = await startCluster(path.join(root, 'idle'), opts.idleGroups, opts);
-    try {
-      const settled = await waitFor(`all ${opts.idleGroups} groups to elect and quiesce`, 180_000, async () => {
-        const st = await statuses(m);
-        const leaders = [...st.values()].reduce((a, s) => a + s.ledHere, 0);
-        const quiet = [...st.values()].reduce((a, s) => a + s.quiesced, 0);
-        process.stdout.write(`\r    leaders ${leaders}/${opts.idleGroups}, quiesced replicas ${quiet}/${opts.idleGroups * 3}   `);
-        return leaders === opts.idleGroups && quiet === opts.idleGroups * 3 ? st : undefined;
-      });
-      process.stdout.write('\n');
-      await new Promise((r) => setTimeout(r, 2000));
-      const rss: number[] = [];
-      for (const child of m.children.values()) rss.push((await ipcRequest<{ rssBytes: number }>(child, { cmd: 'gc' })).rssBytes);
-      const cpu0 = process.cpuUsage();
-      void cpu0;
-      report.memory = { groups: opts.idleGroups, rssBytesPerProcess: rss, rssMiBMax: Math.max(...rss) / 2 ** 20, settledProcesses: settled.size };
-      log(`    RSS per process: ${rss.map((b) => `${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}`);
-    } finally {
-      await stopCluster(m);
+    if (opts.idleGroups > 0) {
+      log(`4/4 memory: ${opts.idleGroups} idle groups (3 replicas each) in each of 3 processes`);
+      const m = await startCluster(path.join(root, 'idle'), opts.idleGroups, opts);
+      try {
+        const settled = await waitFor(`all ${opts.idleGroups} groups to elect and quiesce`, 180_000, async () => {
+          const st = await statuses(m);
+          const leaders = [...st.values()].reduce((a, s) => a + s.ledHere, 0);
+          const quiet = [...st.values()].reduce((a, s) => a + s.quiesced, 0);
+          process.stdout.write(`\r    leaders ${leaders}/${opts.idleGroups}, quiesced replicas ${quiet}/${opts.idleGroups * 3}   `);
+          return leaders === opts.idleGroups && quiet === opts.idleGroups * 3 ? st : undefined;
+        });
+        process.stdout.write('\n');
+        await new Promise((r) => setTimeout(r, 2000));
+        const rss: number[] = [];
+        for (const child of m.children.values()) rss.push((await ipcRequest<{ rssBytes: number }>(child, { cmd: 'gc' })).rssBytes);
+        report.memory = { groups: opts.idleGroups, rssBytesPerProcess: rss, rssMiBMax: Math.max(...rss) / 2 ** 20, settledProcesses: settled.size };
+        log(`    RSS per process: ${rss.map((b) => `${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}`);
+      } finally {
+        await stopCluster(m);
+      }
     }
   } finally {
     if (!opts.keep) await rm(root, { recursive: true, force: true });

@@ -14,6 +14,8 @@ interface NodeConfig {
   tickMs: number;
   electionTicks: number;
   heartbeatTicks: number;
+  /** WAL preallocation (undefined: the runtime's default). */
+  walPreallocateBytes?: number;
 }
 
 const cfg = JSON.parse(process.argv[2]) as NodeConfig;
@@ -27,8 +29,20 @@ const node = await openRaftNode({
   heartbeatTicks: cfg.heartbeatTicks,
   seed: cfg.nodeId,
   proposalTimeoutMs: 10_000,
+  wal: cfg.walPreallocateBytes === undefined ? undefined : { preallocateBytes: cfg.walPreallocateBytes },
 });
 for (let g = 1; g <= cfg.groups; g++) node.openGroup(g, new CounterStateMachine(), { voters: cfg.voters });
+
+/** Socket writes and frames sent over every peer link so far. */
+function linkTotals(): { writes: number; frames: number } {
+  let writes = 0;
+  let frames = 0;
+  for (const peer of Object.values(node.transportStats()?.peers ?? {})) {
+    writes += peer.writes;
+    frames += peer.sentFrames;
+  }
+  return { writes, frames };
+}
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -41,6 +55,7 @@ async function load(proposers: number, durationMs: number, entryBytes: number) {
   const latencies: number[] = [];
   let errors = 0;
   const m0 = { ...node.metrics.snapshot() };
+  const t0Stats = linkTotals();
   const t0 = performance.now();
   const end = t0 + durationMs;
   const worker = async () => {
@@ -58,6 +73,7 @@ async function load(proposers: number, durationMs: number, entryBytes: number) {
   await Promise.all(Array.from({ length: proposers }, worker));
   const elapsedMs = performance.now() - t0;
   const m1 = node.metrics.snapshot();
+  const t1Stats = linkTotals();
   const sorted = Float64Array.from(latencies).sort();
   const syncs = m1.syncs - m0.syncs;
   return {
@@ -72,6 +88,9 @@ async function load(proposers: number, durationMs: number, entryBytes: number) {
     fsyncs: syncs,
     entriesPerFsync: syncs > 0 ? latencies.length / syncs : NaN,
     fsyncMsMean: syncs > 0 ? (m1.syncMsTotal - m0.syncMsTotal) / syncs : NaN,
+    socketWritesPerSec: ((t1Stats.writes - t0Stats.writes) / elapsedMs) * 1000,
+    framesPerSocketWrite: t1Stats.writes > t0Stats.writes ? (t1Stats.frames - t0Stats.frames) / (t1Stats.writes - t0Stats.writes) : NaN,
+    entriesPerProposalBatch: m1.proposalBatches > m0.proposalBatches ? latencies.length / (m1.proposalBatches - m0.proposalBatches) : NaN,
   };
 }
 
@@ -102,6 +121,10 @@ serveIpc(async (msg) => {
         }
       }
       throw new Error('no commit before the deadline');
+    }
+    case 'cpu': {
+      const u = process.cpuUsage();
+      return { cpuUs: u.user + u.system };
     }
     case 'metrics':
       return node.metrics.snapshot();

@@ -36,6 +36,8 @@ export function ipcRequest<T>(child: ChildProcess, msg: Record<string, unknown>,
 export function serveIpc(handler: (msg: { cmd: string } & Record<string, unknown>) => Promise<unknown>): void {
   process.on('message', (m: unknown) => {
     const msg = m as { id: string; cmd: string } & Record<string, unknown>;
+    // Answered by the profiler preload (infra/bench/cpu_profiler_preload.mjs) when it is loaded.
+    if (typeof msg.cmd === 'string' && msg.cmd.startsWith('cpu-profile-')) return;
     handler(msg).then(
       (result) => process.send?.({ id: msg.id, ok: true, result }),
       (e: unknown) => process.send?.({ id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) }),

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EventualSettingsSchema } from './eventual_settings.ts';
 import { DirectorConfigSchema } from '../../directors/index.ts';
+import { TransferSettingsOverridesSchema } from './transfers/settings.ts';
 
 const address = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
@@ -38,6 +39,8 @@ export const ClusterConfigSchema = z.strictObject({
   metaVoters: z.array(z.number().int().min(1)).min(1).optional(),
   raft: RaftSettingsSchema.prefault({}),
   gm: GmSettingsSchema.prefault({}),
+  /** Cross-shard transfer timing (shards/node/transfers/settings.ts); defaults scale with raft.proposalTimeoutMs. */
+  transfers: TransferSettingsOverridesSchema.default({}),
   http: z.strictObject({ bodyBytesMax: z.number().int().min(1024).default(64 * 1024) }).default({ bodyBytesMax: 64 * 1024 }),
   postgres: z.string().optional(),
   nats: z.array(z.string()).optional(),

@@ -10,6 +10,7 @@ import { GmNode } from './gm_node.ts';
 import { NodeMetrics } from './metrics.ts';
 import { registerRoutes } from './routes.ts';
 import { registerEventualRoutes } from './routes_eventual.ts';
+import { registerTransferRoutes } from './transfers/routes.ts';
 
 const { values } = parseArgs({ options: { config: { type: 'string' }, node: { type: 'string' } } });
 if (!values.config || !values.node || !/^n?[1-9][0-9]*$/.test(values.node)) {
@@ -29,6 +30,7 @@ const metrics = new NodeMetrics();
 const app = createServer({ bodyBytesMax: config.http.bodyBytesMax, onInternalError: (e) => log.error({ err: e instanceof Error ? e.stack : String(e) }, 'internal error in a request') });
 registerRoutes(app, node, metrics, directing);
 registerEventualRoutes(app, eventual, metrics);
+registerTransferRoutes(app, node, log);
 const self = config.nodes.find((n) => n.id === nodeId)!;
 await app.listen({ host: self.http.host, port: self.http.port });
 const httpUrl = `http://${self.http.host}:${self.http.port}`;

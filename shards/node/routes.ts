@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseUid, UidError, templatesForKey } from '../../catalogue/index.ts';
-import { IndeterminateError, UnavailableError, UnknownGroupError } from '../../consensus/runtime/index.ts';
 import type { GmResult, MetaResult, ShardRecord } from '../index.ts';
 import { ConcreteShardKeySchema, ShardKeySchema, errorCodeHttpStatus, ReplicasSchema, ShardIdSchema, AxisIdSchema, TemplateIdSchema, deviation } from '../index.ts';
 import { ApiError, badRequest, conflict, indeterminate, notFound, unavailable } from '../http/errors.ts';
@@ -13,6 +12,7 @@ import { parseInput } from '../http/validate.ts';
 import type { GmNode } from './gm_node.ts';
 import { META_GROUP_ID, newCommandId } from './gm_node.ts';
 import { peerHttpUrl } from './config.ts';
+import { readBarrier, runtimeError, shardRecordOf } from './shard_access.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { Directing } from './directing.ts';
 import { eventTracer, registerPipelineRoutes } from './routes_pipeline.ts';
@@ -54,14 +54,6 @@ function commandIdFrom(req: FastifyRequest, prefix: string): string {
   const h = req.headers['idempotency-key'];
   if (h === undefined) return newCommandId(prefix);
   return `${prefix}-${parseInput(IdempotencyHeader, Array.isArray(h) ? h[0] : h, 'Idempotency-Key header')}`;
-}
-
-/** Maps runtime failures to the 503/504 distinction. */
-function runtimeError(e: unknown): never {
-  if (e instanceof UnavailableError) throw unavailable(e.message, Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-  if (e instanceof IndeterminateError) throw indeterminate(e.message);
-  if (e instanceof UnknownGroupError) throw unavailable(`${e.message}; retry shortly`);
-  throw e;
 }
 
 function commandError(r: { ok: false; code: string; message: string }): ApiError {
@@ -128,27 +120,11 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     throw unavailable(`no replica of shard ${shard.id} answered (${lastError || 'none reachable'})`);
   }
 
-  async function shardRecord(id: string): Promise<ShardRecord> {
-    let s = node.meta.shardView(id);
-    if (!s) {
-      // This replica of the meta group may lag (a shard just created through another node): catch
-      // up before answering that the shard does not exist.
-      await barrier(META_GROUP_ID);
-      s = node.meta.shardView(id);
-    }
-    if (!s) throw notFound(`no shard '${id}'; GET /shards lists them`);
-    return s;
-  }
+  const shardRecord = (id: string): Promise<ShardRecord> => shardRecordOf(node, id);
 
   const hosted = (id: string) => node.hostedShard(id);
 
-  async function barrier(groupId: number): Promise<void> {
-    try {
-      await node.raft.readIndex(groupId);
-    } catch (e) {
-      runtimeError(e);
-    }
-  }
+  const barrier = (groupId: number): Promise<void> => readBarrier(node, groupId);
 
   function axisOf(shardId: string, axis: string) {
     const h = hosted(shardId)!;

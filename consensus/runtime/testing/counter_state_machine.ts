@@ -1,5 +1,6 @@
 // A minimal deterministic state machine for runtime tests and benchmarks: counts commands and
-// keeps a running checksum of their bytes, so replicas can be compared after a run.
+// keeps a running checksum (CRC-32C) of their bytes, so replicas can be compared after a run.
+import { crc32c } from '../../codec/index.ts';
 import type { AppliedCommand, StateMachine } from '../state_machine.ts';
 
 export class CounterStateMachine implements StateMachine<number> {
@@ -15,9 +16,7 @@ export class CounterStateMachine implements StateMachine<number> {
 
   apply(cmd: AppliedCommand): number {
     this.count++;
-    let h = this.checksum;
-    for (let i = 0; i < cmd.data.byteLength; i++) h = (Math.imul(h, 31) + cmd.data[i]) | 0;
-    this.checksum = h;
+    this.checksum = crc32c(cmd.data, 0, cmd.data.byteLength, this.checksum);
     this.lastIndex = cmd.index;
     this.log?.push(new TextDecoder().decode(cmd.data));
     return this.count;

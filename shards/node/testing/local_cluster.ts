@@ -29,7 +29,7 @@ export interface LocalCluster {
 }
 
 export async function startLocalCluster(
-  opts: { nodes?: number; gm?: boolean; tickMs?: number; snapshotEveryEntries?: number; nats?: boolean; eventual?: ClusterConfigInput['eventual'] } = {},
+  opts: { nodes?: number; gm?: boolean; tickMs?: number; snapshotEveryEntries?: number; nats?: boolean; eventual?: ClusterConfigInput['eventual']; transfers?: ClusterConfigInput['transfers'] } = {},
 ): Promise<LocalCluster> {
   const n = opts.nodes ?? 3;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nimmer-nodes-'));
@@ -45,6 +45,7 @@ export async function startLocalCluster(
     gm: { enabled: opts.gm ?? false, tickMs: 200, budgetActiveEventsMax: 2 },
     ...(nats ? { nats: nats.urls } : {}),
     ...(opts.eventual ? { eventual: opts.eventual } : {}),
+    ...(opts.transfers ? { transfers: opts.transfers } : {}),
   };
   const configFile = path.join(dir, 'cluster.json');
   await writeFile(configFile, JSON.stringify(config, null, 2));

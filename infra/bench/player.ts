@@ -1,0 +1,133 @@
+// `nimmer bench player`: replay of N canon messages from JetStream into the SQLite of M players, each
+// from its own checkpoint (ordered consumers, nothing kept on the server). Baselines measured in the
+// same run: the same N messages applied straight into SQLite (no network: the apply ceiling), and an
+// ordered consumer draining them with no SQLite (the network ceiling); plus the disk's fsync rate.
+// The cost of checkpoint replay against per-player durable consumers is for the transport evaluation.
+//   node bin/nimmer.js bench player --messages 100000 --players 1,10
+import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { canonSubject, EVENTS_STREAM, EVENTS_SUBJECTS, LocalStore, PlayerClient, type CanonMessage, type StreamDelivery } from '../../transport/index.ts';
+import { startNats, Supervisor } from '../launcher/index.ts';
+import { measureFsyncPerSec } from './fsync_baseline.ts';
+
+export interface PlayerBenchOptions {
+  messages: number;
+  players: number[];
+  applyBatchMax: number;
+  applyLingerMs: number;
+  bodyBytes: number;
+  out?: string;
+  keep?: boolean;
+}
+
+interface Level {
+  players: number;
+  wallMs: number;
+  msgsPerSecPerClient: number;
+  msgsPerSecAggregate: number;
+  cpuMs: number;
+  meanBatch: number;
+}
+
+const EVENT = 'ev-bench';
+const PUBLISH_IN_FLIGHT = 1_000;
+
+export async function runPlayerBench(o: PlayerBenchOptions): Promise<void> {
+  const playersMax = Math.max(...o.players);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nimmer-bench-player-'));
+  const supervisor = new Supervisor({ logDir: path.join(dir, 'logs'), handleSignals: true });
+  console.log(`player replay bench: ${o.messages} messages, players ${o.players.join(',')}, batch ${o.applyBatchMax}, body ${o.bodyBytes} B; dir ${dir}`);
+  console.log('note: the machine is shared with other sessions; numbers vary run to run.');
+  try {
+    const fsync = await measureFsyncPerSec(dir, 1000);
+    const nats = await startNats({ dataDir: dir, mode: 'local', supervisor });
+    const nc = await connect({ servers: nats.urls });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS] });
+    const ids = Array.from({ length: playersMax }, (_, i) => `b${i}`);
+    const messages = Array.from({ length: o.messages }, (_, i) => message(i + 1, ids, o.bodyBytes));
+    const encoded = messages.map((m) => new TextEncoder().encode(JSON.stringify(m)));
+    const js = jetstream(nc);
+    const tPub = performance.now();
+    for (let i = 0; i < encoded.length; i += PUBLISH_IN_FLIGHT) {
+      await Promise.all(encoded.slice(i, i + PUBLISH_IN_FLIGHT).map((data, j) => js.publish(canonSubject(`${EVENT}.d1.s${(i + j) % 8}`), data, { msgID: `canon-${i + j + 1}` })));
+    }
+    const publishMs = performance.now() - tPub;
+    console.log(`published ${o.messages} in ${publishMs.toFixed(0)} ms (${rate(o.messages, publishMs)} msg/s); payload ~${encoded[0]!.length} B`);
+
+    // Baseline 1: SQLite only (same batches, no network), after a warm-up store (JIT, wasm) that is discarded.
+    const deliveries: StreamDelivery[] = encoded.map((data, i) => ({ eventUid: EVENT, streamSeq: i + 1, data }));
+    const warm = LocalStore.open(path.join(dir, 'warmup.sqlite'), ids[0]!);
+    warm.addSubscription(EVENT, Date.now());
+    for (let i = 0; i < Math.min(deliveries.length, 10_000); i += o.applyBatchMax) warm.applyStream(deliveries.slice(i, i + o.applyBatchMax), Date.now());
+    warm.close();
+    const store = LocalStore.open(path.join(dir, 'baseline.sqlite'), ids[0]!);
+    store.addSubscription(EVENT, Date.now());
+    const tApply = performance.now();
+    const cpuApply0 = process.cpuUsage();
+    for (let i = 0; i < deliveries.length; i += o.applyBatchMax) store.applyStream(deliveries.slice(i, i + o.applyBatchMax), Date.now());
+    const applyMs = performance.now() - tApply;
+    const cpuApply = process.cpuUsage(cpuApply0);
+    const applyCpuMs = (cpuApply.user + cpuApply.system) / 1000;
+    store.close();
+    // Baseline 2: the ordered consumer alone (no SQLite).
+    const tDrain = performance.now();
+    const consumer = await js.consumers.get(EVENTS_STREAM, { filter_subjects: `nimmerverse.events.${EVENT}.>`, deliver_policy: DeliverPolicy.All });
+    let drained = 0;
+    const iter = await consumer.consume({ max_messages: 4_096 });
+    for await (const _m of iter) if (++drained === o.messages) break;
+    const drainMs = performance.now() - tDrain;
+
+    const levels: Level[] = [];
+    for (const m of o.players) {
+      const levelDir = path.join(dir, `players-${m}`);
+      mkdirSync(levelDir);
+      const clients = ids.slice(0, m).map((id) => PlayerClient.open({ playerId: id, dbPath: path.join(levelDir, `${id}.sqlite`), eventsServers: nats.urls, applyBatchMax: o.applyBatchMax, applyLingerMs: o.applyLingerMs }));
+      for (const c of clients) await c.join(EVENT);
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await Promise.all(clients.map((c) => c.connect()));
+      await new Promise<void>((resolve) => {
+        const poll = () => (clients.every((c) => c.store.checkpointOf(EVENT) === o.messages) ? resolve() : setTimeout(poll, 5));
+        poll();
+      });
+      const wallMs = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const batches = clients.reduce((n, c) => n + c.batchesCommitted, 0);
+      for (const c of clients) {
+        if (c.totals.stream.applied !== o.messages) throw new Error(`player ${c.config.playerId} applied ${c.totals.stream.applied}, expected ${o.messages}`);
+        await c.close();
+      }
+      const level = { players: m, wallMs, msgsPerSecPerClient: (o.messages / wallMs) * 1000, msgsPerSecAggregate: ((o.messages * m) / wallMs) * 1000, cpuMs: (cpu.user + cpu.system) / 1000, meanBatch: (o.messages * m) / batches };
+      levels.push(level);
+      console.log(`${m} player(s): all caught up in ${wallMs.toFixed(0)} ms: ${level.msgsPerSecPerClient.toFixed(0)} msg/s per client, ${level.msgsPerSecAggregate.toFixed(0)} msg/s aggregate, bench-process CPU ${level.cpuMs.toFixed(0)} ms (${(((o.messages * m) / level.cpuMs) * 1000).toFixed(0)} msg per CPU-second), mean batch ${level.meanBatch.toFixed(0)} messages per SQLite commit`);
+    }
+    const sqliteOnly = (o.messages / applyMs) * 1000;
+    const consumerOnly = (o.messages / drainMs) * 1000;
+    const one = levels.find((l) => l.players === 1) ?? levels[0]!;
+    console.log(`SQLite apply alone used ${applyCpuMs.toFixed(0)} ms CPU for ${o.messages} messages: ${((o.messages / applyCpuMs) * 1000).toFixed(0)} msg per CPU-second (wall rate suffers when other sessions load the cores)`);
+    console.log(`baselines (same run): SQLite apply alone ${sqliteOnly.toFixed(0)} msg/s; ordered consumer alone ${consumerOnly.toFixed(0)} msg/s; disk fsync ${fsync.fsyncsPerSec.toFixed(0)}/s`);
+    console.log(`ratios: replay into SQLite (${one.players} player) / SQLite alone = ${(one.msgsPerSecPerClient / sqliteOnly).toFixed(2)}; / consumer alone = ${(one.msgsPerSecPerClient / consumerOnly).toFixed(2)}`);
+    const report = { messages: o.messages, applyBatchMax: o.applyBatchMax, publishMsgsPerSec: (o.messages / publishMs) * 1000, sqliteOnlyMsgsPerSec: sqliteOnly, sqliteOnlyCpuMs: applyCpuMs, consumerOnlyMsgsPerSec: consumerOnly, fsyncPerSec: fsync.fsyncsPerSec, levels };
+    if (o.out !== undefined) {
+      mkdirSync(path.dirname(o.out), { recursive: true });
+      writeFileSync(o.out, JSON.stringify(report, null, 2));
+      console.log(`report: ${o.out}`);
+    }
+    await nc.close();
+  } finally {
+    await supervisor.stopAll();
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function message(canonId: number, participants: string[], bodyBytes: number): CanonMessage {
+  return { canonId, eventUid: EVENT, district: 'd1', scene: `s${(canonId - 1) % 8}`, slot: null, participants, retention: 'standard', body: { line: 'x'.repeat(bodyBytes) }, createdAt: new Date().toISOString() };
+}
+
+function rate(n: number, ms: number): string {
+  return ((n / ms) * 1000).toFixed(0);
+}

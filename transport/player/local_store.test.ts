@@ -1,0 +1,121 @@
+// The player's SQLite: retention pruning by class with tombstones that still dedupe, and the
+// exactly-once invariant (rows and checkpoint commit together) across a SIGKILL mid-apply.
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNats, Supervisor } from '../../infra/launcher/index.ts';
+import { forkTs } from '../../infra/proc/spawn_ts.ts';
+import { PlayerClient } from './client.ts';
+import { RetentionPolicySchema } from './config.ts';
+import { LocalStore, type StreamDelivery } from './local_store.ts';
+import { canonMessage, ensureEventsStream, publishAll, waitUntil } from './testdata/stream.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'nimmer-store-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const encoder = new TextEncoder();
+const HOUR_MS = 3_600_000;
+
+function delivery(eventUid: string, streamSeq: number, m: object): StreamDelivery {
+  return { eventUid, streamSeq, data: encoder.encode(JSON.stringify(m)) };
+}
+
+describe('local store', () => {
+  it('prunes content by retention class, keeps tombstones that still dedupe, then drops them', () => {
+    const s = LocalStore.open(path.join(dir, 'ret.sqlite'), 'p1');
+    const policy = RetentionPolicySchema.parse({ ephemeralTtlMs: HOUR_MS, standardTtlMs: 10 * HOUR_MS, standardRowsMax: 3, tombstoneTtlMs: 24 * HOUR_MS });
+    const t0 = 1_000_000_000_000;
+    s.addSubscription('ev-r', t0);
+    const ms = [
+      canonMessage(1, 'ev-r', ['p1'], 'ephemeral'),
+      canonMessage(2, 'ev-r', ['p1'], 'standard'),
+      canonMessage(3, 'ev-r', ['p1'], 'permanent'),
+    ];
+    expect(s.applyStream(ms.map((m, i) => delivery('ev-r', i + 1, m)), t0).applied).toBe(3);
+    const standards = [4, 5, 6, 7].map((id) => canonMessage(id, 'ev-r', ['p1'], 'standard'));
+    expect(s.applyFallback(standards, t0 + 1).applied).toBe(4);
+
+    // Before any TTL: only the standard cap (3 newest of 5 kept) drops the two oldest standard rows.
+    expect(s.prune(policy, t0 + 1)).toEqual({ contentDropped: 2, tombstonesDropped: 0 });
+    expect([s.row(2)?.body, s.row(4)?.body, s.row(5)?.body]).toEqual([null, null, { line: 'canon 5' }]);
+    // After the ephemeral TTL: the ephemeral content goes; permanent and recent standard stay.
+    expect(s.prune(policy, t0 + HOUR_MS)).toEqual({ contentDropped: 1, tombstonesDropped: 0 });
+    expect(s.row(1)).toMatchObject({ body: null, retention: 'ephemeral' });
+    expect(s.row(3)?.body).toEqual({ line: 'canon 3' });
+    // A pruned id is a tombstone: the district path re-delivering it is a duplicate, not a new apply.
+    expect(s.applyFallback([ms[0]!], t0 + HOUR_MS)).toMatchObject({ applied: 0, duplicates: 1 });
+    // After the standard TTL all standard content is gone; after the tombstone TTL the ids go too.
+    expect(s.prune(policy, t0 + 10 * HOUR_MS + 1).contentDropped).toBe(3);
+    expect(s.counts()).toMatchObject({ rows: 7, withContent: 1 });
+    expect(s.prune(policy, t0 + 40 * HOUR_MS).tombstonesDropped).toBe(6);
+    expect(s.canonIds()).toEqual([3]);
+    expect(s.row(3)?.body).toEqual({ line: 'canon 3' });
+    s.close();
+  });
+
+  it('skips stream messages at or below the checkpoint and counts malformed ones without stalling', () => {
+    const s = LocalStore.open(path.join(dir, 'redeliver.sqlite'), 'p2');
+    s.addSubscription('ev-x', 0);
+    const m = (id: number) => canonMessage(id, 'ev-x', ['p2']);
+    expect(s.applyStream([delivery('ev-x', 1, m(1)), delivery('ev-x', 2, m(2))], 0).applied).toBe(2);
+    const again = s.applyStream([delivery('ev-x', 2, m(2)), delivery('ev-x', 3, { nonsense: true }), delivery('ev-x', 4, m(4))], 0);
+    expect(again).toEqual({ applied: 1, duplicates: 0, redelivered: 1, notForPlayer: 0, malformed: 1 });
+    expect(s.checkpointOf('ev-x')).toBe(4);
+    s.close();
+    const reopened = LocalStore.open(path.join(dir, 'redeliver.sqlite'), 'p2');
+    expect(reopened.checkpointOf('ev-x')).toBe(4);
+    expect(() => LocalStore.open(path.join(dir, 'other.sqlite'), 'p2')).not.toThrow();
+    reopened.close();
+  });
+});
+
+describe('player crash mid-apply (SIGKILL)', () => {
+  const supervisorDir = () => path.join(dir, 'crash');
+  let supervisor: Supervisor;
+  let child: ChildProcess | undefined;
+  afterAll(async () => {
+    if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await supervisor?.stopAll();
+  });
+
+  it('rows and checkpoint survive together: the restarted player applies the rest exactly once', async () => {
+    supervisor = new Supervisor({ logDir: path.join(supervisorDir(), 'logs'), handleSignals: false });
+    const nats = await startNats({ dataDir: supervisorDir(), mode: 'local', supervisor });
+    const nc = await connect({ servers: nats.urls });
+    await ensureEventsStream(nc);
+    const total = 1500;
+    // A fresh stream holding only this event: stream sequence i carries canon id i.
+    await publishAll(jetstream(nc), Array.from({ length: total }, (_, i) => canonMessage(i + 1, 'ev-k', ['kim'])));
+    const dbPath = path.join(dir, 'kim.sqlite');
+    child = forkTs(fileURLToPath(new URL('./testdata/crash_child.ts', import.meta.url)), [dbPath, nats.urls[0]!, 'kim', 'ev-k'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child?.once('exit', r));
+    let applied = 0;
+    child.on('message', (m) => (applied = (m as { applied: number }).applied));
+    await waitUntil('the child applied a part', () => applied >= 200);
+    child.kill('SIGKILL');
+    await exited;
+    expect(applied).toBeLessThan(total); // killed mid-stream, not after the end
+
+    const p = PlayerClient.open({ playerId: 'kim', dbPath, eventsServers: nats.urls });
+    try {
+      const checkpoint = p.store.checkpointOf('ev-k') ?? 0;
+      expect(checkpoint).toBeGreaterThanOrEqual(applied);
+      expect(p.store.canonIds()).toEqual(Array.from({ length: checkpoint }, (_, i) => i + 1));
+      await p.connect();
+      await waitUntil('kim caught up', () => p.store.checkpointOf('ev-k') === total);
+      expect(p.store.canonIds()).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      expect(p.totals.stream).toMatchObject({ applied: total - checkpoint, duplicates: 0, redelivered: 0 });
+    } finally {
+      await p.close();
+      await nc.close();
+    }
+  });
+});
