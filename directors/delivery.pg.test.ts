@@ -29,14 +29,21 @@ afterAll(async () => {
 
 const ev = (uid: string, participants = ['p1', 'p2']): CommittedEvent => ({ uid, shard: 's-del', template: 'market_festival', district: 'square', participants, catalogueVersion: catalogue.version });
 
-async function composeBySql(uid: string): Promise<void> {
+/** What a compositor's transaction does: canon rows (one naming `named`), flag deleted, director notified. Returns the canon ids. */
+async function composeBySql(uid: string, named: readonly string[] = []): Promise<number[]> {
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
-    await c.query(`INSERT INTO nimmer.canon (event_uid, district, scene, slot, body) VALUES ($1, 'square', 'stalls', 'canon_audit', '{"kind":"audit","verdict":"pass"}')`, [uid]);
+    const r = await c.query<{ id: string }>(
+      `INSERT INTO nimmer.canon (event_uid, district, scene, slot, participants, body) VALUES
+         ($1, 'square', 'stalls', 'canon_audit', '{}', '{"kind":"audit","verdict":"pass"}'),
+         ($1, 'square', 'stalls', 'line1', $2, '{"kind":"dialogue"}') RETURNING id`,
+      [uid, named],
+    );
     await c.query('DELETE FROM nimmer.register_waiting WHERE event_uid = $1', [uid]);
     await c.query('SELECT pg_notify($1, $2)', [COMPOSED_CHANNEL, uid]);
     await c.query('COMMIT');
+    return r.rows.map((x) => Number(x.id));
   } finally {
     c.release();
   }
@@ -77,15 +84,18 @@ describe('delivery following', () => {
       } finally {
         c.release();
       }
-      await composeBySql(e.uid);
+      expect(await acknowledgeDelivery(pool, e.uid, 'p1', [])).toBe('incomplete'); // nothing composed yet
+      const ids = await composeBySql(e.uid, ['p1', 'p2']);
       await eventually(async () => (await trace())!.delivery === 'pending' && follower.waiting === 1, 5_000, 'canon, delivery pending');
+      // The player's ack must cover every canon row naming it.
+      expect(await acknowledgeDelivery(pool, e.uid, 'p1', [ids[0]!])).toBe('incomplete');
       const t = (await trace())!;
       expect(t.stage).toBe('canon');
       expect(t.deliveryDueAt).toBeDefined();
       expect(t.outcomeApplied).toBe(false);
-      expect(t.scenes.find((s) => s.scene === 'stalls')!.canonRows).toBe(1);
-      expect(await acknowledgeDelivery(pool, e.uid, 'p1')).toBe('acked');
-      expect(await acknowledgeDelivery(pool, e.uid, 'p1')).toBe('already');
+      expect(t.scenes.find((s) => s.scene === 'stalls')!.canonRows).toBe(2);
+      expect(await acknowledgeDelivery(pool, e.uid, 'p1', ids)).toBe('acked');
+      expect(await acknowledgeDelivery(pool, e.uid, 'p1', ids)).toBe('already');
       expect(await acknowledgeDelivery(pool, e.uid, 'intruder')).toBe('not_participant');
       expect((await trace())!.participants).toMatchObject({ p1: { delivered: true }, p2: { delivered: false } });
       await new Promise((r) => setTimeout(r, 200));

@@ -170,9 +170,10 @@ export async function listenDelivered(connectionString: string, follower: Delive
 }
 
 /** A player's acknowledgement (idempotent). */
-export type AckResult = 'acked' | 'already' | 'late' | 'not_participant' | 'unknown';
+export type AckResult = 'acked' | 'already' | 'incomplete' | 'late' | 'not_participant' | 'unknown';
 
-export async function acknowledgeDelivery(pool: pg.Pool, eventUid: string, participant: string): Promise<AckResult> {
-  const r = await pool.query<{ r: AckResult }>('SELECT nimmer.delivery_ack($1, $2) AS r', [eventUid, participant]);
+/** `canonIds`: the event's canon ids the player holds (checked against the canon rows naming it); omitted: the caller vouches. */
+export async function acknowledgeDelivery(pool: pg.Pool, eventUid: string, participant: string, canonIds?: readonly number[]): Promise<AckResult> {
+  const r = await pool.query<{ r: AckResult }>('SELECT nimmer.delivery_ack($1, $2, $3::bigint[]) AS r', [eventUid, participant, canonIds === undefined ? null : canonIds]);
   return r.rows[0]!.r;
 }

@@ -35,7 +35,7 @@ export interface Directing {
   /** What Postgres knows about an event (register, flag, canon, acks, journal); throws while the register is unreachable. */
   snapshot(uid: string): Promise<RegisterSnapshot>;
   /** A player's delivery acknowledgement (idempotent). */
-  acknowledge(uid: string, participant: string): Promise<AckResult>;
+  acknowledge(uid: string, participant: string, canonIds?: readonly number[]): Promise<AckResult>;
   /** Routines waiting for delivery acknowledgements. */
   deliveryWaiting(): number;
   close(): Promise<void>;
@@ -143,7 +143,7 @@ export function startDirecting(node: GmNode, postgresUrl: string, log: NodeLogge
   return {
     supervisor: () => supervisor,
     snapshot: (uid) => readRegisterSnapshot(pool, uid),
-    acknowledge: (uid, participant) => acknowledgeDelivery(pool, uid, participant),
+    acknowledge: (uid, participant, canonIds) => acknowledgeDelivery(pool, uid, participant, canonIds),
     deliveryWaiting: () => follower.waiting,
     async close() {
       closed = true;

@@ -6,11 +6,15 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseUid, UidError } from '../../catalogue/index.ts';
 import { traceEvent, type EventTrace, type ShardEventState } from '../../directors/index.ts';
-import { badRequest, notFound, unavailable } from '../http/errors.ts';
+import { badRequest, conflict, notFound, unavailable } from '../http/errors.ts';
 import { parseInput } from '../http/validate.ts';
 import type { Directing } from './directing.ts';
 
-const DeliveredBody = z.strictObject({ participant: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'participant ids are 1-64 characters of [A-Za-z0-9_-]') });
+const DeliveredBody = z.strictObject({
+  participant: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'participant ids are 1-64 characters of [A-Za-z0-9_-]'),
+  /** The event's canon ids the player's local store holds; the register checks they cover every row naming the player. */
+  canonIds: z.array(z.number().int().positive()).max(100_000).optional(),
+});
 
 export type EventTracer = (uid: string, shard: ShardEventState | null) => Promise<EventTrace | Record<string, unknown> | null>;
 
@@ -54,11 +58,12 @@ export function registerPipelineRoutes(app: FastifyInstance, directing: Directin
     if (directing === null) throw unavailable('this cluster has no register (no Postgres): delivery is not followed');
     let result;
     try {
-      result = await directing.acknowledge(eventUid, body.participant);
+      result = await directing.acknowledge(eventUid, body.participant, body.canonIds);
     } catch (e) {
       throw unavailable(`the register (Postgres) is unreachable; the acknowledgement was not recorded: ${e instanceof Error ? e.message : String(e)}; retry (acknowledgements are idempotent)`);
     }
     if (result === 'unknown') throw notFound(`no live or journalled event ${eventUid}: nothing to acknowledge`);
+    if (result === 'incomplete') throw conflict(`event ${eventUid} is not fully delivered to ${body.participant}: its canon is not composed yet, or a canon row naming the participant is missing from canonIds; nothing was recorded — acknowledge again once applied`);
     if (result === 'not_participant') throw badRequest(`${body.participant} is not a participant of event ${eventUid}`);
     return { ok: true, result };
   });

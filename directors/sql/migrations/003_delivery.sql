@@ -34,10 +34,13 @@ CREATE TABLE IF NOT EXISTS nimmer.event_journal (
 );
 CREATE INDEX IF NOT EXISTS event_journal_delivered_idx ON nimmer.event_journal (delivered_at);
 
--- A player's acknowledgement. Returns 'acked' (new), 'already' (repeated), 'late' (after the
+-- A player's acknowledgement. p_canon_ids: the canon ids of the event the player holds in its
+-- local store (NULL: the caller vouches for completeness). Returns 'acked' (new), 'already'
+-- (repeated), 'incomplete' (a canon row of the event that names the player is missing from
+-- p_canon_ids, or there is no canon yet: nothing stored, ack again later), 'late' (after the
 -- director closed delivery as partial: journalled, not waited for), 'not_participant', 'unknown'
 -- (no live or journalled event: nothing is stored, so acks cannot grow state without bound).
-CREATE OR REPLACE FUNCTION nimmer.delivery_ack(p_uid text, p_participant text) RETURNS text
+CREATE OR REPLACE FUNCTION nimmer.delivery_ack(p_uid text, p_participant text, p_canon_ids bigint[] DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
   parts jsonb;
@@ -50,6 +53,15 @@ BEGIN
     END IF;
     SELECT * INTO j FROM nimmer.event_journal WHERE event_uid = p_uid;
     IF NOT FOUND THEN
+      -- Composed canon exists only once the waiting flag is gone (one compositor transaction).
+      IF EXISTS (SELECT 1 FROM nimmer.register_waiting WHERE event_uid = p_uid) THEN
+        RETURN 'incomplete';
+      END IF;
+      IF p_canon_ids IS NOT NULL AND EXISTS (
+           SELECT 1 FROM nimmer.canon c
+            WHERE c.event_uid = p_uid AND p_participant = ANY (c.participants) AND NOT (c.id = ANY (p_canon_ids))) THEN
+        RETURN 'incomplete';
+      END IF;
       INSERT INTO nimmer.delivery_acks (event_uid, participant) VALUES (p_uid, p_participant) ON CONFLICT DO NOTHING;
       IF FOUND THEN
         PERFORM pg_notify('nimmer_delivered', p_uid);
