@@ -143,6 +143,7 @@ describe('delivery following', () => {
       // The journal window: a zero window prunes it, after which the event is unknown.
       expect((await pool.query<{ n: number }>('SELECT nimmer.journal_prune(0, 1000) AS n')).rows[0]!.n).toBeGreaterThanOrEqual(1);
       expect(traceEvent(e.uid, null, await readRegisterSnapshot(pool, e.uid))).toBeNull();
+      expect((await pool.query('SELECT 1 FROM nimmer.canon WHERE event_uid = $1', [e.uid])).rowCount).toBe(0); // canon went with its journal window
     } finally {
       sup.close();
       follower.close();

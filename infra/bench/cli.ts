@@ -4,6 +4,7 @@ import { runClusterBench } from './cluster.ts';
 import { runCrdtBench } from './crdt.ts';
 import { runProxyBench } from './proxy.ts';
 import { runCompositorBench } from './compositor.ts';
+import { runE2eBench, runSoakBench } from './pipeline_e2e.ts';
 import { runDirectorsBench } from './directors.ts';
 import { runPlayerBench } from './player.ts';
 import { runRaftBench } from './raft.ts';
@@ -118,6 +119,52 @@ export function registerBenchCommands(program: Command): void {
     .option('--out <file>', 'write the JSON report here', 'bench-results/compositor.json')
     .action(async (o: Record<string, string>) => {
       await runCompositorBench({ events: Number(o.events), workers: intList(String(o.workers)), slotDelayMs: Number(o.slotDelayMs), out: o.out ? String(o.out) : undefined });
+    });
+  bench
+    .command('e2e')
+    .description('the whole pipeline in a real nimmer up cluster: POST /events at a constant rate → composed → delivered (stand-in fleet acks); latency p50/p99 and events/s per compositor count')
+    .option('--compositors <list>', 'compositor processes, one cluster run each', '1,4')
+    .option('--rate <n>', 'events posted per second', '10')
+    .option('--seconds <n>', 'seconds of posting per run', '30')
+    .option('--participants <n>', 'participants per event', '3')
+    .option('--delivery-timeout-ms <n>', 'director delivery deadline', '10000')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/e2e.json')
+    .option('--keep', 'keep the data directories')
+    .action(async (o: Record<string, string | boolean>) => {
+      await runE2eBench({
+        compositors: intList(String(o.compositors)),
+        rate: Number(o.rate),
+        seconds: Number(o.seconds),
+        participants: Number(o.participants),
+        deliveryTimeoutMs: Number(o.deliveryTimeoutMs),
+        out: o.out ? String(o.out) : undefined,
+        keep: Boolean(o.keep),
+      });
+    });
+  bench
+    .command('soak')
+    .description('constant load for --minutes (full mode: 10) in a real nimmer up cluster; samples every layer (register, flags, acks, journal, canon, Raft dirs, Postgres size, shard registers) and reports each slope after warm-up with a verdict')
+    .option('--minutes <n>', 'minutes of constant load (10 for the full soak; 1 to try it)', '10')
+    .option('--smoke', 'a short try: 1 minute, samples every 2 s, journal window 10 s')
+    .option('--rate <n>', 'events posted per second', '5')
+    .option('--compositors <n>', 'compositor processes', '1')
+    .option('--sample-ms <n>', 'sampling interval', '5000')
+    .option('--warmup <share>', 'share of the run ignored as warm-up', '0.3')
+    .option('--journal-window-ms <n>', 'how long ended events (journal and canon rows) are kept', '60000')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/soak.json')
+    .option('--keep', 'keep the data directory')
+    .action(async (o: Record<string, string | boolean>) => {
+      const smoke = Boolean(o.smoke);
+      await runSoakBench({
+        minutes: smoke ? 1 : Number(o.minutes),
+        rate: Number(o.rate),
+        compositors: Number(o.compositors),
+        sampleMs: smoke ? 2_000 : Number(o.sampleMs),
+        warmupShare: Number(o.warmup),
+        journalWindowMs: smoke ? 10_000 : Number(o.journalWindowMs),
+        out: o.out ? String(o.out) : undefined,
+        keep: Boolean(o.keep),
+      });
     });
   bench
     .command('player')

@@ -131,7 +131,10 @@ BEGIN
 END;
 $$;
 
--- Ended events older than the window go (bounded per call, so one call never runs long).
+-- Ended events older than the window go, with their canon rows (bounded per call, so one call
+-- never runs long): canon outlives its event by the journal window — published to JetStream in the
+-- transaction that wrote it, delivered or given up on by the director, then kept for GET /events
+-- and late acknowledgements. Players keep their own copies (SQLite); JetStream keeps its window.
 CREATE OR REPLACE FUNCTION nimmer.journal_prune(p_window_ms bigint, p_rows_max integer) RETURNS integer
 LANGUAGE sql AS $$
   WITH gone AS (
@@ -139,6 +142,8 @@ LANGUAGE sql AS $$
       SELECT event_uid FROM nimmer.event_journal
        WHERE delivered_at < clock_timestamp() - make_interval(secs => p_window_ms / 1000.0)
        ORDER BY delivered_at LIMIT p_rows_max)
-    RETURNING 1)
+    RETURNING event_uid),
+  canon_gone AS (
+    DELETE FROM nimmer.canon c USING gone WHERE c.event_uid = gone.event_uid RETURNING 1)
   SELECT count(*)::integer FROM gone;
 $$;
