@@ -89,5 +89,10 @@ describe('nimmer up: directors and compositors', () => {
     const after = await equilibrium();
     expect(Object.keys(after.axes).some((a) => after.axes[a]!.value !== before.axes[a]!.value)).toBe(true);
     expect((await db.query('SELECT 1 FROM nimmer.register_waiting')).rowCount).toBe(0);
+    // The node's /metrics carries the directors' counters.
+    const node1 = cluster.config.nodes[0]!;
+    const metricsText = await (await fetch(`http://${node1.http.host}:${node1.http.port}/metrics`)).text();
+    expect(metricsText).toMatch(/nimmer_directors\{stat="ended"\} [1-9]/);
+    expect(metricsText).toMatch(/nimmer_directors\{stat="waiting_delivery"\} 0/);
   });
 });

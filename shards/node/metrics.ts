@@ -1,5 +1,6 @@
 // /metrics: Prometheus series for raft (per group), HTTP and the runtime's counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Directing } from './directing.ts';
 import type { GmNode } from './gm_node.ts';
 
 export class NodeMetrics {
@@ -15,12 +16,25 @@ export class NodeMetrics {
   private readonly runtime = new Gauge({ name: 'nimmer_raft_runtime', help: 'Runtime counters (proposals, applied, messages, syncs, snapshots, ...)', labelNames: ['counter'], registers: [this.registry] });
   private readonly deviationGauge = new Gauge({ name: 'nimmer_gm_deviation', help: 'Equilibrium deviation per hosted shard', labelNames: ['shard'], registers: [this.registry] });
 
+  private readonly directors = new Gauge({
+    name: 'nimmer_directors',
+    help: 'Director routines of this node: live, waiting_composition, waiting_delivery, and the counters started, ended, restarts, escalations, fenced, stopped',
+    labelNames: ['stat'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'nimmer_process_' });
   }
 
   /** Refreshes the gauges from the node's current state (called per scrape). */
-  collect(node: GmNode): void {
+  collect(node: GmNode, directing: Directing | null = null): void {
+    const sup = directing?.supervisor();
+    if (sup) {
+      const st = sup.stats();
+      for (const [k, v] of Object.entries(st)) this.directors.set({ stat: k === 'waiting' ? 'waiting_composition' : k }, v);
+      this.directors.set({ stat: 'waiting_delivery' }, directing!.deliveryWaiting());
+    }
     const shardByGroup = new Map(node.meta.shardMap().shards.map((s) => [s.groupId, s.id]));
     for (const g of node.raft.groupIds()) {
       const st = node.raft.status(g);

@@ -203,7 +203,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
   });
 
   app.get('/metrics', async (_req, reply) => {
-    metrics.collect(node);
+    metrics.collect(node, directing);
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
