@@ -129,18 +129,15 @@ export class DeliveryFollower {
           'SELECT event_uid, array_agg(participant) AS acked FROM nimmer.delivery_acks WHERE event_uid = ANY($1::text[]) GROUP BY event_uid',
           [batch.map((f) => f.child.event.uid)],
         );
-        for (const row of r.rows) {
-          const f = this.follows.get(row.event_uid);
-          if (f === undefined) continue;
-          const acked = new Set(row.acked);
-          if ([...f.participants].every((p) => acked.has(p))) {
-            this.follows.delete(row.event_uid);
-            f.resolve();
-          } else {
-            // Rotate: the next poll asks about others first.
-            this.follows.delete(row.event_uid);
-            this.follows.set(row.event_uid, f);
-          }
+        const ackedOf = new Map(r.rows.map((row) => [row.event_uid, new Set(row.acked)]));
+        for (const f of batch) {
+          const uid = f.child.event.uid;
+          if (this.follows.get(uid) !== f) continue;
+          this.follows.delete(uid);
+          const acked = ackedOf.get(uid);
+          if (acked !== undefined && [...f.participants].every((p) => acked.has(p))) f.resolve();
+          // Rotate: the next poll asks about others first.
+          else this.follows.set(uid, f);
         }
       }
     } catch {

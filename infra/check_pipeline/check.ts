@@ -1,0 +1,251 @@
+// `nimmer check --workload pipeline` (issue 6), as a module the check runner hooks in: events are
+// POSTed (with idempotency keys, retried) under a nemesis (node isolation, node kills, NATS server
+// kills through the controller's /faults); a stand-in player fleet acknowledges every composed
+// event for every participant (retried until the register answers); GET /events/:uid is sampled
+// throughout. The checker verifies, after the heal:
+//   - every acknowledged (202) event reaches `pruned` with its outcome applied and delivery
+//     `complete` — every participant delivered;
+//   - every (event, participant) was recorded as delivered exactly once (one `acked`, the rest
+//     `already`), and the journal agrees with GET /events/:uid;
+//   - GET /events/:uid never went backwards through the stages, and never answered 404 for an
+//     acknowledged event.
+// Until the transport relay is on main, the fleet learns of canon from Postgres (NOTIFY
+// nimmer_composed) rather than from JetStream, so the relay-kill fault is not exercised.
+import pg from 'pg';
+import { COMPOSED_CHANNEL, PIPELINE_STAGES, type PipelineStage } from '../../directors/index.ts';
+import type { ClusterHandle } from '../up/cluster.ts';
+
+export type Nemesis = 'none' | 'mixed';
+
+export interface PipelineCheckOptions {
+  readonly seconds: number;
+  readonly seed: number;
+  readonly nemesis: Nemesis;
+  /** Events posted per second. */
+  readonly rate: number;
+  /** How long a fault is held before the heal. */
+  readonly faultMs: number;
+  /** After the heal, how long every acknowledged event may take to be pruned. */
+  readonly settleMs: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface PipelineCheckResult {
+  readonly ok: boolean;
+  readonly violations: string[];
+  readonly posted: number;
+  readonly acknowledged: number;
+  readonly faults: string[];
+  readonly acks: { acked: number; already: number; retried: number };
+  readonly traces: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rank = (s: PipelineStage) => PIPELINE_STAGES.indexOf(s);
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
+
+export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckOptions): Promise<PipelineCheckResult> {
+  const log = o.log ?? (() => undefined);
+  const random = rng(o.seed);
+  const url = cluster.controllerUrl;
+  const violations: string[] = [];
+  const acknowledged = new Map<string, { participants: string[] }>();
+  const ackResults = new Map<string, string[]>(); // `${uid}/${participant}` → results in order
+  const acks = { acked: 0, already: 0, retried: 0 };
+  const lastStage = new Map<string, PipelineStage>();
+  const faults: string[] = [];
+  let traces = 0;
+  let stopping = false;
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
+
+  // The stand-in fleet: on every composed event, each participant acknowledges with the canon ids naming it, retried.
+  const pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 4 });
+  pool.on('error', () => undefined);
+  const ackEvent = async (uid: string): Promise<void> => {
+    const reg = await pool.query<{ participants: string[] }>(`SELECT ARRAY(SELECT jsonb_array_elements_text(event->'participants')) AS participants FROM nimmer.register_events WHERE event_uid = $1`, [uid]);
+    const participants = reg.rows[0]?.participants ?? [];
+    const rows = await pool.query<{ id: string; participants: string[] }>('SELECT id, participants FROM nimmer.canon WHERE event_uid = $1', [uid]);
+    await Promise.all(
+      participants.map(async (p) => {
+        const canonIds = rows.rows.filter((r) => r.participants.includes(p)).map((r) => Number(r.id));
+        for (let attempt = 0; ; attempt++) {
+          const r = await post(url, `/events/${uid}/delivered`, { participant: p, canonIds }).catch(() => ({ status: 0, json: null }));
+          if (r.status === 200) {
+            const result = (r.json as { result: string }).result;
+            const k = `${uid}/${p}`;
+            ackResults.set(k, [...(ackResults.get(k) ?? []), result]);
+            if (result === 'acked') acks.acked++;
+            else acks.already++;
+            // A duplicate on purpose now and then: the register must answer 'already'.
+            if (random() < 0.1) {
+              const again = await post(url, `/events/${uid}/delivered`, { participant: p, canonIds }).catch(() => null);
+              if (again?.status === 200) ackResults.set(k, [...ackResults.get(k)!, (again.json as { result: string }).result]);
+            }
+            return;
+          }
+          if (r.status === 404 || r.status === 400) {
+            violations.push(`ack ${uid}/${p}: ${r.status} ${JSON.stringify(r.json)}`);
+            return;
+          }
+          acks.retried++;
+          if (attempt > 200) {
+            violations.push(`ack ${uid}/${p}: never accepted (last ${r.status})`);
+            return;
+          }
+          await sleep(250);
+        }
+      }),
+    );
+  };
+  const listener = new pg.Client({ connectionString: cluster.postgres.url });
+  listener.on('error', () => undefined);
+  await listener.connect();
+  listener.on('notification', (n) => {
+    if (n.channel === COMPOSED_CHANNEL && n.payload) track(ackEvent(n.payload).catch((e: unknown) => violations.push(`fleet: ${String(e)}`)));
+  });
+  await listener.query(`LISTEN ${COMPOSED_CHANNEL}`);
+
+  const observe = async (uid: string): Promise<PipelineStage | 'gone' | null> => {
+    const res = await fetch(`${url}/events/${uid}`, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
+    if (res === null) return null;
+    const text = await res.text();
+    traces++;
+    if (res.status === 404) return 'gone';
+    if (res.status !== 200) return null;
+    const t = JSON.parse(text) as { stage: PipelineStage };
+    const prev = lastStage.get(uid);
+    if (prev !== undefined && rank(t.stage) < rank(prev)) violations.push(`GET /events/${uid} went back from ${prev} to ${t.stage}`);
+    if (prev === undefined || rank(t.stage) > rank(prev)) lastStage.set(uid, t.stage);
+    return t.stage;
+  };
+
+  const shards = cluster.shards;
+  let seq = 0;
+  const postEvent = async (): Promise<void> => {
+    const i = seq++;
+    const shard = shards[i % shards.length]!;
+    const participants = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, k) => `p${i}-${k}`);
+    const body = { key: { geography: shard.key.geography, theme: 'economic', tier: 'everyday', faction: 'guilds' }, template: 'market_festival', district: `d${i % 7}`, participants };
+    const key = `check-${o.seed}-${i}`;
+    for (let attempt = 0; attempt < 20 && !stopping; attempt++) {
+      const r = await post(url, '/events', body, { 'idempotency-key': key }).catch(() => ({ status: 0, json: null }));
+      if (r.status === 202) {
+        acknowledged.set((r.json as { eventUid: string }).eventUid, { participants });
+        return;
+      }
+      if (r.status >= 400 && r.status < 500 && r.status !== 409) {
+        violations.push(`POST /events answered ${r.status}: ${JSON.stringify(r.json)}`);
+        return;
+      }
+      await sleep(300);
+    }
+  };
+
+  const nemesis = async (): Promise<void> => {
+    if (o.nemesis === 'none') return;
+    const nodeIds = cluster.config.nodes.map((n) => n.id);
+    const natsServers = cluster.nats.urls.length;
+    while (!stopping) {
+      await sleep(o.faultMs);
+      if (stopping) break;
+      const pick = random();
+      const node = `n${nodeIds[Math.floor(random() * nodeIds.length)]!}`;
+      const fault = pick < 0.4 ? { type: 'isolate', node } : pick < 0.8 ? { type: 'kill', node } : { type: 'nats-kill', server: Math.floor(random() * Math.max(1, natsServers)) };
+      const r = await post(url, '/faults', fault).catch((e: unknown) => ({ status: 0, json: String(e) }));
+      faults.push(`${JSON.stringify(fault)} → ${r.status}`);
+      log(`nemesis: ${JSON.stringify(fault)} → ${r.status}`);
+      await sleep(o.faultMs);
+      await fetch(`${url}/faults`, { method: 'DELETE' }).then((x) => x.text()).catch(() => undefined);
+      log('nemesis: healed');
+    }
+  };
+
+  const sampler = async (): Promise<void> => {
+    while (!stopping) {
+      const uids = [...acknowledged.keys()];
+      if (uids.length > 0) {
+        const uid = uids[Math.floor(random() * uids.length)]!;
+        if ((await observe(uid)) === 'gone') violations.push(`GET /events/${uid} answered 404 for an acknowledged event during the run`);
+      }
+      await sleep(100);
+    }
+  };
+
+  const t0 = Date.now();
+  const nem = nemesis();
+  const samp = sampler();
+  for (let n = 0; Date.now() - t0 < o.seconds * 1000; n++) {
+    const due = t0 + (n * 1000) / o.rate;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    track(postEvent());
+  }
+  stopping = true;
+  await nem;
+  await samp;
+  await fetch(`${url}/faults`, { method: 'DELETE' }).then((x) => x.text()).catch(() => undefined);
+  await Promise.allSettled([...inflight]);
+  log(`load done: ${seq} posted, ${acknowledged.size} acknowledged; waiting for every acknowledged event to be pruned`);
+
+  // Settle: every acknowledged event must reach 'pruned', delivered to every participant.
+  const deadline = Date.now() + o.settleMs;
+  const pending = new Set(acknowledged.keys());
+  while (pending.size > 0 && Date.now() < deadline) {
+    for (const uid of [...pending]) {
+      const s = await observe(uid);
+      if (s === 'pruned') pending.delete(uid);
+      else if (s === 'gone') {
+        violations.push(`GET /events/${uid} answered 404 for an acknowledged event (within the journal window)`);
+        pending.delete(uid);
+      }
+    }
+    if (pending.size > 0) await sleep(500);
+  }
+  await Promise.allSettled([...inflight]);
+  for (const uid of pending) violations.push(`event ${uid} was acknowledged but not pruned within ${o.settleMs} ms after the heal (last stage ${lastStage.get(uid) ?? 'never seen'})`);
+
+  for (const [uid, { participants }] of acknowledged) {
+    if (pending.has(uid)) continue;
+    const res = await fetch(`${url}/events/${uid}`).catch(() => null);
+    if (res?.status !== 200) {
+      violations.push(`final GET /events/${uid}: ${res?.status ?? 'no answer'}`);
+      continue;
+    }
+    const t = (await res.json()) as { stage: string; outcomeApplied: boolean; delivery: string; outcome: string | null; participants: Record<string, { delivered: boolean; late?: boolean }> };
+    if (!t.outcomeApplied || t.outcome === null) violations.push(`event ${uid}: pruned but its outcome is not applied (${JSON.stringify(t)})`);
+    if (t.delivery !== 'complete') violations.push(`event ${uid}: delivery ${t.delivery}, not complete`);
+    for (const p of participants) {
+      if (!t.participants[p]?.delivered) violations.push(`event ${uid}: participant ${p} not delivered`);
+      const results = ackResults.get(`${uid}/${p}`) ?? [];
+      const firsts = results.filter((r) => r === 'acked').length;
+      if (firsts !== 1) violations.push(`event ${uid}/${p}: recorded as delivered ${firsts} times (acks answered ${JSON.stringify(results)})`);
+    }
+    const j = await pool.query<{ delivery: string; outcome: string; delivered: string[] }>('SELECT delivery, outcome, delivered FROM nimmer.event_journal WHERE event_uid = $1', [uid]);
+    const row = j.rows[0];
+    if (row === undefined) violations.push(`event ${uid}: no journal row`);
+    else if (row.delivery !== t.delivery || row.outcome !== t.outcome || row.delivered.length !== participants.length) violations.push(`event ${uid}: journal ${JSON.stringify(row)} disagrees with GET ${JSON.stringify({ delivery: t.delivery, outcome: t.outcome })}`);
+  }
+  await listener.end().catch(() => undefined);
+  await pool.end().catch(() => undefined);
+  return { ok: violations.length === 0, violations, posted: seq, acknowledged: acknowledged.size, faults, acks, traces };
+}
