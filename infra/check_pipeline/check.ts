@@ -99,7 +99,10 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
             // A duplicate on purpose now and then: the register must answer 'already'.
             if (random() < 0.1) {
               const again = await post(url, `/events/${uid}/delivered`, { participant: p, canonIds }).catch(() => null);
-              if (again?.status === 200) ackResults.set(k, [...ackResults.get(k)!, (again.json as { result: string }).result]);
+              if (again?.status === 200) {
+                ackResults.set(k, [...ackResults.get(k)!, (again.json as { result: string }).result]);
+                acks.already++;
+              }
             }
             return;
           }
@@ -168,9 +171,10 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     while (!stopping) {
       await sleep(o.faultMs);
       if (stopping) break;
-      const pick = random();
+      // Every kind in turn (so a short run sees each), on a random node / server.
+      const kind = ['isolate', 'kill', 'nats-kill'][faults.length % 3]!;
       const node = `n${nodeIds[Math.floor(random() * nodeIds.length)]!}`;
-      const fault = pick < 0.4 ? { type: 'isolate', node } : pick < 0.8 ? { type: 'kill', node } : { type: 'nats-kill', server: Math.floor(random() * Math.max(1, natsServers)) };
+      const fault = kind === 'nats-kill' ? { type: kind, server: Math.floor(random() * Math.max(1, natsServers)) } : { type: kind, node };
       const r = await post(url, '/faults', fault).catch((e: unknown) => ({ status: 0, json: String(e) }));
       faults.push(`${JSON.stringify(fault)} → ${r.status}`);
       log(`nemesis: ${JSON.stringify(fault)} → ${r.status}`);
