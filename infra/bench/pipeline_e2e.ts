@@ -205,7 +205,7 @@ const SOAK_LAYERS: Record<string, string> = {
   journal_rows: 'SELECT count(*) FROM nimmer.event_journal',
   canon_rows: 'SELECT count(*) FROM nimmer.canon',
   director_fence_rows: 'SELECT count(*) FROM nimmer.director_fence',
-  participation_rows: "SELECT CASE WHEN to_regclass('nimmer.participation') IS NULL THEN 0 ELSE (SELECT count(*) FROM nimmer.participation) END",
+  participation_rows: 'SELECT count(*) FROM nimmer.participation', // NaN when the player migrations are not applied
 };
 
 export async function runSoakBench(o: SoakOptions): Promise<void> {
@@ -247,11 +247,11 @@ export async function runSoakBench(o: SoakOptions): Promise<void> {
   }
 }
 
-/** Events in the shards' active registers (GET /shards/:id on the controller). */
+/** Events in the shards' active registers (GET /shards/:id/equilibrium on the controller). */
 async function activeEvents(controllerUrl: string, shardIds: readonly string[]): Promise<number> {
   let n = 0;
   for (const id of shardIds) {
-    const res = await fetch(`${controllerUrl}/shards/${id}`).catch(() => null);
+    const res = await fetch(`${controllerUrl}/shards/${id}/equilibrium`).catch(() => null);
     if (res?.status !== 200) return NaN;
     n += ((await res.json()) as { activeEvents: number }).activeEvents;
   }
