@@ -1,9 +1,12 @@
 // The pipeline inside `nimmer up` (issue 6): events are posted (POST /events), the leader's directors
 // unfold them into the register, the compositor process writes canon, the routine applies the
 // outcome to the shard (the equilibrium moves) and closes the event; the register is pruned.
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir } from '../launcher/testdata/helpers.ts';
+import { acknowledgeDelivered, LocalStore } from '../../transport/index.ts';
+import { canonMessage } from '../../transport/player/testdata/stream.ts';
 import { startCluster, type ClusterHandle } from './cluster.ts';
 
 async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
@@ -70,9 +73,23 @@ describe('nimmer up: directors and compositors', () => {
       expect(t.scenes.some((s) => s.canonRows > 0)).toBe(true);
       expect(await ack(uid, 'p1')).toBe('acked');
     }
-    // The first event is delivered to both participants (a repeated ack is a no-op), the others only to p1.
-    expect(await ack(uids[0]!, 'p2')).toBe('acked');
-    expect(await ack(uids[0]!, 'p2')).toBe('already');
+    // The first event is delivered to both participants — p2 through the player client's acknowledgement
+    // from its SQLite store, refused while the store lacks a canon row naming p2 — the others only to p1.
+    const store = LocalStore.open(path.join(dataDir, 'p2.sqlite'), 'p2');
+    try {
+      const rows = (await db.query<{ id: string; participants: string[] }>('SELECT id, participants FROM nimmer.canon WHERE event_uid = $1 ORDER BY id', [uids[0]])).rows;
+      const mine = rows.filter((r) => r.participants.includes('p2')).map((r) => canonMessage(Number(r.id), uids[0]!, r.participants));
+      expect(mine.length).toBeGreaterThan(1);
+      store.addSubscription(uids[0]!, Date.now());
+      const enc = new TextEncoder();
+      store.applyStream(mine.slice(0, -1).map((m, i) => ({ eventUid: uids[0]!, streamSeq: i + 1, data: enc.encode(JSON.stringify(m)) })), Date.now());
+      expect(await acknowledgeDelivered(store, uids[0]!, { baseUrl: url })).toBe('incomplete');
+      store.applyStream([{ eventUid: uids[0]!, streamSeq: mine.length, data: enc.encode(JSON.stringify(mine[mine.length - 1])) }], Date.now());
+      expect(await acknowledgeDelivered(store, uids[0]!, { baseUrl: url })).toBe('acked');
+      expect(await acknowledgeDelivered(store, uids[0]!, { baseUrl: url })).toBe('already');
+    } finally {
+      store.close();
+    }
     // Each event is closed on the shard and pruned; its journal tells how delivery ended.
     for (const [i, uid] of uids.entries()) {
       const t = await until(`event ${uid} pruned`, 60_000, async () => {

@@ -5,3 +5,4 @@ export { PlayerFleet, type FleetOptions } from './fleet.ts';
 export { LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
 export { eventsOfPlayer, PLAYER_MIGRATIONS } from './login_feed.ts';
 export { PlayerDbInUseError } from './owner_lock.ts';
+export { acknowledgeDelivered, type DeliveryAckAnswer, type DeliveryAckOptions } from './delivery_ack.ts';

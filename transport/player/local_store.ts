@@ -134,6 +134,11 @@ export class LocalStore {
     return this.checkpoints.get(eventUid);
   }
 
+  /** The canon ids of an event this store holds (content or tombstone): what a delivery acknowledgement carries. */
+  canonIdsOf(eventUid: string): number[] {
+    return (this.db.all('SELECT canon_id FROM canon WHERE event_uid = ? ORDER BY canon_id', [eventUid]) as { canon_id: number }[]).map((r) => r.canon_id);
+  }
+
   /** Adds a subscription starting at the beginning of the stream (a late joiner catches up). False when present. */
   addSubscription(eventUid: string, nowMs: number): boolean {
     if (this.checkpoints.has(eventUid)) return false;
