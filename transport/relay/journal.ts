@@ -3,10 +3,11 @@
 // every 2 minutes, so a machine crash can lose acknowledged messages. repairJournalRange re-publishes what the
 // stream lacks with the original Nats-Msg-Ids.
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import { formatLsn, lsnOfMsgId, msgIdOf, parseLsn, type Lsn } from './lsn.ts';
+import { scanStream } from './stream_scan.ts';
 
 /** Deletes journal rows below `below` (already confirmed long enough ago), at most batchRows per statement. */
 export async function pruneJournal(client: pg.ClientBase, below: Lsn, batchRows: number): Promise<number> {
@@ -52,21 +53,6 @@ export interface RepairReport {
 
 const SCAN_TIME_MARGIN_MS = 60_000;
 
-/** The Msg-Ids the stream holds for messages stored since `since` (headers only, one pass of an ordered consumer). */
-async function msgIdsInStream(js: JetStreamClient, jsm: JetStreamManager, stream: string, since: Date): Promise<Set<string>> {
-  const ids = new Set<string>();
-  if ((await jsm.streams.info(stream)).state.messages === 0) return ids;
-  const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString(), headers_only: true });
-  if ((await consumer.info()).num_pending === 0) return ids;
-  const messages = await consumer.consume({ max_messages: 1000 });
-  for await (const m of messages) {
-    const id = m.headers?.get('Nats-Msg-Id');
-    if (id) ids.add(id);
-    if (m.info.pending === 0) break;
-  }
-  return ids;
-}
-
 export async function repairJournalRange(options: RepairOptions): Promise<RepairReport> {
   const batchRows = options.batchRows ?? 10_000;
   const inFlightMax = options.inFlightMax ?? 1000;
@@ -85,7 +71,7 @@ export async function repairJournalRange(options: RepairOptions): Promise<Repair
   const since = new Date(oldest.rows[0]!.t!.getTime() - SCAN_TIME_MARGIN_MS);
   const js = jetstream(options.nc);
   const jsm = await jetstreamManager(options.nc);
-  const present = await msgIdsInStream(js, jsm, options.stream, since);
+  const present = new Set((await scanStream(options.nc, options.stream, { time: since })).flatMap((m) => (m.msgId === null ? [] : [m.msgId])));
   progress(`journal: ${journalRows} rows in ${from}..${to}; the stream holds ${present.size} Msg-Ids since ${since.toISOString()}`);
 
   const blocked: Array<{ lsn: string; subject: string; headers: Record<string, string> | null; payload: Buffer }> = [];

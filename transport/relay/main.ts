@@ -19,6 +19,8 @@ const { values, positionals } = parseArgs({
     name: { type: 'string', default: 'relay' },
     'metrics-port': { type: 'string' },
     'in-flight-max': { type: 'string' },
+    'acquire-retry-ms': { type: 'string' },
+    'journal-retention-ms': { type: 'string' },
     'log-stats-ms': { type: 'string', default: '10000' },
     stream: { type: 'string', default: EVENTS_STREAM },
     from: { type: 'string' },
@@ -69,6 +71,8 @@ if (positionals[0] === 'repair') {
       natsServers,
       name: values.name,
       ...(values['in-flight-max'] !== undefined ? { inFlightMax: Number(values['in-flight-max']) } : {}),
+      ...(values['acquire-retry-ms'] !== undefined ? { acquireRetryMs: Number(values['acquire-retry-ms']) } : {}),
+      ...(values['journal-retention-ms'] !== undefined ? { journalRetentionMs: Number(values['journal-retention-ms']) } : {}),
     },
     log,
   );

@@ -210,7 +210,7 @@ export class Relay {
       const r = await this.admin.query<{ lag: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS lag', [formatLsn(this.confirmed)]);
       this.lagBytes = Math.max(0, Number(r.rows[0]?.lag ?? 0));
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'housekeeping failed; retrying next round');
+      if (!this.stopping) this.log.warn({ err: (e as Error).message }, 'housekeeping failed; retrying next round');
     } finally {
       this.housekeeping = false;
     }

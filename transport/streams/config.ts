@@ -45,19 +45,20 @@ export interface TransportStreamsOptions {
   replicas?: number;
   eventsMaxAgeMs?: number;
   eventsMaxBytes?: number;
+  districtsMaxBytes?: number;
   duplicateWindowMs?: number;
 }
 
-/** The transport's streams, in the order they must be created (a capture stream before the rule that feeds it). */
+/** The transport's streams (the defaults fit the launcher's 4 GiB JetStream file store),  in the order they must be created (a capture stream before the rule that feeds it). */
 export function transportStreams(options: TransportStreamsOptions = {}): StreamDecl[] {
   const common = { replicas: options.replicas ?? 1, duplicateWindowMs: options.duplicateWindowMs ?? 2 * MINUTE_MS };
   return [
-    StreamDeclSchema.parse({ name: DISTRICTS_STREAM, subjects: [`${DISTRICT_FEED_PREFIX}.>`], maxAgeMs: 24 * HOUR_MS, maxBytes: GIB, ...common }),
+    StreamDeclSchema.parse({ name: DISTRICTS_STREAM, subjects: [`${DISTRICT_FEED_PREFIX}.>`], maxAgeMs: 24 * HOUR_MS, maxBytes: options.districtsMaxBytes ?? GIB, ...common }),
     StreamDeclSchema.parse({
       name: EVENTS_STREAM,
       subjects: [EVENTS_SUBJECTS],
       maxAgeMs: options.eventsMaxAgeMs ?? 7 * 24 * HOUR_MS,
-      maxBytes: options.eventsMaxBytes ?? 4 * GIB,
+      maxBytes: options.eventsMaxBytes ?? 2 * GIB,
       ...common,
       republish: DISTRICT_REPUBLISH,
     }),
