@@ -21,3 +21,4 @@ export {
   type TransportStreamsOptions,
 } from './streams/config.ts';
 export { applyStreams, StreamConfigError, toStreamConfig, type ApplyAction } from './streams/apply.ts';
+export { publishLoad, type LoadOptions } from './testing/load.ts';

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { runClusterBench } from './cluster.ts';
 import { runRaftBench } from './raft.ts';
+import { runTransportBench } from './transport.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
 
@@ -58,6 +59,33 @@ export function registerBenchCommands(program: Command): void {
         profile: Boolean(o.profile),
         out: o.out ? String(o.out) : undefined,
         md: o.md ? String(o.md) : undefined,
+        keep: Boolean(o.keep),
+      });
+    });
+  bench
+    .command('transport')
+    .description('Postgres → JetStream: one relay\'s max publishes/s and commit → stored latency at a paced rate, against raw JetStream publish and a polling outbox measured in the same run')
+    .option('--rate <n>', 'paced publishes per second for the latency run', '5000')
+    .option('--seconds <n>', 'seconds of paced load', '10')
+    .option('--per-txn <n>', 'publishes per transaction in the paced run', '5')
+    .option('--clients <n>', 'concurrent Postgres clients', '8')
+    .option('--drain <n>', 'backlog size for the relay\'s max rate', '100000')
+    .option('--baseline <n>', 'messages for the raw JetStream baseline', '100000')
+    .option('--payload-bytes <n>', 'payload size', '200')
+    .option('--in-flight <n>', 'publishes in flight (relay and baselines)', '4096')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/transport.json')
+    .option('--keep', 'keep the work directory')
+    .action(async (o: Record<string, string | boolean>) => {
+      await runTransportBench({
+        ratePerSec: Number(o.rate),
+        seconds: Number(o.seconds),
+        perTxn: Number(o.perTxn),
+        clients: Number(o.clients),
+        drainMessages: Number(o.drain),
+        baselineMessages: Number(o.baseline),
+        payloadBytes: Number(o.payloadBytes),
+        inFlightMax: Number(o.inFlight),
+        out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),
       });
     });

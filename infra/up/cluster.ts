@@ -31,6 +31,7 @@ import { lockDataDir } from './data_dir_lock.ts';
 import { NodeProcesses } from './node_processes.ts';
 import { NODES_DEFAULT, parseUpOptions, REPLICAS_DEFAULT, SHARDS_DEFAULT, type UpOptions, type UpOptionsInput } from './options.ts';
 import { buildClusterConfig, planShards, type ClusterConfigFile, type NodePorts, type PlannedShard } from './plan.ts';
+import { startRelays, type Relays } from './relays.ts';
 import { readUpState, writeUpState, type UpState } from './up_state.ts';
 
 export const CLUSTER_ID = 'nimmer-local';
@@ -64,6 +65,8 @@ export interface ClusterHandle {
   nodes: NodeProcesses;
   postgres: Postgres;
   nats: Nats;
+  /** The transport relays (active + standby) streaming committed publishes to JetStream. */
+  relays: Relays;
   supervisor: Supervisor;
   controller: Controller;
   /** What GET /cluster answers, computed in-process. */
@@ -192,6 +195,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const postgres = pgResult.value;
     const nats = natsResult.value;
     progress(`Postgres ready at ${postgres.url}; NATS ready at ${nats.urls.join(', ')}`);
+    const relays = await startRelays({ supervisor, postgresUrl: postgres.url, natsUrls: nats.urls });
+    teardown.push(() => relays.stop());
+    progress(`transport relays (active + standby): ${relays.relays.map((r) => `${r.name} ${r.metricsUrl}`).join(', ')}`);
 
     const nodeIds = stored?.nodes.map((n) => n.id) ?? Array.from({ length: shape.nodes }, (_, i) => i + 1);
     const preferred = stored?.nodes.flatMap((n) => [n.raftPort, n.httpPort]) ?? [];
@@ -280,6 +286,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       nodes,
       postgres,
       nats,
+      relays,
       supervisor,
       controller,
       clusterView,

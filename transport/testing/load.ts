@@ -11,8 +11,8 @@ export interface LoadOptions {
   ratePerSec?: number;
   subjectOf: (i: number) => string;
   payloadOf?: (i: number) => unknown;
-  /** Called after each commit with the commit's wall-clock time. */
-  onCommit?: (lsns: string[], committedAtMs: number) => void;
+  /** Called after each commit with the transaction's publishes (their WAL positions and the index of the first). */
+  onCommit?: (lsns: string[], firstIndex: number) => void;
   shouldStop?: () => boolean;
 }
 
@@ -44,7 +44,7 @@ export async function publishLoad(o: LoadOptions): Promise<string[]> {
           [subjects, payloads],
         );
         const got = r.rows.map((row) => row.lsn);
-        o.onCommit?.(got, Date.now());
+        o.onCommit?.(got, first);
         lsns.push(...got);
       }
     } finally {
