@@ -65,19 +65,19 @@ export function registerBenchCommands(program: Command): void {
   bench
     .command('transport')
     .description('Postgres → JetStream: one relay\'s max publishes/s and commit → stored latency at a paced rate, against raw JetStream publish and a polling outbox measured in the same run')
-    .option('--rate <n>', 'paced publishes per second for the latency run', '5000')
+    .option('--rates <list>', 'paced publishes per second for the latency runs', '5000,1000')
     .option('--seconds <n>', 'seconds of paced load', '10')
     .option('--per-txn <n>', 'publishes per transaction in the paced run', '5')
     .option('--clients <n>', 'concurrent Postgres clients', '8')
     .option('--drain <n>', 'backlog size for the relay\'s max rate', '100000')
     .option('--baseline <n>', 'messages for the raw JetStream baseline', '100000')
     .option('--payload-bytes <n>', 'payload size', '200')
-    .option('--in-flight <n>', 'publishes in flight (relay and baselines)', '4096')
+    .option('--in-flight <n>', 'publishes in flight (relay and baselines)', '1024')
     .option('--out <file>', 'write the JSON report here', 'bench-results/transport.json')
     .option('--keep', 'keep the work directory')
     .action(async (o: Record<string, string | boolean>) => {
       await runTransportBench({
-        ratePerSec: Number(o.rate),
+        rates: intList(String(o.rates)),
         seconds: Number(o.seconds),
         perTxn: Number(o.perTxn),
         clients: Number(o.clients),

@@ -19,7 +19,7 @@ import { RELAY_ENTRY } from '../up/relays.ts';
 export interface TransportBenchOptions {
   baselineMessages: number;
   drainMessages: number;
-  ratePerSec: number;
+  rates: number[];
   seconds: number;
   perTxn: number;
   clients: number;
@@ -106,7 +106,7 @@ function lsnValue(text: string): bigint {
 /** Paced load; latency = when the republished copy arrives on a core subscription − when the commit returned. */
 async function pacedLatency(
   nc: NatsConnection,
-  o: TransportBenchOptions,
+  o: TransportBenchOptions & { ratePerSec: number },
   tag: string,
   publish: (total: number, onCommit: (ids: number[], atMs: number) => void) => Promise<void>,
 ): Promise<{ client: Quantiles; achievedPerSec: number }> {
@@ -159,7 +159,7 @@ async function pollingOutbox(pgUrl: string, nc: NatsConnection, inFlightMax: num
   }
 }
 
-async function outboxLoad(pgUrl: string, o: TransportBenchOptions, tag: string, total: number, onCommit: (ids: number[], atMs: number) => void): Promise<void> {
+async function outboxLoad(pgUrl: string, o: TransportBenchOptions & { ratePerSec: number }, tag: string, total: number, onCommit: (ids: number[], atMs: number) => void): Promise<void> {
   const payload = payloadOf(o.payloadBytes);
   let next = 0;
   const startMs = Date.now();
@@ -215,7 +215,7 @@ export async function runTransportBench(o: TransportBenchOptions): Promise<void>
     const lsns = await publishLoad({ pgUrl: postgres.url, total: o.drainMessages, perTxn: 100, concurrency: o.clients, subjectOf: (i) => `nimmerverse.events.bench-drain.district.d${i % 16}.scene.s`, payloadOf: payload });
     const backlogS = (Date.now() - backlogStart) / 1000;
     const last = lsns.reduce((a, b) => (lsnValue(b) > lsnValue(a) ? b : a));
-    const [drainPort, latencyPort] = [await freePort(), await freePort()];
+    const drainPort = await freePort();
     const drain = await startRelay(supervisor, 'relay-drain', postgres.url, natsUrl, drainPort, o.inFlightMax);
     await until(async () => (await relayStats(drain.statsUrl))?.role === 'active', 60_000, 'the drain relay to become active');
     const drainStarted = performance.now();
@@ -224,57 +224,63 @@ export async function runTransportBench(o: TransportBenchOptions): Promise<void>
     log(`relay max sustained: ${fmt(drainRate, 0)} publishes/s (a backlog of ${o.drainMessages} committed in ${fmt(backlogS)} s, drained by one relay)`);
     await drain.proc.stop();
 
-    // 3. Paced commit → JetStream latency through the relay.
-    const relay = await startRelay(supervisor, 'relay-latency', postgres.url, natsUrl, latencyPort, o.inFlightMax);
-    await until(async () => (await relayStats(relay.statsUrl))?.role === 'active', 60_000, 'the latency relay to become active');
-    const ours = await pacedLatency(nc, o, 'bench-lat', async (total, onCommit) => {
-      await publishLoad({
-        pgUrl: postgres.url,
-        total,
-        perTxn: o.perTxn,
-        concurrency: o.clients,
-        ratePerSec: o.ratePerSec,
-        subjectOf: (i) => `nimmerverse.events.bench-lat.district.d${i % 16}.scene.s`,
-        payloadOf: payload,
-        onCommit: (got, first) => onCommit(got.map((_, k) => first + k), performance.now()),
+    // 3 and 4, per rate: commit → stored latency through the relay, then through the polling outbox.
+    const perRate: Array<{ ratePerSec: number; relay: { client: Quantiles; achievedPerSec: number }; relaySide: { p50: number; p99: number } | null; outbox: { client: Quantiles; achievedPerSec: number } }> = [];
+    for (const [k, rate] of o.rates.entries()) {
+      const ro = { ...o, ratePerSec: rate };
+      const port = await freePort();
+      const relay = await startRelay(supervisor, `relay-latency-${k}`, postgres.url, natsUrl, port, o.inFlightMax);
+      await until(async () => (await relayStats(relay.statsUrl))?.role === 'active', 60_000, 'the latency relay to become active');
+      const tag = `bench-lat${k}`;
+      const ours = await pacedLatency(nc, ro, tag, async (total, onCommit) => {
+        await publishLoad({
+          pgUrl: postgres.url,
+          total,
+          perTxn: o.perTxn,
+          concurrency: o.clients,
+          ratePerSec: rate,
+          subjectOf: (i) => `nimmerverse.events.${tag}.district.d${i % 16}.scene.s`,
+          payloadOf: payload,
+          onCommit: (got, first) => onCommit(got.map((_, j) => first + j), performance.now()),
+        });
       });
-    });
-    const relaySide = await relayStats(relay.statsUrl);
-    await relay.proc.stop();
-    log(
-      `relay at ${o.ratePerSec}/s target (${fmt(ours.achievedPerSec, 0)}/s achieved, ${o.perTxn} per transaction, ${o.clients} clients): ` +
-        `commit returned → stored p50 ${fmt(ours.client.p50)} ms, p99 ${fmt(ours.client.p99)} ms, max ${fmt(ours.client.max)} ms; ` +
-        `relay-side commit timestamp → ack p50 ${fmt(relaySide?.commitToAckMsP50 ?? Number.NaN)} ms, p99 ${fmt(relaySide?.commitToAckMsP99 ?? Number.NaN)} ms`,
-    );
-
-    // 4. Polling outbox at the same rate.
-    let stopPolling = false;
-    const poller = pollingOutbox(postgres.url, nc, o.inFlightMax, () => stopPolling);
-    const outbox = await pacedLatency(nc, o, 'bench-outbox', (total, onCommit) => outboxLoad(postgres.url, o, 'bench-outbox', total, onCommit));
-    stopPolling = true;
-    await poller;
-    log(
-      `baseline polling outbox (50 ms, SKIP LOCKED) at ${fmt(outbox.achievedPerSec, 0)}/s: commit returned → stored p50 ${fmt(outbox.client.p50)} ms, p99 ${fmt(outbox.client.p99)} ms`,
-    );
+      const rs = await relayStats(relay.statsUrl);
+      await relay.proc.stop();
+      const relaySide = rs && { p50: rs.commitToAckMsP50, p99: rs.commitToAckMsP99 };
+      log(
+        `relay at ${rate}/s target (${fmt(ours.achievedPerSec, 0)}/s achieved, ${o.perTxn} per transaction, ${o.clients} clients): ` +
+          `commit returned → stored p50 ${fmt(ours.client.p50)} ms, p99 ${fmt(ours.client.p99)} ms, max ${fmt(ours.client.max)} ms; ` +
+          `relay-side commit timestamp → ack p50 ${fmt(relaySide?.p50 ?? Number.NaN)} ms, p99 ${fmt(relaySide?.p99 ?? Number.NaN)} ms`,
+      );
+      let stopPolling = false;
+      const poller = pollingOutbox(postgres.url, nc, o.inFlightMax, () => stopPolling);
+      const otag = `bench-outbox${k}`;
+      const outbox = await pacedLatency(nc, ro, otag, (total, onCommit) => outboxLoad(postgres.url, ro, otag, total, onCommit));
+      stopPolling = true;
+      await poller;
+      log(`baseline polling outbox (50 ms, SKIP LOCKED) at ${rate}/s target (${fmt(outbox.achievedPerSec, 0)}/s achieved): commit returned → stored p50 ${fmt(outbox.client.p50)} ms, p99 ${fmt(outbox.client.p99)} ms`);
+      perRate.push({ ratePerSec: rate, relay: ours, relaySide, outbox });
+    }
 
     const report = {
-      machine: { cpus: os.cpus().length, note: 'shared with other work during the run; indicative numbers' },
+      machine: { cpus: os.cpus().length, loadAverage1m: os.loadavg()[0], note: 'shared with other work during the run; indicative numbers' },
       options: o,
       baselineJetStreamMsgPerSec: baselineRate,
       relayMaxPublishesPerSec: drainRate,
       relayVsBaselineThroughput: drainRate / baselineRate,
-      latency: { relay: ours, relaySide: relaySide && { p50: relaySide.commitToAckMsP50, p99: relaySide.commitToAckMsP99 }, pollingOutbox: outbox },
-      p99RatioOutboxOverRelay: outbox.client.p99 / ours.client.p99,
-      targets: { p99Ms: 25, relayPublishesPerSec: 20_000 },
+      latency: perRate.map((r) => ({ ...r, p99RatioOutboxOverRelay: r.outbox.client.p99 / r.relay.client.p99 })),
+      targets: { p99Ms: 25, atPublishesPerSec: 5_000, relayPublishesPerSec: 20_000 },
     };
     console.log('');
     console.log('| measure | value | target / baseline |');
     console.log('|---|---|---|');
     console.log(`| raw JetStream async publish (baseline) | ${fmt(baselineRate, 0)} msg/s | — |`);
     console.log(`| one relay, max sustained | ${fmt(drainRate, 0)} publishes/s | ≥ 20,000; ${fmt(drainRate / baselineRate, 2)}× the raw baseline |`);
-    console.log(`| relay commit → stored, p50 / p99 at ${fmt(ours.achievedPerSec, 0)}/s | ${fmt(ours.client.p50)} / ${fmt(ours.client.p99)} ms | p99 ≤ 25 ms |`);
-    console.log(`| polling outbox commit → stored, p50 / p99 at ${fmt(outbox.achievedPerSec, 0)}/s | ${fmt(outbox.client.p50)} / ${fmt(outbox.client.p99)} ms | outbox p99 / relay p99 = ${fmt(report.p99RatioOutboxOverRelay, 2)} |`);
-    console.log('(shared 2-core machine: other work ran at the same time)');
+    for (const r of perRate) {
+      console.log(`| relay commit → stored, p50 / p99, ${r.ratePerSec}/s target (${fmt(r.relay.achievedPerSec, 0)} achieved) | ${fmt(r.relay.client.p50)} / ${fmt(r.relay.client.p99)} ms | p99 ≤ 25 ms at 5,000/s |`);
+      console.log(`| polling outbox commit → stored, p50 / p99, ${r.ratePerSec}/s target (${fmt(r.outbox.achievedPerSec, 0)} achieved) | ${fmt(r.outbox.client.p50)} / ${fmt(r.outbox.client.p99)} ms | outbox p99 / relay p99 = ${fmt(r.outbox.client.p99 / r.relay.client.p99, 2)} |`);
+    }
+    console.log(`(shared 2-core machine, 1-min load average ${fmt(os.loadavg()[0] ?? Number.NaN)} at the end: other work ran at the same time)`);
     if (o.out) {
       await mkdir(path.dirname(o.out), { recursive: true });
       await writeFile(o.out, `${JSON.stringify(report, null, 2)}\n`);

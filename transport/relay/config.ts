@@ -11,7 +11,7 @@ export const RelayConfigSchema = z.object({
   slotName: z.string().regex(/^[a-z0-9_]{1,63}$/).default('nimmer_relay'),
   publicationName: z.string().regex(/^[a-z0-9_]{1,63}$/).default('nimmer_relay'),
   /** Messages handed to JetStream and not yet acknowledged, at most. */
-  inFlightMax: z.number().int().min(1).max(100_000).default(4096),
+  inFlightMax: z.number().int().min(1).max(100_000).default(1024),
   /** How long JetStream may take to acknowledge one publish before the session restarts. */
   publishTimeoutMs: z.number().int().min(100).default(10_000),
   /** How often the confirmed position is sent to Postgres (it is also sent when Postgres asks). */

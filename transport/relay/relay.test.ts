@@ -174,6 +174,25 @@ describe('relay (in process)', () => {
   });
 });
 
+describe('journal retention', () => {
+  it('prunes journal rows once JetStream acknowledged them and the retention has passed', async () => {
+    const relay = new Relay(
+      { pgUrl, natsServers: [natsUrl], name: 'pruner', acquireRetryMs: 100, housekeepingIntervalMs: 100, journalRetentionMs: 1_000 },
+      pino({ level: 'warn' }),
+    );
+    void relay.start();
+    try {
+      const lsns = await publishLoad({ pgUrl, total: 50, perTxn: 10, concurrency: 1, subjectOf: () => 'nimmerverse.events.ev-p.district.d.scene.s' });
+      await waitConfirmedPast(maxLsn(lsns));
+      const count = async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM nimmer.journal WHERE lsn = ANY($1::pg_lsn[])', [lsns])).rows[0]!.n);
+      await waitFor('the journal rows to be pruned', async () => (await count()) === 0, 30_000);
+      expect(relay.stats().journalPrunedTotal).toBeGreaterThanOrEqual(50);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
 describe('relay processes: SIGKILL and standby takeover', () => {
   const procs: SupervisedProcess[] = [];
   let counter = 0;

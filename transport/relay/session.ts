@@ -107,6 +107,8 @@ export class RelaySession {
 
   /** Ends the session (idempotent). Unacknowledged messages are re-sent by the next session. */
   async close(): Promise<void> {
+    // A graceful end hands the confirmed position over first, so the next relay does not re-send it.
+    this.sendStatus(true);
     this.fail(new Error('closed'));
     await this.service.destroy().catch(() => undefined);
   }
