@@ -197,12 +197,14 @@ describe('relay processes: SIGKILL and standby takeover', () => {
   const procs: SupervisedProcess[] = [];
   let counter = 0;
 
+  // A small in-flight window keeps decoded messages queued in the relay when it is killed: confirming any of
+  // them early would lose them (checked: this test fails when the ack window confirms before the acks).
   async function startRelayProcess(): Promise<{ proc: SupervisedProcess; statsUrl: string }> {
     const name = `relay-${++counter}`;
     const proc = services.supervisor.spawnTs({
       name,
       entry: MAIN,
-      args: ['--pg', pgUrl, '--nats', natsUrl, '--name', name, '--metrics-port', '0', '--acquire-retry-ms', '100', '--log-stats-ms', '0'],
+      args: ['--pg', pgUrl, '--nats', natsUrl, '--name', name, '--metrics-port', '0', '--acquire-retry-ms', '100', '--log-stats-ms', '0', '--in-flight-max', '16'],
     });
     procs.push(proc);
     const ready = await new Promise<{ metricsUrl: string }>((resolve, reject) => {
