@@ -49,10 +49,11 @@ function payloadOf(bytes: number): (i: number) => unknown {
   return (i) => ({ i, pad });
 }
 
-async function baselineJetStream(nc: NatsConnection, total: number, inFlightMax: number, payloadBytes: number): Promise<number> {
+async function baselineJetStream(nc: NatsConnection, total: number, inFlightMax: number, payloadBytes: number): Promise<{ perSec: number; cpuUsPerMsg: number }> {
   const js = jetstream(nc);
   const body = new TextEncoder().encode(JSON.stringify(payloadOf(payloadBytes)(0)));
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   let next = 0;
   const worker = async () => {
     while (next < total) {
@@ -61,7 +62,8 @@ async function baselineJetStream(nc: NatsConnection, total: number, inFlightMax:
     }
   };
   await Promise.all(Array.from({ length: inFlightMax }, worker));
-  return total / ((performance.now() - started) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return { perSec: total / ((performance.now() - started) / 1000), cpuUsPerMsg: (cpu.user + cpu.system) / total };
 }
 
 async function relayStats(url: string): Promise<RelayStats | null> {
@@ -206,8 +208,9 @@ export async function runTransportBench(o: TransportBenchOptions): Promise<void>
     await applyStreams(nc, transportStreams({ eventsMaxBytes: 1024 ** 3, districtsMaxBytes: 1024 ** 3 }));
 
     // 1. Raw JetStream async publish.
-    const baselineRate = await baselineJetStream(nc, o.baselineMessages, o.inFlightMax, o.payloadBytes);
-    log(`baseline: raw JetStream async publish from Node: ${fmt(baselineRate, 0)} msg/s (${o.baselineMessages} messages, ${o.inFlightMax} in flight)`);
+    const baseline = await baselineJetStream(nc, o.baselineMessages, o.inFlightMax, o.payloadBytes);
+    const baselineRate = baseline.perSec;
+    log(`baseline: raw JetStream async publish from Node: ${fmt(baselineRate, 0)} msg/s, ${fmt(baseline.cpuUsPerMsg)} µs CPU/msg in the client (${o.baselineMessages} messages, ${o.inFlightMax} in flight)`);
 
     // 2. One relay draining a backlog.
     const payload = payloadOf(o.payloadBytes);
@@ -219,9 +222,14 @@ export async function runTransportBench(o: TransportBenchOptions): Promise<void>
     const drain = await startRelay(supervisor, 'relay-drain', postgres.url, natsUrl, drainPort, o.inFlightMax);
     await until(async () => (await relayStats(drain.statsUrl))?.role === 'active', 60_000, 'the drain relay to become active');
     const drainStarted = performance.now();
+    const drainCpu0 = (await relayStats(drain.statsUrl))!.processCpuMs;
     await until(async () => (await slotConfirmed(db!)) > lsnValue(last), 600_000, 'the relay to drain the backlog');
     const drainRate = o.drainMessages / ((performance.now() - drainStarted) / 1000);
-    log(`relay max sustained: ${fmt(drainRate, 0)} publishes/s (a backlog of ${o.drainMessages} committed in ${fmt(backlogS)} s, drained by one relay)`);
+    const relayCpuUsPerMsg = (((await relayStats(drain.statsUrl))!.processCpuMs - drainCpu0) * 1000) / o.drainMessages;
+    log(
+      `relay max sustained: ${fmt(drainRate, 0)} publishes/s, ${fmt(relayCpuUsPerMsg)} µs CPU/msg in the relay process ` +
+        `(≈ ${fmt(1e6 / relayCpuUsPerMsg, 0)}/s on one free core) (a backlog of ${o.drainMessages} committed in ${fmt(backlogS)} s, drained by one relay)`,
+    );
     await drain.proc.stop();
 
     // 3 and 4, per rate: commit → stored latency through the relay, then through the polling outbox.
@@ -268,6 +276,7 @@ export async function runTransportBench(o: TransportBenchOptions): Promise<void>
       baselineJetStreamMsgPerSec: baselineRate,
       relayMaxPublishesPerSec: drainRate,
       relayVsBaselineThroughput: drainRate / baselineRate,
+      cpuUsPerMsg: { rawJetStreamClient: baseline.cpuUsPerMsg, relayProcess: relayCpuUsPerMsg },
       latency: perRate.map((r) => ({ ...r, p99RatioOutboxOverRelay: r.outbox.client.p99 / r.relay.client.p99 })),
       targets: { p99Ms: 25, atPublishesPerSec: 5_000, relayPublishesPerSec: 20_000 },
     };
@@ -276,6 +285,7 @@ export async function runTransportBench(o: TransportBenchOptions): Promise<void>
     console.log('|---|---|---|');
     console.log(`| raw JetStream async publish (baseline) | ${fmt(baselineRate, 0)} msg/s | — |`);
     console.log(`| one relay, max sustained | ${fmt(drainRate, 0)} publishes/s | ≥ 20,000; ${fmt(drainRate / baselineRate, 2)}× the raw baseline |`);
+    console.log(`| CPU per message: relay process / raw JetStream client | ${fmt(relayCpuUsPerMsg)} / ${fmt(baseline.cpuUsPerMsg)} µs | relay ≈ ${fmt(1e6 / relayCpuUsPerMsg, 0)}/s per free core |`);
     for (const r of perRate) {
       console.log(`| relay commit → stored, p50 / p99, ${r.ratePerSec}/s target (${fmt(r.relay.achievedPerSec, 0)} achieved) | ${fmt(r.relay.client.p50)} / ${fmt(r.relay.client.p99)} ms | p99 ≤ 25 ms at 5,000/s |`);
       console.log(`| polling outbox commit → stored, p50 / p99, ${r.ratePerSec}/s target (${fmt(r.outbox.achievedPerSec, 0)} achieved) | ${fmt(r.outbox.client.p50)} / ${fmt(r.outbox.client.p99)} ms | outbox p99 / relay p99 = ${fmt(r.outbox.client.p99 / r.relay.client.p99, 2)} |`);

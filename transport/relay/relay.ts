@@ -41,6 +41,8 @@ export interface RelayStats {
   sessionsTotal: number;
   sessionFailuresTotal: number;
   journalPrunedTotal: number;
+  /** CPU time this process has used (user + system), for cost per message. */
+  processCpuMs: number;
 }
 
 export class Relay {
@@ -84,6 +86,10 @@ export class Relay {
       sessionsTotal: this.counters.sessions,
       sessionFailuresTotal: this.counters.failures,
       journalPrunedTotal: this.counters.pruned,
+      processCpuMs: (() => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      })(),
     };
   }
 
