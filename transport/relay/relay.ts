@@ -2,7 +2,6 @@
 // admits one active consumer, so exactly one relay streams while the others wait as standbys and take the
 // slot within acquireRetryMs once the active one's connection is gone (process death closes it at once).
 // The active relay also prunes the journal, keeping rows for journalRetentionMs after JetStream acked them.
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { Completed } from './ack_window.ts';
@@ -49,7 +48,6 @@ export class Relay {
   readonly config: RelayConfig;
   private role: RelayRole = 'starting';
   private nc: NatsConnection | null = null;
-  private js: JetStreamClient | null = null;
   private admin: pg.Client | null = null;
   private session: RelaySession | null = null;
   private stopping = false;
@@ -147,7 +145,6 @@ export class Relay {
   private async connectDependencies(): Promise<void> {
     if (this.nc === null || this.nc.isClosed()) {
       this.nc = await connect({ servers: this.config.natsServers, name: `nimmer-${this.config.name}`, maxReconnectAttempts: -1 });
-      this.js = jetstream(this.nc, { timeout: this.config.publishTimeoutMs });
     }
     if (this.admin === null) {
       const admin = new pg.Client({ connectionString: this.config.pgUrl, application_name: `nimmer-${this.config.name}-admin` });
@@ -164,7 +161,7 @@ export class Relay {
   }
 
   private async runSession(startLsn: Lsn): Promise<void> {
-    const session = new RelaySession(this.config, this.js!, startLsn, {
+    const session = new RelaySession(this.config, this.nc!, startLsn, {
       onPublished: (n) => (this.counters.published += n),
       onAcked: (duplicate) => {
         this.counters.acked++;
