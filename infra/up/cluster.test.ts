@@ -144,6 +144,12 @@ describe.sequential('nimmer up: a real local cluster', () => {
     expect(view.shards.map((s) => s.id)).toEqual(['s-north', 's-south', 's-east', 's-west']);
     expect(view.nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3']);
     await eventually('GET /health is ok', LEADERS_TIMEOUT_MS, async () => ((await http('GET', `${url}/health`)).status === 200 ? true : undefined));
+    // The transport relays: one holds the replication slot, the other stands by.
+    const roles = await eventually('one relay active and one standby', LEADERS_TIMEOUT_MS, async () => {
+      const r = await Promise.all(cluster.relays.relays.map(async (x) => ((await http('GET', x.metricsUrl.replace(/metrics$/, 'stats'))).body as { role: string }).role));
+      return [...r].sort().join(',') === 'active,standby' ? r : undefined;
+    });
+    expect(roles).toHaveLength(2);
 
     const written = await putAxis(url, 's-north', 'order', 42);
     const read = await readAxis(url, 's-north', 'order');
