@@ -36,14 +36,21 @@ export async function shardIds(controllerUrl: string, timeoutMs: number): Promis
   return shards;
 }
 
-/** Axes whose range holds [0, spanMin]: registers and accounts need that much room. */
-export function axesWithRoom(axes: readonly AxisDef[], spanMin: number, count: number): AxisDef[] {
+/**
+ * The axes a workload owns: `count` of those whose range holds [0, spanMin], after skipping the
+ * first `skip` of them. Each workload skips the others' axes, so runs on one cluster never
+ * write each other's registers (a late indeterminate write of one run cannot touch the next).
+ */
+export function axesWithRoom(axes: readonly AxisDef[], spanMin: number, count: number, skip: number): AxisDef[] {
   const fit = axes.filter((a) => a.min <= 0 && a.max >= spanMin);
-  if (fit.length < count) {
-    throw new Error(`the catalogue has ${fit.length} axes spanning 0..${spanMin}, the workload needs ${count}; load a catalogue with more axes`);
+  if (fit.length < skip + count) {
+    throw new Error(`the catalogue has ${fit.length} axes spanning 0..${spanMin}, the workload needs ${count} after the ${skip} other workloads use; load a catalogue with more axes`);
   }
-  return fit.slice(0, count);
+  return fit.slice(skip, skip + count);
 }
+
+/** Which axes (in axesWithRoom order) each workload owns. */
+export const AXIS_SLOTS = { register: { skip: 0, count: 3 }, bank: { skip: 3, count: 2 }, crdt: { skip: 5, count: 1 } } as const;
 
 /** PUT an axis to a value, retrying while the cluster answers 'not now'. Idempotent: same value. */
 export async function putAxisUntilDone(ctx: RunContext, ref: AxisRef, value: number): Promise<void> {

@@ -109,7 +109,9 @@ export async function runCheck(input: CheckOptionsInput, hooks: RunCheckHooks = 
         onProgress: (m) => log(`cluster: ${m}`),
       });
       controllerUrl = cluster.controllerUrl;
-      await cluster.waitHealthy(CLUSTER_HEALTHY_TIMEOUT_MS);
+    }
+    if ((await healthyBy(controllerUrl, now, now() + CLUSTER_HEALTHY_TIMEOUT_MS, options.requestTimeoutMs)) === null) {
+      throw new Error(`the cluster at ${controllerUrl} did not become healthy (GET /health) within ${CLUSTER_HEALTHY_TIMEOUT_MS / 1000} s`);
     }
     nodes = await clusterNodes(controllerUrl, options.requestTimeoutMs);
     shards = await shardIds(controllerUrl, options.requestTimeoutMs);

@@ -33,12 +33,19 @@ export interface SchedulePlan {
   faultOffMs: number;
 }
 
-const KINDS_BY_NEMESIS: Record<NemesisName, readonly FaultKind[]> = {
+const NETWORK_KINDS: readonly FaultKind[] = ['halves', 'isolate', 'ring'];
+const PROCESS_KINDS: readonly FaultKind[] = ['kill', 'pause'];
+
+/**
+ * The kinds each window draws from, in turn: `mixed` alternates network and process faults
+ * (which comes first is seeded), so even a short run sees both.
+ */
+const KIND_CYCLE_BY_NEMESIS: Record<NemesisName, ReadonlyArray<readonly FaultKind[]>> = {
   none: [],
-  partition: ['halves', 'isolate', 'ring'],
-  kill: ['kill'],
-  pause: ['pause'],
-  mixed: ['halves', 'isolate', 'ring', 'kill', 'pause'],
+  partition: [NETWORK_KINDS],
+  kill: [['kill']],
+  pause: [['pause']],
+  mixed: [NETWORK_KINDS, PROCESS_KINDS],
 };
 
 /** A window shorter than this at the end of the run is not started. */
@@ -110,14 +117,16 @@ function faultsFor(kind: FaultKind, rng: RandomSource, nodes: readonly string[])
 
 /** Off, on, off, on, … from the start: the run begins with a fault-free half period as a baseline. */
 export function planFaultWindows(plan: SchedulePlan): FaultWindow[] {
-  const kinds = KINDS_BY_NEMESIS[plan.nemesis];
-  if (kinds.length === 0) return [];
+  const cycle = KIND_CYCLE_BY_NEMESIS[plan.nemesis];
+  if (cycle.length === 0) return [];
   if (plan.nodes.length < 2) throw new Error(`the ${plan.nemesis} nemesis needs at least 2 nodes, the cluster has ${plan.nodes.length}`);
   const rng = seededRandom((plan.seed ^ NEMESIS_STREAM) >>> 0);
   const jittered = (ms: number) => Math.round(ms * (1 - JITTER + 2 * JITTER * rng()));
   const windows: FaultWindow[] = [];
   let t = jittered(plan.faultOffMs / 2);
+  let turn = randomInt(rng, cycle.length);
   while (t + WINDOW_MS_MIN <= plan.durationMs) {
+    const kinds = cycle[turn++ % cycle.length] as readonly FaultKind[];
     const kind = kinds[randomInt(rng, kinds.length)] as FaultKind;
     const endMs = Math.min(plan.durationMs, t + jittered(plan.faultOnMs));
     windows.push({ startMs: t, endMs, kind, ...faultsFor(kind, rng, plan.nodes) });

@@ -136,7 +136,7 @@ export function renderLatencySvg(input: PlotInput): string {
     parts.push(`<rect x="${lx}" y="${ly - 6}" width="10" height="10" fill="${FAULT_COLOUR[kind] ?? '#888'}" fill-opacity="0.4"/><text x="${lx + 14}" y="${ly + 4}">${esc(kind)}</text>`);
     ly += 16;
   }
-  const caption = stride > 1 ? `${drawn.length} of ${samples.length} operations drawn (every ${stride}th)` : `${samples.length} operations`;
+  const caption = stride > 1 ? `${drawn.length} of ${samples.length} operations drawn (1 in ${stride})` : `${samples.length} operations`;
   parts.push(`<text x="${MARGIN.left + plotW}" y="22" text-anchor="end" fill="#6b7280">${esc(caption)}</text>`);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

@@ -4,8 +4,10 @@ import type { CheckReport } from './report.ts';
 
 const s1 = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toFixed(1)} s`);
 
+const cell = (v: string | number) => String(v).replace(/\|/g, '\\|');
+
 function table(header: string[], rows: Array<Array<string | number>>): string {
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
 export function renderMarkdown(r: CheckReport): string {
@@ -38,7 +40,7 @@ export function renderMarkdown(r: CheckReport): string {
     lines.push('');
     lines.push('Most frequent non-ok answers:');
     lines.push('');
-    for (const [e, n] of errors.slice(0, 10)) lines.push(`- ${n} × ${e.replace(/\|/g, '\\|')}`);
+    for (const [e, n] of errors.slice(0, 10)) lines.push(`- ${n} × ${e}`);
   }
   lines.push('');
   lines.push('## Fault windows');

@@ -3,13 +3,12 @@
 // linearizable). After the heal, indeterminate transfers are resolved (GET /transfers/:id, else a
 // retry of the same id, which must never apply twice) and the final balances are checked.
 import { randomBytes } from 'node:crypto';
-import { axesWithRoom, axisKey, catalogueAxes, putAxisUntilDone, readShardAxes, axisValues } from '../axes.ts';
+import { AXIS_SLOTS, axesWithRoom, axisKey, catalogueAxes, putAxisUntilDone, readShardAxes, axisValues } from '../axes.ts';
 import { checkBank, type BalanceRead, type BankAccount, type TransferRecord } from '../checkers/bank.ts';
 import { describeAnswer, outcomeOf, request, requestUntilDefinite, type HttpAnswer } from '../http.ts';
 import { pick, type ClientState, type RunContext, type Violation, type Workload, type WorkloadResult } from '../workload.ts';
 import { routeMissing } from './route_probe.ts';
 
-const AXES_PER_SHARD = 2;
 /** Every catalogue axis spans at least 0..100: the accounts' total fits in every one. */
 const ACCOUNT_SPAN = 100;
 const AMOUNT_MAX = 5;
@@ -54,7 +53,7 @@ export class BankWorkload implements Workload {
       throw new Error('this cluster does not serve POST /transfers (cross-shard transfers); the bank workload needs it — use --workload register or crdt');
     }
     if (ctx.shards.length < 2) throw new Error('the bank workload moves amounts between shards: it needs at least 2 shards (--shards)');
-    const axes = axesWithRoom(await catalogueAxes(ctx), ACCOUNT_SPAN, AXES_PER_SHARD);
+    const axes = axesWithRoom(await catalogueAxes(ctx), ACCOUNT_SPAN, AXIS_SLOTS.bank.count, AXIS_SLOTS.bank.skip);
     const refs = ctx.shards.flatMap((shard) => axes.map((a) => ({ shard, axis: a.id, min: a.min, max: a.max })));
     const initial = Math.floor(Math.min(...refs.map((r) => r.max)) / refs.length);
     if (initial < AMOUNT_MAX) throw new Error(`${refs.length} accounts leave each only ${initial}; run with fewer shards`);

@@ -3,7 +3,7 @@
 // write an axis (strong state that the eventual equilibrium view must catch up with). After the
 // heal, every node's GET /counters and GET /equilibrium are polled until they agree.
 import { randomBytes } from 'node:crypto';
-import { axisPath, readShardAxes, type AxisRef } from '../axes.ts';
+import { AXIS_SLOTS, axesWithRoom, axisPath, catalogueAxes, readShardAxes, type AxisRef } from '../axes.ts';
 import { checkCrdt, countersSettled, equilibriumDisagreements, type CounterRead, type IncrementRecord } from '../checkers/crdt.ts';
 import { describeAnswer, outcomeOf } from '../http.ts';
 import { pick, type ClientState, type RunContext, type Violation, type Workload, type WorkloadResult } from '../workload.ts';
@@ -13,8 +13,8 @@ const COUNTERS = 5;
 const BY_MAX = 5;
 const INCREMENT_SHARE = 0.7;
 const READ_SHARE = 0.2;
-/** The axis the workload writes now and then (every catalogue has it: catalogue/default-catalogue.json). */
-const WRITTEN_AXIS = 'order';
+/** Axis writes span 0..this (every catalogue axis spans at least 0..100). */
+const WRITTEN_VALUE_MAX = 100;
 const POLL_MS = 200;
 
 /** `{"counters":{"c":3}}`, `{"c":3}` or `{"counters":{"c":{"value":3}}}` → {c: 3}. */
@@ -66,8 +66,9 @@ export class CrdtWorkload implements Workload {
     }
     const run = randomBytes(3).toString('hex');
     this.counters = Array.from({ length: COUNTERS }, (_, i) => `chk-${run}-c${i}`);
-    this.writtenAxes = ctx.shards.map((shard) => ({ shard, axis: WRITTEN_AXIS }));
-    ctx.log(`crdt: counters ${this.counters.join(', ')}; axis writes on ${WRITTEN_AXIS}`);
+    const [axis] = axesWithRoom(await catalogueAxes(ctx), WRITTEN_VALUE_MAX, AXIS_SLOTS.crdt.count, AXIS_SLOTS.crdt.skip);
+    this.writtenAxes = ctx.shards.map((shard) => ({ shard, axis: (axis as { id: string }).id }));
+    ctx.log(`crdt: counters ${this.counters.join(', ')}; axis writes on ${axis?.id}`);
   }
 
   async step(ctx: RunContext, client: ClientState): Promise<void> {
@@ -97,7 +98,7 @@ export class CrdtWorkload implements Workload {
       ctx.ops.record('read', outcome, startMs, ctx.now(), outcome === 'ok' ? undefined : describeAnswer(answer));
     } else {
       const ref = pick(client.rng, this.writtenAxes);
-      const value = Math.round(client.rng() * 100);
+      const value = Math.round(client.rng() * WRITTEN_VALUE_MAX);
       const answer = await ctx.request({ method: 'PUT', url: `${node.url}${axisPath(ref)}`, body: { value } });
       const outcome = outcomeOf(answer);
       ctx.ops.record('write', outcome, startMs, ctx.now(), outcome === 'ok' ? undefined : describeAnswer(answer));

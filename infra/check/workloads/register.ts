@@ -2,13 +2,11 @@
 // through random nodes (and sometimes the controller), recorded as a history and checked for
 // linearizability per axis. Written values are unique per axis, which keeps the search cheap.
 import { HistoryRecorder, type KvInput, type KvOutput } from '../../../consensus/check/index.ts';
-import { axesWithRoom, axisKey, axisPath, catalogueAxes, SETUP_DEADLINE_MS, type AxisRef } from '../axes.ts';
+import { AXIS_SLOTS, axesWithRoom, axisKey, axisPath, catalogueAxes, SETUP_DEADLINE_MS, type AxisRef } from '../axes.ts';
 import { checkRegisterHistory } from '../checkers/register.ts';
 import { describeAnswer, outcomeOf, requestUntilDefinite, type HttpAnswer, type Outcome } from '../http.ts';
 import { pick, type ClientState, type RunContext, type Violation, type Workload, type WorkloadResult } from '../workload.ts';
 
-/** Registers per shard: 4 shards × 3 axes = 12 independent histories. */
-const AXES_PER_SHARD = 3;
 /** Every register value lies in [0, VALUE_SPAN]; every catalogue axis spans at least 0..100. */
 const VALUE_SPAN = 100;
 /** Values step by 1/VALUE_STEPS_PER_UNIT, so each write's value is unique per register. */
@@ -33,7 +31,7 @@ export class RegisterWorkload implements Workload {
   }
 
   async setup(ctx: RunContext): Promise<void> {
-    const axes = axesWithRoom(await catalogueAxes(ctx), VALUE_SPAN, AXES_PER_SHARD);
+    const axes = axesWithRoom(await catalogueAxes(ctx), VALUE_SPAN, AXIS_SLOTS.register.count, AXIS_SLOTS.register.skip);
     this.registers = ctx.shards.flatMap((shard) => axes.map((a) => ({ shard, axis: a.id })));
     // A known first value per register, recorded as the first operation of its history.
     await Promise.all(
