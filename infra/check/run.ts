@@ -200,6 +200,8 @@ export async function runCheck(input: CheckOptionsInput, hooks: RunCheckHooks = 
       clearInterval(progress);
     }
     const healed = healedAtMs ?? now();
+    ops.beginFinalPhase();
+    workload.onHeal?.(ctx, healed);
     log(`run over: ${JSON.stringify(ops.total())}; healed; recovering for ${options.recoveryMs / 1000} s`);
 
     const healthyAt = healthyBy(controllerUrl, now, healed + Math.max(options.recoveryMs, CLUSTER_HEALTHY_TIMEOUT_MS), options.requestTimeoutMs);
@@ -208,7 +210,6 @@ export async function runCheck(input: CheckOptionsInput, hooks: RunCheckHooks = 
     healthyAfterHealMs = healthyMs === null ? null : healthyMs - healed;
     if (healthyMs === null) log('warning: GET /health did not answer ok after the heal; the final phase runs anyway');
 
-    ops.beginFinalPhase();
     await workload.finish(ctx, healed);
     result = workload.check(ctx);
   } catch (e) {

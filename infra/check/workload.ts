@@ -62,6 +62,11 @@ export interface Workload {
   setup(ctx: RunContext): Promise<void>;
   /** One operation; the runner calls it in a loop per client until the run ends. */
   step(ctx: RunContext, client: ClientState): Promise<void>;
+  /**
+   * Right after the final heal answered (at healedAtMs), before the recovery period: start what
+   * measures time from the heal (convergence polls). finish() awaits it.
+   */
+  onHeal?(ctx: RunContext, healedAtMs: number): void;
   /** After the final heal and the recovery period; healedAtMs is when the heal answered. */
   finish(ctx: RunContext, healedAtMs: number): Promise<void>;
   check(ctx: RunContext): WorkloadResult;

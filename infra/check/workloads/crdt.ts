@@ -105,19 +105,35 @@ export class CrdtWorkload implements Workload {
     }
   }
 
+  private converging: Promise<void> | null = null;
+
+  onHeal(ctx: RunContext, healedAtMs: number): void {
+    // Convergence is timed from the heal: the polls start now, not after the recovery period.
+    this.converging = Promise.all([this.awaitCounters(ctx, healedAtMs), this.awaitEquilibrium(ctx, healedAtMs)]).then(() => undefined);
+  }
+
   async finish(ctx: RunContext, healedAtMs: number): Promise<void> {
+    this.converging ??= Promise.all([this.awaitCounters(ctx, healedAtMs), this.awaitEquilibrium(ctx, healedAtMs)]).then(() => undefined);
+    await this.converging;
+  }
+
+  /** Every node's counters, until all agree within the bounds (or the convergence timeout). */
+  private async awaitCounters(ctx: RunContext, healedAtMs: number): Promise<void> {
     const deadlineMs = healedAtMs + ctx.options.convergenceTimeoutMs;
-    // Counters: every node's view, until all agree within the bounds.
     for (;;) {
       this.finalViews = await this.pollCounters(ctx);
       if (countersSettled(this.counters, this.increments, this.finalViews)) {
         this.convergenceMs = ctx.now() - healedAtMs;
-        break;
+        return;
       }
-      if (ctx.now() > deadlineMs) break;
+      if (ctx.now() > deadlineMs) return;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
-    // Equilibrium: every node's eventual view equals each shard's linearizable state.
+  }
+
+  /** Every node's eventual equilibrium view, until it equals each shard's linearizable axes. */
+  private async awaitEquilibrium(ctx: RunContext, healedAtMs: number): Promise<void> {
+    const deadlineMs = healedAtMs + ctx.options.convergenceTimeoutMs;
     const truth: Record<string, Record<string, number>> = {};
     for (const shard of ctx.shards) truth[shard] = await readShardAxes(ctx, shard);
     for (;;) {
@@ -133,14 +149,14 @@ export class CrdtWorkload implements Workload {
       this.equilibriumLeft = equilibriumDisagreements(views, truth);
       if (this.equilibriumLeft.length === 0) {
         this.equilibriumConvergenceMs = ctx.now() - healedAtMs;
-        break;
+        return;
       }
       if (ctx.now() > deadlineMs) {
         this.extra.push({
           kind: 'not-converged',
           message: `GET /equilibrium did not converge within ${ctx.options.convergenceTimeoutMs} ms of the heal: ${this.equilibriumLeft.slice(0, 8).join('; ')}${this.equilibriumLeft.length > 8 ? ` (+${this.equilibriumLeft.length - 8} more)` : ''}`,
         });
-        break;
+        return;
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
