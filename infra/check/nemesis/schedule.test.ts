@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planFaultWindows, ringCuts, type SchedulePlan } from './schedule.ts';
+import { planFaultWindows, type SchedulePlan } from './schedule.ts';
 
 const plan = (over: Partial<SchedulePlan> = {}): SchedulePlan => ({
   nemesis: 'mixed',
@@ -36,7 +36,7 @@ describe('nemesis schedule', () => {
     expect(planFaultWindows(plan({ nemesis: 'none' }))).toEqual([]);
     for (const w of planFaultWindows(plan({ nemesis: 'partition' }))) {
       expect(['halves', 'isolate', 'ring']).toContain(w.kind);
-      for (const f of w.faults) expect(['partition', 'isolate']).toContain(f.type);
+      for (const f of w.faults) expect(['partition', 'isolate', 'ring']).toContain(f.type);
     }
     for (const w of planFaultWindows(plan({ nemesis: 'kill', nodes: ['n1', 'n2', 'n3', 'n4', 'n5'] }))) {
       expect(w.faults).toHaveLength(2);
@@ -66,15 +66,17 @@ describe('nemesis schedule', () => {
     }
   });
 
-  it('cuts a majorities ring so every node still sees a majority, but not the same one', () => {
-    const ring = ['n1', 'n2', 'n3', 'n4', 'n5'];
-    const cuts = ringCuts(ring);
-    expect(cuts).toEqual([['n1', 'n3'], ['n1', 'n4'], ['n2', 'n4'], ['n2', 'n5'], ['n3', 'n5']]);
-    for (const node of ring) {
-      const seen = ring.filter((o) => o === node || !cuts.some(([a, b]) => (a === node && b === o) || (b === node && a === o)));
-      expect(seen.length).toBe(3);
+  it('asks for a majorities ring in a seeded order, and never with fewer than 3 nodes', () => {
+    const rings = planFaultWindows(plan({ nemesis: 'partition', durationMs: 300_000, nodes: ['n1', 'n2', 'n3', 'n4', 'n5'] })).filter((w) => w.kind === 'ring');
+    expect(rings.length).toBeGreaterThan(0);
+    for (const w of rings) {
+      expect(w.faults).toHaveLength(1);
+      const f = w.faults[0];
+      if (f?.type !== 'ring') throw new Error('a ring window posts one ring fault');
+      expect([...f.nodes].sort()).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
     }
-    // Three nodes have no such ring: the bridge (one link cut) is the nearest.
-    expect(ringCuts(['n2', 'n3', 'n1'])).toEqual([['n2', 'n1']]);
+    expect(new Set(rings.map((w) => w.label)).size).toBeGreaterThan(1);
+    const two = planFaultWindows(plan({ nemesis: 'partition', durationMs: 300_000, nodes: ['n1', 'n2'] }));
+    expect(two.some((w) => w.kind === 'ring')).toBe(false);
   });
 });

@@ -8,6 +8,8 @@ import type { NemesisName } from '../options.ts';
 export type FaultRequest =
   | { type: 'partition'; groups: string[][] }
   | { type: 'isolate'; node: string }
+  /** Majorities ring (Jepsen): every node hears a majority, no two the same one; `nodes` is the ring's order. */
+  | { type: 'ring'; nodes: string[] }
   | { type: 'kill'; node: string }
   | { type: 'pause'; node: string };
 
@@ -66,26 +68,6 @@ function shuffled<T>(rng: RandomSource, items: readonly T[]): T[] {
 
 const sorted = (xs: string[]) => [...xs].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 
-/**
- * Links a majorities ring cuts: nodes on a ring, each keeps the nearest ones on both sides so it
- * sees a majority, but no two nodes see the same majority. With 3 nodes no such ring exists; the
- * closest is a bridge: one link cut, the node between both ends sees everyone.
- */
-export function ringCuts(ring: readonly string[]): Array<[string, string]> {
-  const n = ring.length;
-  const majority = Math.floor(n / 2) + 1;
-  const reach = Math.ceil((majority - 1) / 2);
-  const cuts: Array<[string, string]> = [];
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const distance = Math.min(j - i, n - (j - i));
-      if (distance > reach) cuts.push([ring[i] as string, ring[j] as string]);
-    }
-  }
-  if (cuts.length === 0 && n >= 3) cuts.push([ring[0] as string, ring[2] as string]);
-  return cuts;
-}
-
 function faultsFor(kind: FaultKind, rng: RandomSource, nodes: readonly string[]): { label: string; faults: FaultRequest[] } {
   const order = shuffled(rng, nodes);
   const minority = Math.max(1, Math.floor((nodes.length - 1) / 2));
@@ -99,14 +81,8 @@ function faultsFor(kind: FaultKind, rng: RandomSource, nodes: readonly string[])
       const node = order[0] as string;
       return { label: `isolate ${node}`, faults: [{ type: 'isolate', node }] };
     }
-    case 'ring': {
-      // A cut link is a partition between two one-node groups; the other nodes are untouched.
-      const cuts = ringCuts(order);
-      return {
-        label: `ring ${order.join('-')} (cut ${cuts.map(([a, b]) => `${a}/${b}`).join(' ')})`,
-        faults: cuts.map(([a, b]) => ({ type: 'partition', groups: [[a], [b]] })),
-      };
-    }
+    case 'ring':
+      return { label: `ring ${order.join('-')}`, faults: [{ type: 'ring', nodes: order }] };
     case 'kill':
     case 'pause': {
       const victims = sorted(order.slice(0, minority));
@@ -126,7 +102,8 @@ export function planFaultWindows(plan: SchedulePlan): FaultWindow[] {
   let t = jittered(plan.faultOffMs / 2);
   let turn = randomInt(rng, cycle.length);
   while (t + WINDOW_MS_MIN <= plan.durationMs) {
-    const kinds = cycle[turn++ % cycle.length] as readonly FaultKind[];
+    // A majorities ring needs 3 nodes.
+    const kinds = (cycle[turn++ % cycle.length] as readonly FaultKind[]).filter((k) => k !== 'ring' || plan.nodes.length >= 3);
     const kind = kinds[randomInt(rng, kinds.length)] as FaultKind;
     const endMs = Math.min(plan.durationMs, t + jittered(plan.faultOnMs));
     windows.push({ startMs: t, endMs, kind, ...faultsFor(kind, rng, plan.nodes) });
