@@ -46,11 +46,12 @@ describe('nemesis schedule', () => {
     expect([...kinds].sort()).toEqual(['halves', 'isolate', 'kill', 'pause', 'ring']);
   });
 
-  it('alternates network and process faults under mixed, so two windows already hold one of each', () => {
+  it('alternates network and process faults under mixed, network first, so two windows already hold one of each', () => {
     for (let seed = 0; seed < 50; seed++) {
       const windows = planFaultWindows(plan({ seed, durationMs: 15_000, faultOnMs: 4_000, faultOffMs: 3_000 }));
       expect(windows.length).toBeGreaterThanOrEqual(2);
       const network = windows.map((w) => ['halves', 'isolate', 'ring'].includes(w.kind));
+      expect(network[0]).toBe(true);
       for (let i = 1; i < network.length; i++) expect(network[i]).not.toBe(network[i - 1]);
     }
   });

@@ -39,8 +39,9 @@ const NETWORK_KINDS: readonly FaultKind[] = ['halves', 'isolate', 'ring'];
 const PROCESS_KINDS: readonly FaultKind[] = ['kill', 'pause'];
 
 /**
- * The kinds each window draws from, in turn: `mixed` alternates network and process faults
- * (which comes first is seeded), so even a short run sees both.
+ * The kinds each window draws from, in turn: `mixed` alternates network and process faults,
+ * network first — a process fault's heal (a node restarting) can take seconds, and a short run
+ * should still see both.
  */
 const KIND_CYCLE_BY_NEMESIS: Record<NemesisName, ReadonlyArray<readonly FaultKind[]>> = {
   none: [],
@@ -100,7 +101,7 @@ export function planFaultWindows(plan: SchedulePlan): FaultWindow[] {
   const jittered = (ms: number) => Math.round(ms * (1 - JITTER + 2 * JITTER * rng()));
   const windows: FaultWindow[] = [];
   let t = jittered(plan.faultOffMs / 2);
-  let turn = randomInt(rng, cycle.length);
+  let turn = 0;
   while (t + WINDOW_MS_MIN <= plan.durationMs) {
     // A majorities ring needs 3 nodes.
     const kinds = (cycle[turn++ % cycle.length] as readonly FaultKind[]).filter((k) => k !== 'ring' || plan.nodes.length >= 3);
