@@ -52,7 +52,12 @@ export class OpLog {
     if (this.samples.length < this.samplesMax) this.samples.push({ phase: this.phase, startMs, latencyMs: endMs - startMs, kind, outcome });
     else this.dropped++;
     if (error !== undefined && outcome !== 'ok') {
-      const key = `${kind} ${outcome}: ${error}`.slice(0, 300);
+      // Ids and numbers vary per request; without them, equal errors count together.
+      const cut = error.indexOf(': ');
+      const head = cut < 0 ? error : error.slice(0, cut);
+      const detail = cut < 0 ? '' : error.slice(cut).replace(/'[^']*'/g, "'…'").replace(/\b\d+(\.\d+)?\b/g, 'N');
+      const general = head + detail;
+      const key = `${kind} ${outcome}: ${general}`.slice(0, 300);
       if (this.errorSamples.has(key) || this.errorSamples.size < ERROR_SAMPLES_MAX) this.errorSamples.set(key, (this.errorSamples.get(key) ?? 0) + 1);
     }
   }

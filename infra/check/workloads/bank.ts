@@ -12,7 +12,8 @@ import { routeMissing } from './route_probe.ts';
 /** Every catalogue axis spans at least 0..100: the accounts' total fits in every one. */
 const ACCOUNT_SPAN = 100;
 const AMOUNT_MAX = 5;
-const TRANSFER_SHARE = 0.7;
+/** The rest are balance reads, as in Jepsen's bank (each one checked against the minimum). */
+const TRANSFER_SHARE = 0.5;
 /** After the heal, final balances are re-read until the total is conserved or this long passes (in-doubt transfers finish). */
 const SETTLE_MS_MAX = 15_000;
 const RESOLVE_ATTEMPTS_MAX = 5;
