@@ -75,9 +75,8 @@ export async function runCheck(input: CheckOptionsInput, hooks: RunCheckHooks = 
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const now = () => performance.now() - t0;
-  log(`nimmer check: workload ${options.workload}, nemesis ${options.nemesis}, ${options.timeMs / 1000} s, ${options.clients} clients, seed ${seed}`);
-
   const workload = createWorkload(options.workload, { now });
+  log(`nimmer check: workload ${options.workload}, nemesis ${options.nemesis}, ${options.timeMs / 1000} s, ${options.clients} clients, seed ${seed}`);
   const ops = new OpLog();
   let cluster: ClusterHandle | null = null;
   let dataDir: string | null = null;
