@@ -281,8 +281,10 @@ describe.sequential('nimmer up: a real local cluster', () => {
     expect(eq.code).toBe(0);
     expect(eq.out).toMatch(/shard s-north \(north\/\*\/\*\/\*\) · linearizable read/);
     expect(eq.out).toMatch(/order +44 +60 +15 +1 +outside tolerance/);
-    const all = await run(['equilibrium', '--url', url]);
+    const all = await run(['equilibrium', 'all', '--url', url]);
     expect(all.out.match(/^shard s-/gm)).toHaveLength(4);
+    const eventual = await run(['equilibrium', '--url', url]);
+    expect(eventual.out).toMatch(/^eventual view of node n[1-3]/m);
     const fault = await run(['fault', 'pause', '2', '--url', url]);
     expect(fault.out).toMatch(/pause n2: done \(fault f1/);
     const heal = await run(['fault', 'heal', '--url', url]);
