@@ -9,6 +9,7 @@ import { runDirectorsBench } from './directors.ts';
 import { runPlayerBench } from './player.ts';
 import { runRaftBench } from './raft.ts';
 import { runTransferBench } from './transfers.ts';
+import { runTransportBench } from './transport.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
 
@@ -183,6 +184,30 @@ export function registerBenchCommands(program: Command): void {
         applyBatchMax: Number(o.batch),
         applyLingerMs: Number(o.lingerMs),
         bodyBytes: Number(o.bodyBytes),
+    });
+  bench
+    .command('transport')
+    .description('Postgres → JetStream: one relay\'s max publishes/s and commit → stored latency at a paced rate, against raw JetStream publish and a polling outbox measured in the same run')
+    .option('--rates <list>', 'paced publishes per second for the latency runs', '5000,1000')
+    .option('--seconds <n>', 'seconds of paced load', '10')
+    .option('--per-txn <n>', 'publishes per transaction in the paced run', '5')
+    .option('--clients <n>', 'concurrent Postgres clients', '8')
+    .option('--drain <n>', 'backlog size for the relay\'s max rate', '100000')
+    .option('--baseline <n>', 'messages for the raw JetStream baseline', '100000')
+    .option('--payload-bytes <n>', 'payload size', '200')
+    .option('--in-flight <n>', 'publishes in flight (relay and baselines)', '1024')
+    .option('--out <file>', 'write the JSON report here', 'bench-results/transport.json')
+    .option('--keep', 'keep the work directory')
+    .action(async (o: Record<string, string | boolean>) => {
+      await runTransportBench({
+        rates: intList(String(o.rates)),
+        seconds: Number(o.seconds),
+        perTxn: Number(o.perTxn),
+        clients: Number(o.clients),
+        drainMessages: Number(o.drain),
+        baselineMessages: Number(o.baseline),
+        payloadBytes: Number(o.payloadBytes),
+        inFlightMax: Number(o.inFlight),
         out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),
       });
@@ -197,4 +222,6 @@ export function registerBenchCommands(program: Command): void {
     .action(async (o: Record<string, string>) => {
       await runTransferBench({ seconds: Number(o.seconds), clients: intList(o.clients!), tickMs: Number(o.tickMs), out: o.out });
     });
+    });
+  bench
 }

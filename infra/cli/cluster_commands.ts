@@ -40,11 +40,13 @@ export function rateArg(text: string): number {
   return Math.max(1, Math.round(Number(m[1]) * unit));
 }
 
-/** `200ms`, `1.5s`, `200` (ms) → milliseconds. */
+const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** `200ms`, `1.5s`, `2m`, `200` (ms) → milliseconds. */
 export function durationMsArg(text: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s)?$/.exec(text.trim());
-  if (m === null) throw new Error(`'${text}' is not a duration; write e.g. 200ms or 1.5s`);
-  return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(text.trim());
+  if (m === null) throw new Error(`'${text}' is not a duration; write e.g. 200ms, 1.5s or 2m`);
+  return Math.round(Number(m[1]) * (MS_PER_UNIT[m[2] ?? 'ms'] ?? 1));
 }
 
 export async function runStatus(client: ControllerClient, json: boolean): Promise<void> {

@@ -63,6 +63,7 @@ describe('nimmer equilibrium', () => {
     expect(durationMsArg('200ms')).toBe(200);
     expect(durationMsArg('1.5s')).toBe(1500);
     expect(durationMsArg('50')).toBe(50);
+    expect(durationMsArg('2m')).toBe(120_000);
   });
 
   it('describes network faults in the status table', () => {

@@ -144,6 +144,12 @@ describe.sequential('nimmer up: a real local cluster', () => {
     expect(view.shards.map((s) => s.id)).toEqual(['s-north', 's-south', 's-east', 's-west']);
     expect(view.nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3']);
     await eventually('GET /health is ok', LEADERS_TIMEOUT_MS, async () => ((await http('GET', `${url}/health`)).status === 200 ? true : undefined));
+    // The transport relays: one holds the replication slot, the other stands by.
+    const roles = await eventually('one relay active and one standby', LEADERS_TIMEOUT_MS, async () => {
+      const r = await Promise.all(cluster.relays.relays.map(async (x) => ((await http('GET', x.metricsUrl.replace(/metrics$/, 'stats'))).body as { role: string }).role));
+      return [...r].sort().join(',') === 'active,standby' ? r : undefined;
+    });
+    expect(roles).toHaveLength(2);
 
     const written = await putAxis(url, 's-north', 'order', 42);
     const read = await readAxis(url, 's-north', 'order');
@@ -275,8 +281,10 @@ describe.sequential('nimmer up: a real local cluster', () => {
     expect(eq.code).toBe(0);
     expect(eq.out).toMatch(/shard s-north \(north\/\*\/\*\/\*\) · linearizable read/);
     expect(eq.out).toMatch(/order +44 +60 +15 +1 +outside tolerance/);
-    const all = await run(['equilibrium', '--url', url]);
+    const all = await run(['equilibrium', 'all', '--url', url]);
     expect(all.out.match(/^shard s-/gm)).toHaveLength(4);
+    const eventual = await run(['equilibrium', '--url', url]);
+    expect(eventual.out).toMatch(/^eventual view of node n[1-3]/m);
     const fault = await run(['fault', 'pause', '2', '--url', url]);
     expect(fault.out).toMatch(/pause n2: done \(fault f1/);
     const heal = await run(['fault', 'heal', '--url', url]);

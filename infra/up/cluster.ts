@@ -33,6 +33,7 @@ import { lockDataDir } from './data_dir_lock.ts';
 import { NodeProcesses } from './node_processes.ts';
 import { NODES_DEFAULT, parseUpOptions, REPLICAS_DEFAULT, SHARDS_DEFAULT, type UpOptions, type UpOptionsInput } from './options.ts';
 import { buildClusterConfig, planShards, type ClusterConfigFile, type NodePorts, type PlannedShard } from './plan.ts';
+import { startRelays, type Relays } from './relays.ts';
 import { readUpState, writeUpState, type UpState } from './up_state.ts';
 
 export const CLUSTER_ID = 'nimmer-local';
@@ -74,6 +75,8 @@ export interface ClusterHandle {
   nodes: NodeProcesses;
   postgres: Postgres;
   nats: Nats;
+  /** The transport relays (active + standby) streaming committed publishes to JetStream. */
+  relays: Relays;
   supervisor: Supervisor;
   controller: Controller;
   /** The fault proxies (null when started with faultProxies: false). */
@@ -239,6 +242,9 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const postgres = pgResult.value;
     const nats = natsResult.value;
     progress(`Postgres ready at ${postgres.url}; NATS ready at ${nats.urls.join(', ')}`);
+    const relays = await startRelays({ supervisor, postgresUrl: postgres.url, natsUrls: nats.urls });
+    teardown.push(() => relays.stop());
+    progress(`transport relays (active + standby): ${relays.relays.map((r) => `${r.name} ${r.metricsUrl}`).join(', ')}`);
 
     const preferred = stored?.nodes.flatMap((n) => [n.raftPort, n.httpPort]) ?? [];
     const ports = await allocatePorts(nodeIds.length * 2, preferred, opts.host);
@@ -358,6 +364,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       nodes,
       postgres,
       nats,
+      relays,
       supervisor,
       controller,
       network,

@@ -197,8 +197,11 @@ describe('district fallback (Option B)', () => {
   });
 
   it('hands its deliveries to a neighbour while its own path is down', async () => {
-    const d3 = await DistrictCoordinator.start(postgres.url, coordinatorConfig('d3', districtNats.urls[0]!, { neighbours: ['d4'] }));
-    const d4 = await DistrictCoordinator.start(postgres.url, coordinatorConfig('d4', districtNats.urls[1]!, { neighbours: ['d3'] }));
+    // A stale-heartbeat bound well above a loaded machine's stalls: d3 must look alive (and hand over)
+    // until it really stops, or d4 would adopt its backlog as a dead district's instead.
+    const live = { heartbeatStaleMs: 4_000 };
+    const d3 = await DistrictCoordinator.start(postgres.url, coordinatorConfig('d3', districtNats.urls[0]!, { neighbours: ['d4'], ...live }));
+    const d4 = await DistrictCoordinator.start(postgres.url, coordinatorConfig('d4', districtNats.urls[1]!, { neighbours: ['d3'], ...live }));
     const fleet = await fleetOf('neighbour', 3, SEED + 2);
     relay.paused = true;
     try {

@@ -1,0 +1,60 @@
+// The transport relays of a local cluster: the transport's SQL installed (migrations + replication slot), its
+// JetStream streams applied, then two relay processes — whichever takes the slot first is active, the other
+// a standby that takes over when it dies. Each serves /metrics and /stats on its own loopback port.
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
+import { applyStreams, installTransport, transportStreams } from '../../transport/index.ts';
+import { allocatePorts, type SupervisedProcess, type Supervisor } from '../launcher/index.ts';
+
+export const RELAY_ENTRY = fileURLToPath(new URL('../../transport/relay/main.ts', import.meta.url));
+export const RELAY_COUNT = 2;
+const READY_TIMEOUT_MS = 30_000;
+
+export interface Relays {
+  /** One per relay: its name and metrics URL. */
+  relays: Array<{ name: string; metricsUrl: string; proc: SupervisedProcess }>;
+  stop(): Promise<void>;
+}
+
+export async function startRelays(options: { supervisor: Supervisor; postgresUrl: string; natsUrls: readonly string[] }): Promise<Relays> {
+  const db = new pg.Client({ connectionString: options.postgresUrl });
+  await db.connect();
+  try {
+    await installTransport(db);
+  } finally {
+    await db.end();
+  }
+  const nc = await connect({ servers: [...options.natsUrls] });
+  try {
+    await applyStreams(nc, transportStreams({ replicas: options.natsUrls.length >= 3 ? 3 : 1 }));
+  } finally {
+    await nc.close();
+  }
+  const ports = await allocatePorts(RELAY_COUNT);
+  const relays = await Promise.all(
+    ports.map(async (port, i) => {
+      const name = `relay-${i + 1}`;
+      const proc = options.supervisor.spawnTs({
+        name,
+        entry: RELAY_ENTRY,
+        args: ['--pg', options.postgresUrl, '--nats', options.natsUrls.join(','), '--name', name, '--metrics-port', String(port)],
+      });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS} ms; see ${proc.logFile}`)), READY_TIMEOUT_MS);
+        proc.child.on('message', (m: unknown) => {
+          if ((m as { type?: string }).type === 'ready') {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        void proc.exited.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`${name} exited during start; see ${proc.logFile}:\n${proc.logTail(2000)}`));
+        });
+      });
+      return { name, metricsUrl: `http://127.0.0.1:${port}/metrics`, proc };
+    }),
+  );
+  return { relays, stop: async () => void (await Promise.all(relays.map((r) => r.proc.stop()))) };
+}

@@ -1,0 +1,288 @@
+// The relay end to end: real Postgres (wal_level=logical), real nats-server, relays as real child processes.
+// Exactly-once is checked on the stream itself: every committed publish's Msg-Id (its WAL position) once.
+import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SupervisedProcess } from '../../infra/launcher/index.ts';
+import { CanonMessageSchema } from '../canon.ts';
+import { installTransport } from '../install.ts';
+import { applyStreams } from '../streams/apply.ts';
+import { transportStreams } from '../streams/config.ts';
+import { EVENTS_STREAM } from '../subject.ts';
+import { publishLoad } from '../testing/load.ts';
+import { startServices, type TransportServices } from '../testing/services.ts';
+import { repairJournalRange } from './journal.ts';
+import { msgIdOf, parseLsn } from './lsn.ts';
+import { Relay, type RelayStats } from './relay.ts';
+import { scanStream } from './stream_scan.ts';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+// Restarts and takeovers re-send what was unconfirmed; they must land inside the dedup window.
+const DUPLICATE_WINDOW_MS = 30_000;
+const SMALL = { eventsMaxBytes: 256 * 1024 ** 2, districtsMaxBytes: 64 * 1024 ** 2 };
+
+let services: TransportServices;
+let db: pg.Client;
+let nc: NatsConnection;
+let pgUrl: string;
+let natsUrl: string;
+
+beforeAll(async () => {
+  services = await startServices({ postgres: true, nats: true });
+  pgUrl = services.postgres!.url;
+  natsUrl = services.nats!.urls[0]!;
+  db = new pg.Client({ connectionString: pgUrl });
+  await db.connect();
+  await installTransport(db);
+  nc = await connect({ servers: natsUrl });
+  await applyStreams(nc, transportStreams({ ...SMALL, duplicateWindowMs: DUPLICATE_WINDOW_MS }));
+}, 120_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await db?.end();
+  await services?.stop();
+});
+
+async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== null && v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves once the slot's confirmed position is past `lsn` (everything up to it is in JetStream). */
+async function waitConfirmedPast(lsn: string, timeoutMs = 60_000): Promise<void> {
+  const target = parseLsn(lsn);
+  await waitFor(
+    `the slot to confirm past ${lsn}`,
+    async () => {
+      const r = await db.query<{ lsn: string }>("SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'nimmer_relay'");
+      return parseLsn(r.rows[0]!.lsn) > target;
+    },
+    timeoutMs,
+  );
+}
+
+async function lastSeq(): Promise<number> {
+  return (await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM)).state.last_seq;
+}
+
+function maxLsn(lsns: string[]): string {
+  return lsns.reduce((a, b) => (parseLsn(b) > parseLsn(a) ? b : a));
+}
+
+/** The stream's Msg-Ids after `afterSeq`, each with how often it is stored. */
+async function storedCounts(afterSeq: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const m of await scanStream(nc, EVENTS_STREAM, { seq: afterSeq + 1 })) counts.set(m.msgId ?? '?', (counts.get(m.msgId ?? '?') ?? 0) + 1);
+  return counts;
+}
+
+function expectExactlyOnce(counts: Map<string, number>, lsns: string[]): void {
+  const want = new Set(lsns.map((l) => msgIdOf(parseLsn(l))));
+  expect(want.size).toBe(lsns.length);
+  const missing = [...want].filter((id) => !counts.has(id));
+  const doubled = [...counts].filter(([, n]) => n > 1);
+  const foreign = [...counts.keys()].filter((id) => !want.has(id));
+  expect({ missing: missing.length, doubled: doubled.length, foreign: foreign.length }).toEqual({ missing: 0, doubled: 0, foreign: 0 });
+}
+
+describe('relay (in process)', () => {
+  let relay: Relay;
+  beforeAll(async () => {
+    relay = new Relay({ pgUrl, natsServers: [natsUrl], name: 'inproc', acquireRetryMs: 100, housekeepingIntervalMs: 200 }, pino({ level: 'warn' }));
+    void relay.start();
+    await waitFor('the relay to become active', async () => relay.currentRole === 'active');
+  });
+  afterAll(async () => {
+    await relay?.stop();
+  });
+
+  it('delivers a commit once, a rollback never; a bad subject fails the caller\'s transaction and publishes nothing', async () => {
+    const seq0 = await lastSeq();
+    const one = await db.query<{ lsn: string }>("SELECT nimmer.publish('nimmerverse.events.ev-a.district.d1.scene.s1', '{\"n\":1}', '{\"Trace\":\"abc\"}')::text AS lsn");
+    await db.query('BEGIN');
+    const rolled = await db.query<{ lsn: string }>("SELECT nimmer.publish('nimmerverse.events.ev-a.district.d1.scene.s1', '{\"n\":2}')::text AS lsn");
+    await db.query('ROLLBACK');
+    await db.query('BEGIN');
+    const bad = await db.query("SELECT nimmer.publish('nimmerverse.events.ev-a.district.*.scene.s1', '{\"n\":3}')").catch((e: { code?: string }) => e);
+    await db.query('ROLLBACK');
+    expect(bad).toMatchObject({ code: '22023' });
+    const two = await db.query<{ lsn: string }>("SELECT nimmer.publish_bytes('nimmerverse.events.ev-a.district.d1.scene.s2', '\\xdeadbeef'::bytea)::text AS lsn");
+    await waitConfirmedPast(two.rows[0]!.lsn);
+
+    const stored = await scanStream(nc, EVENTS_STREAM, { seq: seq0 + 1 });
+    expect(stored.map((m) => m.msgId)).toEqual([msgIdOf(parseLsn(one.rows[0]!.lsn)), msgIdOf(parseLsn(two.rows[0]!.lsn))]);
+    expect(stored.map((m) => m.msgId)).not.toContain(msgIdOf(parseLsn(rolled.rows[0]!.lsn)));
+    const jsm = await jetstreamManager(nc);
+    const first = (await jsm.streams.getMessage(EVENTS_STREAM, { seq: stored[0]!.seq }))!;
+    expect(first.subject).toBe('nimmerverse.events.ev-a.district.d1.scene.s1');
+    expect(first.json()).toEqual({ n: 1 });
+    expect(first.header.get('Trace')).toBe('abc');
+    const second = (await jsm.streams.getMessage(EVENTS_STREAM, { seq: stored[1]!.seq }))!;
+    expect(Buffer.from(second.data).toString('hex')).toBe('deadbeef');
+  });
+
+  it('publishes inserted canon rows on their scene subject as CanonMessages, with no application code', async () => {
+    const seq0 = await lastSeq();
+    const r = await db.query<{ id: string }>(
+      `INSERT INTO nimmer.canon (event_uid, district, scene, slot, participants, retention, body)
+       VALUES ('ev-c', 'harbour', 'bread_line', 'baker', '{p1,p2}', 'permanent', '{"line":"Bread for all"}'),
+              ('ev-c', 'harbour', 'bread_line', NULL, '{}', 'ephemeral', '{"line":"…"}') RETURNING id`,
+    );
+    const last = await db.query<{ lsn: string }>('SELECT max(lsn)::text AS lsn FROM nimmer.journal');
+    await waitConfirmedPast(last.rows[0]!.lsn);
+    const jsm = await jetstreamManager(nc);
+    const stored = await scanStream(nc, EVENTS_STREAM, { seq: seq0 + 1 });
+    expect(stored).toHaveLength(2);
+    const messages = await Promise.all(stored.map(async (m) => (await jsm.streams.getMessage(EVENTS_STREAM, { seq: m.seq }))!));
+    for (const m of messages) expect(m.subject).toBe('nimmerverse.events.ev-c.district.harbour.scene.bread_line');
+    const parsed = messages.map((m) => CanonMessageSchema.parse(m.json()));
+    expect(parsed.map((p) => p.canonId)).toEqual(r.rows.map((row) => Number(row.id)));
+    expect(parsed[0]).toMatchObject({ eventUid: 'ev-c', district: 'harbour', scene: 'bread_line', slot: 'baker', participants: ['p1', 'p2'], retention: 'permanent', body: { line: 'Bread for all' } });
+    expect(parsed[1]).toMatchObject({ slot: null, participants: [], retention: 'ephemeral' });
+    expect(messages[0]!.header.get('Nimmer-Canon-Id')).toBe(r.rows[0]!.id);
+  });
+
+  it('repairs a stream purge from the journal with the same Msg-Ids, once each, waiting out the dedup window', async () => {
+    const lsns = await publishLoad({ pgUrl, total: 300, perTxn: 10, concurrency: 3, subjectOf: (i) => `nimmerverse.events.ev-r.district.d${i % 3}.scene.s` });
+    await waitConfirmedPast(maxLsn(lsns));
+    const jsm = await jetstreamManager(nc);
+    // A short window so the test need not wait 30 s; editable on a live stream.
+    await applyStreams(nc, transportStreams({ ...SMALL, duplicateWindowMs: 1_500 }));
+    await jsm.streams.purge(EVENTS_STREAM);
+    const seq0 = await lastSeq();
+    const from = lsns.reduce((a, b) => (parseLsn(b) < parseLsn(a) ? b : a));
+    const report = await repairJournalRange({ pg: db, nc, stream: EVENTS_STREAM, fromLsn: from, toLsn: maxLsn(lsns) });
+    expect(report.journalRows).toBe(300);
+    expect(report.alreadyInStream).toBe(0);
+    expect(report.republished).toBe(300);
+    expect(report.blockedByDedupWindow).toEqual([]);
+    expectExactlyOnce(await storedCounts(seq0), lsns);
+    // A second repair finds everything in place and sends nothing.
+    const again = await repairJournalRange({ pg: db, nc, stream: EVENTS_STREAM, fromLsn: from, toLsn: maxLsn(lsns) });
+    expect(again).toMatchObject({ alreadyInStream: 300, republished: 0 });
+    expectExactlyOnce(await storedCounts(seq0), lsns);
+    await applyStreams(nc, transportStreams({ ...SMALL, duplicateWindowMs: DUPLICATE_WINDOW_MS }));
+  });
+});
+
+describe('journal retention', () => {
+  it('prunes journal rows once JetStream acknowledged them and the retention has passed', async () => {
+    const relay = new Relay(
+      { pgUrl, natsServers: [natsUrl], name: 'pruner', acquireRetryMs: 100, housekeepingIntervalMs: 100, journalRetentionMs: 1_000 },
+      pino({ level: 'warn' }),
+    );
+    void relay.start();
+    try {
+      const lsns = await publishLoad({ pgUrl, total: 50, perTxn: 10, concurrency: 1, subjectOf: () => 'nimmerverse.events.ev-p.district.d.scene.s' });
+      await waitConfirmedPast(maxLsn(lsns));
+      const count = async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM nimmer.journal WHERE lsn = ANY($1::pg_lsn[])', [lsns])).rows[0]!.n);
+      await waitFor('the journal rows to be pruned', async () => (await count()) === 0, 30_000);
+      expect(relay.stats().journalPrunedTotal).toBeGreaterThanOrEqual(50);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('relay processes: SIGKILL and standby takeover', () => {
+  const procs: SupervisedProcess[] = [];
+  let counter = 0;
+
+  // A small in-flight window keeps decoded messages queued in the relay when it is killed: confirming any of
+  // them early would lose them (checked: this test fails when the ack window confirms before the acks).
+  async function startRelayProcess(): Promise<{ proc: SupervisedProcess; statsUrl: string }> {
+    const name = `relay-${++counter}`;
+    const proc = services.supervisor.spawnTs({
+      name,
+      entry: MAIN,
+      args: ['--pg', pgUrl, '--nats', natsUrl, '--name', name, '--metrics-port', '0', '--acquire-retry-ms', '100', '--log-stats-ms', '0', '--in-flight-max', '16'],
+    });
+    procs.push(proc);
+    const ready = await new Promise<{ metricsUrl: string }>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${name} did not report ready; log:\n${proc.logTail()}`)), 30_000);
+      proc.child.on('message', (m: unknown) => {
+        const msg = m as { type?: string; metricsUrl?: string };
+        if (msg.type === 'ready' && msg.metricsUrl) {
+          clearTimeout(t);
+          resolve({ metricsUrl: msg.metricsUrl });
+        }
+      });
+    });
+    return { proc, statsUrl: ready.metricsUrl.replace(/\/metrics$/, '/stats') };
+  }
+
+  async function stats(url: string): Promise<RelayStats | null> {
+    try {
+      return (await (await fetch(url)).json()) as RelayStats;
+    } catch {
+      return null;
+    }
+  }
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+  });
+
+  it('a standby takes over when the active relay is SIGKILLed; under load, nothing is lost or stored twice (seed 7)', async () => {
+    const a = await startRelayProcess();
+    const b = await startRelayProcess();
+    const relays = [a, b];
+    // The active relay is the one whose walsender holds the slot (application_name nimmer-<name>).
+    const activeOf = async () => {
+      const r = await db.query<{ name: string }>(
+        `SELECT application_name AS name FROM pg_stat_replication
+          WHERE pid = (SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'nimmer_relay')`,
+      );
+      const name = r.rows[0]?.name;
+      return relays.find((x) => x.proc.running && `nimmer-${x.proc.name}` === name) ?? null;
+    };
+    const first = await waitFor('one relay to be active', activeOf);
+    const other = first === a ? b : a;
+    await waitFor('the other relay to be a standby', async () => (await stats(other.statsUrl))?.role === 'standby');
+
+    const seq0 = await lastSeq();
+    const t0 = Date.now();
+    const loadMs = 4_000;
+    const load = publishLoad({
+      pgUrl,
+      total: 8_000,
+      perTxn: 20,
+      concurrency: 4,
+      ratePerSec: 8_000 / (loadMs / 1000),
+      subjectOf: (i) => `nimmerverse.events.ev-k.district.d${i % 7}.scene.s${i % 5}`,
+    });
+
+    // Seeded kill times during the load: SIGKILL whichever relay is active, start a fresh standby.
+    let state = 7;
+    const rand = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    let kills = 0;
+    const starting: Array<Promise<void>> = [];
+    while (kills < 3) {
+      await new Promise((r) => setTimeout(r, 300 + rand() * 700));
+      if (Date.now() - t0 > loadMs) break;
+      const active = await waitFor('an active relay', activeOf, 20_000);
+      await active.proc.kill();
+      kills++;
+      relays.splice(relays.indexOf(active), 1);
+      starting.push(startRelayProcess().then((r) => void relays.push(r)));
+    }
+    await Promise.all(starting);
+    const lastActive = await waitFor('a standby to take over', activeOf, 20_000);
+    expect(lastActive.proc.running).toBe(true);
+    const lsns = await load;
+    expect(kills).toBeGreaterThanOrEqual(1);
+    await waitConfirmedPast(maxLsn(lsns));
+    expectExactlyOnce(await storedCounts(seq0), lsns);
+    const live = await Promise.all(relays.map((r) => stats(r.statsUrl)));
+    console.info(`SIGKILL test: ${kills} kills; re-sends JetStream dropped as duplicates after takeovers: ${live.reduce((n, x) => n + (x?.duplicatesTotal ?? 0), 0)}`);
+  }, 180_000);
+});
