@@ -138,6 +138,9 @@ export function registerBenchCommands(program: Command): void {
         applyBatchMax: Number(o.batch),
         applyLingerMs: Number(o.lingerMs),
         bodyBytes: Number(o.bodyBytes),
+        out: o.out ? String(o.out) : undefined,
+        keep: Boolean(o.keep),
+      });
     });
   bench
     .command('transport')
@@ -212,6 +215,4 @@ export function registerBenchCommands(program: Command): void {
     .action(async (o: Record<string, string>) => {
       await runTransferBench({ seconds: Number(o.seconds), clients: intList(o.clients!), tickMs: Number(o.tickMs), out: o.out });
     });
-    });
-  bench
 }
