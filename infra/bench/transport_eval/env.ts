@@ -31,6 +31,8 @@ export async function startEvalEnv(root: string): Promise<EvalEnv> {
   const supervisor = new Supervisor({ logDir: path.join(dir, 'logs'), handleSignals: true });
   const [postgres, nats] = await Promise.all([startPostgres({ dataDir: path.join(dir, 'pg'), supervisor }), startNats({ dataDir: path.join(dir, 'nats'), mode: 'local', supervisor })]);
   const pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
+  // An idle client whose server goes away (Postgres stopped at the end) must not crash the report.
+  pool.on('error', (e) => console.log(`[transport-eval] idle Postgres client: ${e.message}`));
   const c = await pool.connect();
   try {
     await installTransport(c);

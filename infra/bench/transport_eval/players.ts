@@ -21,6 +21,7 @@ export class MeasuredPlayers {
   private readonly committedAtMs = new Map<number, number>();
   private readonly latencyById = new Map<number, number[]>();
   private readonly seen: Set<number>[];
+  private appliedBeforeCommitSeen: { id: number; atMs: number }[] = [];
 
   constructor(dir: string, prefix: string, players: number, servers: { events: string[]; district?: string[] }, probes: number) {
     mkdirSync(dir, { recursive: true });
@@ -34,7 +35,8 @@ export class MeasuredPlayers {
           if (this.seen[k]!.has(id)) continue;
           this.seen[k]!.add(id);
           const t = this.committedAtMs.get(id);
-          if (t !== undefined) this.latencyById.set(id, [...(this.latencyById.get(id) ?? []), atMs - t]);
+          if (t !== undefined) this.sample(id, atMs - t);
+          else this.appliedBeforeCommitSeen.push({ id, atMs }); // applied before the committing client saw its commit return
         }
       });
     });
@@ -48,6 +50,20 @@ export class MeasuredPlayers {
   /** Call right after the commit returned (Date.now()). */
   committed(ids: readonly number[], atMs: number): void {
     for (const id of ids) this.committedAtMs.set(id, atMs);
+    if (this.appliedBeforeCommitSeen.length === 0) return;
+    const still: { id: number; atMs: number }[] = [];
+    for (const a of this.appliedBeforeCommitSeen) {
+      const t = this.committedAtMs.get(a.id);
+      if (t === undefined) still.push(a);
+      else this.sample(a.id, Math.max(0, a.atMs - t));
+    }
+    this.appliedBeforeCommitSeen = still;
+  }
+
+  private sample(id: number, ms: number): void {
+    const list = this.latencyById.get(id);
+    if (list === undefined) this.latencyById.set(id, [ms]);
+    else list.push(ms);
   }
 
   /** Commit → applied in each probe player's SQLite (one sample per probe and id), over all ids or the given ones. */

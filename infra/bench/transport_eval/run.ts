@@ -1,6 +1,6 @@
 // `nimmer bench transport-eval --report DIR`: every section of the transport evaluation (issue 5), each
 // measured on this machine, written as DIR/transport-evaluation.md with SVG plots and the raw JSON.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runTransportBench, type TransportBenchReport } from '../transport.ts';
@@ -69,6 +69,7 @@ async function measure<T>(name: string, body: () => Promise<T>): Promise<Outcome
 
 export async function runTransportEval(o: TransportEvalOptions): Promise<TransportEvalReport> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'nimmer-transport-eval-'));
+  chmodSync(root, 0o711); // Postgres runs unprivileged when we are root: let it traverse
   const want = (n: number) => o.sections.includes(n);
   const report: TransportEvalReport = {
     generatedAt: new Date().toISOString(),
