@@ -90,6 +90,10 @@ export async function runDurability(root: string, o: DurabilityOptions): Promise
     const catchUpAfterKillMs = await caughtUp;
     const last = lsns.reduce((m, l) => (parseLsn(l) > m ? parseLsn(l) : m), 0n);
     await until(async () => (await confirmedLsn(db!)) >= last, 180_000, 'the relay to confirm every committed publish', 50);
+    // The killed server comes back (as after a crash) before the scan: 2.9.10 times out creating the scan's
+    // consumer while a peer of the R3 stream is down.
+    for (const s of nats.servers) if (!s.running) await s.start();
+    await until(async () => (await jsm.streams.info(EVENTS_STREAM)).cluster?.replicas?.every((p) => p.current) ?? false, 60_000, 'the restarted server to catch up', 200);
     const stored = await scanStream(nc, EVENTS_STREAM);
     const storedIds = new Set(stored.map((m) => m.msgId));
     const committedIds = lsns.map((l) => msgIdOf(parseLsn(l)));

@@ -62,6 +62,7 @@ async function measure<T>(name: string, body: () => Promise<T>): Promise<Outcome
   } catch (e) {
     const wallS = (performance.now() - t0) / 1000;
     const error = e instanceof Error ? `${e.message}` : String(e);
+    if (e instanceof Error) console.log(e.stack);
     log(`${name}: FAILED after ${wallS.toFixed(0)} s: ${error}`);
     return { startedAt, wallS, load1mBefore, load1mAfter: load1m(), error };
   }
