@@ -10,6 +10,7 @@ import { runPlayerBench } from './player.ts';
 import { runRaftBench } from './raft.ts';
 import { runTransferBench } from './transfers.ts';
 import { runTransportBench } from './transport.ts';
+import { runTransportEval } from './transport_eval/run.ts';
 
 const intList = (s: string) => s.split(',').map((x) => Number.parseInt(x, 10));
 
@@ -184,6 +185,9 @@ export function registerBenchCommands(program: Command): void {
         applyBatchMax: Number(o.batch),
         applyLingerMs: Number(o.lingerMs),
         bodyBytes: Number(o.bodyBytes),
+        out: o.out ? String(o.out) : undefined,
+        keep: Boolean(o.keep),
+      });
     });
   bench
     .command('transport')
@@ -213,6 +217,42 @@ export function registerBenchCommands(program: Command): void {
       });
     });
   bench
+    .command('transport-eval')
+    .description('the transport evaluation (issue 5): 7 sections measured on this machine, written as a Markdown report with SVG plots')
+    .requiredOption('--report <dir>', 'write transport-evaluation.md, its SVG plots and the raw JSON here (e.g. docs)')
+    .option('--sections <list>', '1 expressiveness, 2 replay, 3 durability, 4 schema evolution, 5 cost at scale, 6 A vs B, 7 relay targets', '1,2,3,4,5,6,7')
+    .option('--replay-hours <n>', 'hours of canon to replay (at --replay-rate)', '0.25')
+    .option('--replay-rate <n>', 'canon messages per second the hours are counted at', '50')
+    .option('--durability-rate <n>', 'publishes/s during the leader kill', '1000')
+    .option('--durability-seconds <n>', 'seconds of load around the leader kill', '10')
+    .option('--evolution-players <n>', 'players running while the feed is added', '20')
+    .option('--evolution-messages <n>', 'canon rows committed meanwhile', '3000')
+    .option('--evolution-rate <n>', 'canon rows/s', '300')
+    .option('--scale-levels <list>', 'consumer counts (add 10000 for the full level: minutes here)', '1000,5000')
+    .option('--players <n>', 'players in the A vs B comparison', '20')
+    .option('--ab-rate <n>', 'canon rows/s in the A vs B latency run', '200')
+    .option('--ab-seconds <n>', 'seconds of the A vs B latency run', '10')
+    .option('--ab-burst <n>', 'rows in the A vs B throughput burst', '2000')
+    .option('--rates <list>', 'paced publishes/s for the relay latency targets', '5000,1000')
+    .option('--seconds <n>', 'seconds per paced rate (relay targets)', '4')
+    .option('--drain <n>', 'backlog for the relay max rate', '30000')
+    .option('--baseline <n>', 'messages for the raw JetStream baseline', '20000')
+    .option('--keep', 'keep the work directory')
+    .action(async (o: Record<string, string | boolean>) => {
+      const n = (k: string) => Number(o[k]);
+      await runTransportEval({
+        reportDir: String(o.report),
+        sections: intList(String(o.sections)),
+        replay: { hours: n('replayHours'), ratePerSec: n('replayRate') },
+        durability: { ratePerSec: n('durabilityRate'), seconds: n('durabilitySeconds') },
+        evolution: { players: n('evolutionPlayers'), messages: n('evolutionMessages'), ratePerSec: n('evolutionRate') },
+        scaleLevels: intList(String(o.scaleLevels)),
+        options: { players: n('players'), ratePerSec: n('abRate'), seconds: n('abSeconds'), burst: n('abBurst') },
+        targets: { rates: intList(String(o.rates)), seconds: n('seconds'), drain: n('drain'), baseline: n('baseline') },
+        keep: Boolean(o.keep),
+      });
+    });
+  bench
     .command('transfers')
     .description('cross-shard transfers vs one-shard transfers vs single axis writes, 3 node processes, closed-loop HTTP clients')
     .option('--seconds <n>', 'seconds per level', '10')
@@ -222,6 +262,4 @@ export function registerBenchCommands(program: Command): void {
     .action(async (o: Record<string, string>) => {
       await runTransferBench({ seconds: Number(o.seconds), clients: intList(o.clients!), tickMs: Number(o.tickMs), out: o.out });
     });
-    });
-  bench
 }

@@ -35,7 +35,7 @@ interface Level {
 const EVENT = 'ev-bench';
 const PUBLISH_IN_FLIGHT = 1_000;
 
-export async function runPlayerBench(o: PlayerBenchOptions): Promise<void> {
+export async function runPlayerBench(o: PlayerBenchOptions) {
   const playersMax = Math.max(...o.players);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nimmer-bench-player-'));
   const supervisor = new Supervisor({ logDir: path.join(dir, 'logs'), handleSignals: true });
@@ -118,6 +118,7 @@ export async function runPlayerBench(o: PlayerBenchOptions): Promise<void> {
       console.log(`report: ${o.out}`);
     }
     await nc.close();
+    return report;
   } finally {
     await supervisor.stopAll();
     if (!o.keep) rmSync(dir, { recursive: true, force: true });

@@ -29,14 +29,14 @@ export interface TransportBenchOptions {
   keep: boolean;
 }
 
-interface Quantiles {
+export interface Quantiles {
   count: number;
   p50: number;
   p99: number;
   max: number;
 }
 
-function quantiles(values: number[]): Quantiles {
+export function quantiles(values: number[]): Quantiles {
   const s = Float64Array.from(values).sort();
   const q = (p: number) => (s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!);
   return { count: s.length, p50: q(0.5), p99: q(0.99), max: s.length === 0 ? Number.NaN : s[s.length - 1]! };
@@ -66,7 +66,7 @@ async function baselineJetStream(nc: NatsConnection, total: number, inFlightMax:
   return { perSec: total / ((performance.now() - started) / 1000), cpuUsPerMsg: (cpu.user + cpu.system) / total };
 }
 
-async function relayStats(url: string): Promise<RelayStats | null> {
+export async function relayStats(url: string): Promise<RelayStats | null> {
   try {
     return (await (await fetch(url)).json()) as RelayStats;
   } catch {
@@ -74,7 +74,7 @@ async function relayStats(url: string): Promise<RelayStats | null> {
   }
 }
 
-async function startRelay(supervisor: Supervisor, name: string, pgUrl: string, natsUrl: string, port: number, inFlightMax: number): Promise<{ proc: SupervisedProcess; statsUrl: string }> {
+export async function startRelay(supervisor: Supervisor, name: string, pgUrl: string, natsUrl: string, port: number, inFlightMax: number): Promise<{ proc: SupervisedProcess; statsUrl: string }> {
   const proc = supervisor.spawnTs({
     name,
     entry: RELAY_ENTRY,
@@ -84,7 +84,7 @@ async function startRelay(supervisor: Supervisor, name: string, pgUrl: string, n
   return { proc, statsUrl };
 }
 
-async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string, pollMs = 20): Promise<T> {
+export async function until<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string, pollMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -190,7 +190,9 @@ async function outboxLoad(pgUrl: string, o: TransportBenchOptions & { ratePerSec
   );
 }
 
-export async function runTransportBench(o: TransportBenchOptions): Promise<void> {
+export type TransportBenchReport = Awaited<ReturnType<typeof runTransportBench>>;
+
+export async function runTransportBench(o: TransportBenchOptions) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nimmer-bench-transport-'));
   const supervisor = new Supervisor({ logDir: path.join(dataDir, 'logs') });
   const log = (m: string) => console.log(`[bench transport] ${m}`);
@@ -296,6 +298,7 @@ export async function runTransportBench(o: TransportBenchOptions): Promise<void>
       await writeFile(o.out, `${JSON.stringify(report, null, 2)}\n`);
       log(`wrote ${o.out}`);
     }
+    return report;
   } finally {
     await nc?.close().catch(() => undefined);
     await db?.end().catch(() => undefined);
