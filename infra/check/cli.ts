@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { durationMsArg } from '../cli/cluster_commands.ts';
 import { CheckConfigError, CheckOptionsSchema, NEMESES, WORKLOADS, type CheckOptionsInput } from './options.ts';
 import { EXIT_CODE } from './report/report.ts';
+import { runPipelineFromCli } from './pipeline_cli.ts';
 import { runCheck } from './run.ts';
 
 function intArg(name: string) {
@@ -71,6 +72,10 @@ export function registerCheckCommand(program: Command): void {
     .option('--keep-data', "keep the started cluster's data dir even when the run passes")
     .addHelpText('after', `\nExit codes: ${Object.entries(EXIT_CODE).map(([verdict, code]) => `${code} ${verdict}`).join(', ')}.`)
     .action(async (f: CheckFlags) => {
+      if (f.workload === 'pipeline') {
+        process.exitCode = await runPipelineFromCli({ nemesis: f.nemesis, timeMs: f.time, keepData: f.keepData === true, ...(f.seed !== undefined ? { seed: f.seed } : {}) });
+        return;
+      }
       const input: CheckOptionsInput = {
         workload: f.workload as CheckOptionsInput['workload'],
         nemesis: f.nemesis as CheckOptionsInput['nemesis'],
