@@ -112,7 +112,22 @@ export class Watchdog {
   }
 
   watch(pid: number, signal: NodeJS.Signals, graceMs: number): void {
+    const waiting = this.confirmations.get(pid) ?? [];
+    this.confirmations.set(pid, waiting);
     this.ensure().send({ op: 'watch', pid, signal, graceMs });
+  }
+
+  /** Resolves once the watchdog has confirmed every PID watched so far (or after timeoutMs). */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const pids = [...this.confirmations.keys()];
+    await Promise.race([
+      Promise.all(pids.map((pid) => new Promise<void>((resolve) => {
+        const waiting = this.confirmations.get(pid);
+        if (waiting === undefined) resolve();
+        else waiting.push(resolve);
+      }))),
+      new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
   }
 
   unwatch(pid: number): void {

@@ -264,6 +264,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Every process started (the latest per name), in first-start order. */
+  /** Resolves once the orphan watchdog (when it is the guard) holds every PID handed to it so far. */
+  orphanGuardSettled(): Promise<void> {
+    return this.watchdog?.settled() ?? Promise.resolve();
+  }
+
   list(): SupervisedProcess[] {
     return [...this.procs.values()];
   }

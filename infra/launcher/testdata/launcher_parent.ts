@@ -29,6 +29,8 @@ for (const item of what) {
   }
 }
 
+// The guard is in force once the watchdog confirmed the PIDs (a launcher killed before that can orphan them).
+await supervisor.orphanGuardSettled();
 process.send?.({ pids });
 if (then === 'throw') {
   setTimeout(() => {
