@@ -94,6 +94,8 @@ describe('multi-raft runtime over TCP with the WAL', () => {
     const c = await cluster([1]);
     const l = await until('leader', () => leaderOf(c, 1));
     const f = [1, 2, 3].find((x) => x !== l)!;
+    // A follower can forward only once it has heard from the new leader (a leader knows itself first).
+    await until('the follower knows the leader', () => (c.nodes.get(f)!.status(1).leader === l ? true : undefined));
     const r = await c.nodes.get(f)!.propose(1, new TextEncoder().encode('via follower'));
     expect(r.result).toBe(1);
   });
