@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../consensus/raft/index.ts';
 import { afterWarmup, slopeVerdict } from './slope.ts';
 
-// A seeded LCG, so the noisy series are the same on every run.
+// Seeded noise, so the noisy series are the same on every run.
 function noisy(seed: number, n: number, f: (i: number) => number, amplitude: number) {
-  let s = seed >>> 0;
-  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 2 * amplitude;
+  const random = seededRandom(seed);
+  const rnd = () => (random() - 0.5) * 2 * amplitude;
   return Array.from({ length: n }, (_, i) => ({ tMs: i * 5_000, value: f(i) + rnd() }));
 }
 
