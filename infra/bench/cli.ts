@@ -202,8 +202,10 @@ export function registerBenchCommands(program: Command): void {
     .option('--in-flight <n>', 'publishes in flight (relay and baselines)', '1024')
     .option('--out <file>', 'write the JSON report here', 'bench-results/transport.json')
     .option('--keep', 'keep the work directory')
+    .option('--trace-gc', 'run the latency relays with node --trace-gc (GC pauses in their logs; implies --keep)')
     .action(async (o: Record<string, string | boolean>) => {
       await runTransportBench({
+        traceGc: Boolean(o.traceGc),
         rates: intList(String(o.rates)),
         seconds: Number(o.seconds),
         perTxn: Number(o.perTxn),
@@ -213,7 +215,7 @@ export function registerBenchCommands(program: Command): void {
         payloadBytes: Number(o.payloadBytes),
         inFlightMax: Number(o.inFlight),
         out: o.out ? String(o.out) : undefined,
-        keep: Boolean(o.keep),
+        keep: Boolean(o.keep) || Boolean(o.traceGc),
       });
     });
   bench
