@@ -18,9 +18,13 @@ export const STAGES = [
 export type StageName = (typeof STAGES)[number][0];
 
 export interface StageBreakdown {
+  /** The first commit of the run (ms since the Unix epoch): episodes are relative to it. */
+  startMs: number;
   joined: number;
   total: Quantiles;
   stages: Record<StageName, Quantiles>;
+  /** walsender sent − commit returned to the client: ≤ 0 when Postgres streams the commit before the client hears of it. */
+  walSentAfterClientCommit: Quantiles;
   slow: number;
   /** Per stage: how many slow messages spent their longest stage there. */
   slowDominantStage: Record<StageName, number>;
@@ -56,6 +60,7 @@ export function stageBreakdown(client: ClientTimes, trace: StageTraceRows, bench
   trace.lsn.forEach((l, k) => row.set(l, k));
   const values = Object.fromEntries(STAGES.map(([n]) => [n, [] as number[]])) as Record<StageName, number[]>;
   const total: number[] = [];
+  const walSentAfterClientCommit: number[] = [];
   const slowRows: Array<{ committed: number; latency: number; d: Record<StageName, number>; relayFrom: number; relayTo: number; arrived: number }> = [];
   const slowDominantStage = Object.fromEntries(STAGES.map(([n]) => [n, 0])) as Record<StageName, number>;
   const t0 = client.committedMs.reduce((a, b) => (Number.isNaN(b) ? a : Math.min(a, b)), Number.POSITIVE_INFINITY);
@@ -73,6 +78,7 @@ export function stageBreakdown(client: ClientTimes, trace: StageTraceRows, bench
       ackedToArrived: arrived - trace.ackedMs[k]!,
     };
     for (const [n] of STAGES) if (Number.isFinite(d[n])) values[n].push(d[n]);
+    if (Number.isFinite(trace.walSentMs[k]!)) walSentAfterClientCommit.push(trace.walSentMs[k]! - committed);
     const latency = arrived - committed;
     total.push(latency);
     if (latency > SLOW_MS) {
@@ -96,9 +102,11 @@ export function stageBreakdown(client: ClientTimes, trace: StageTraceRows, bench
     }
   }
   return {
+    startMs: t0,
     joined: total.length,
     total: quantiles(total),
     stages: Object.fromEntries(STAGES.map(([n]) => [n, quantiles(values[n])])) as Record<StageName, Quantiles>,
+    walSentAfterClientCommit: quantiles(walSentAfterClientCommit),
     slow: slowRows.length,
     slowDominantStage,
     episodes,
@@ -131,6 +139,8 @@ export function formatBreakdown(b: StageBreakdown, fmt: (n: number, digits?: num
     const q = b.stages[n];
     lines.push(`  ${what}: p50 ${fmt(q.p50, 2)} / p99 ${fmt(q.p99, 2)} / max ${fmt(q.max, 1)} ms; longest stage of ${b.slowDominantStage[n]} slow messages`);
   }
+  const w = b.walSentAfterClientCommit;
+  lines.push(`  walsender sent − commit returned to the client: p50 ${fmt(w.p50, 2)} / p99 ${fmt(w.p99, 2)} / max ${fmt(w.max, 1)} ms (≤ 0: streamed before the client heard of its commit)`);
   for (const e of b.episodes.slice(0, 20)) {
     lines.push(`  slow episode +${fmt(e.atS, 2)}..${fmt(e.endS, 2)} s: ${e.messages} messages, up to ${fmt(e.maxMs)} ms, mostly ${e.dominant} (${STAGES.map(([n]) => `${n} ${fmt(e.stageMaxMs[n])}`).join(', ')})`);
   }
