@@ -32,6 +32,12 @@ export interface StageBreakdown {
   episodes: Array<{ atS: number; endS: number; messages: number; maxMs: number; dominant: StageName; stageMaxMs: Record<StageName, number> }>;
   /** The relay's GC pauses during the measured messages, and how many slow messages a pause ≥ 5 ms overlapped (walsender sent → acked). */
   relayGc: { pauses: number; totalMs: number; maxMs: number; slowOverlapped: number };
+  /**
+   * The longest silence in the relay during the run: between consecutive handler runs for decoded messages,
+   * and between consecutive PubAcks handled (with when it began, s after the first commit). Both long at
+   * once while the walsender kept sending: the relay process did not run; only the acks: JetStream was slow.
+   */
+  relayGaps: { handlerMs: number; handlerAtS: number; ackMs: number; ackAtS: number; walSentMs: number; walSentAtS: number };
   /** The same for the bench process (commit returned → arrived). */
   benchGc: { pauses: number; totalMs: number; maxMs: number; slowOverlapped: number };
 }
@@ -111,8 +117,23 @@ export function stageBreakdown(client: ClientTimes, trace: StageTraceRows, bench
     slowDominantStage,
     episodes,
     relayGc: gcSummary(trace.gc, t0, slowRows.map((r) => [r.relayFrom, r.relayTo])),
+    relayGaps: relayGaps(trace, t0, client.committedMs.reduce((a, b) => (Number.isNaN(b) ? a : Math.max(a, b)), t0)),
     benchGc: gcSummary(benchGc, t0, slowRows.map((r) => [r.committed, r.arrived])),
   };
+}
+
+function longestGap(times: number[], t0: number, t1: number): { ms: number; atS: number } {
+  const inRun = times.filter((t) => t >= t0 && t <= t1).sort((a, b) => a - b);
+  let best = { ms: 0, atS: Number.NaN };
+  for (let k = 1; k < inRun.length; k++) if (inRun[k]! - inRun[k - 1]! > best.ms) best = { ms: inRun[k]! - inRun[k - 1]!, atS: (inRun[k - 1]! - t0) / 1000 };
+  return best;
+}
+
+function relayGaps(trace: StageTraceRows, t0: number, t1: number): StageBreakdown['relayGaps'] {
+  const h = longestGap(trace.receivedMs, t0, t1);
+  const a = longestGap(trace.ackedMs, t0, t1);
+  const w = longestGap(trace.walSentMs, t0, t1);
+  return { handlerMs: h.ms, handlerAtS: h.atS, ackMs: a.ms, ackAtS: a.atS, walSentMs: w.ms, walSentAtS: w.atS };
 }
 
 /** Pauses from t0 on, and how many of the intervals a notable pause overlapped. */
@@ -145,6 +166,11 @@ export function formatBreakdown(b: StageBreakdown, fmt: (n: number, digits?: num
     lines.push(`  slow episode +${fmt(e.atS, 2)}..${fmt(e.endS, 2)} s: ${e.messages} messages, up to ${fmt(e.maxMs)} ms, mostly ${e.dominant} (${STAGES.map(([n]) => `${n} ${fmt(e.stageMaxMs[n])}`).join(', ')})`);
   }
   if (b.episodes.length > 20) lines.push(`  … ${b.episodes.length - 20} more episodes`);
+  const g = b.relayGaps;
+  lines.push(
+    `  longest silence during the run: walsender sends ${fmt(g.walSentMs)} ms (at +${fmt(g.walSentAtS, 2)} s), relay handler ${fmt(g.handlerMs)} ms (at +${fmt(g.handlerAtS, 2)} s), ` +
+      `PubAcks handled ${fmt(g.ackMs)} ms (at +${fmt(g.ackAtS, 2)} s)`,
+  );
   for (const [who, g] of [['relay', b.relayGc], ['bench', b.benchGc]] as const) {
     lines.push(`  ${who} GC during the run: ${g.pauses} pauses, ${fmt(g.totalMs)} ms in all, longest ${fmt(g.maxMs)} ms; a pause ≥ ${GC_PAUSE_NOTABLE_MS} ms overlapped ${g.slowOverlapped} of the ${b.slow} slow messages`);
   }
