@@ -9,6 +9,7 @@ export { RelayConfigSchema, type RelayConfig, type RelayConfigInput } from './re
 export { repairJournalRange, pruneJournal, type RepairOptions, type RepairReport } from './relay/journal.ts';
 export { formatLsn, lsnOfMsgId, msgIdOf, parseLsn, type Lsn } from './relay/lsn.ts';
 export { serveRelayMetrics } from './relay/metrics_http.ts';
+export { StageTrace, type StageTraceRows } from './relay/stage_trace.ts';
 export { scanStream, type StoredMessage } from './relay/stream_scan.ts';
 export {
   DISTRICT_FEED_PREFIX,

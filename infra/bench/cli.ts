@@ -202,8 +202,12 @@ export function registerBenchCommands(program: Command): void {
     .option('--in-flight <n>', 'publishes in flight (relay and baselines)', '1024')
     .option('--out <file>', 'write the JSON report here', 'bench-results/transport.json')
     .option('--keep', 'keep the work directory')
+    .option('--trace-gc', 'run the latency relays with node --trace-gc (GC pauses in their logs; implies --keep)')
+    .option('--journal-retention-ms <n>', 'the latency relays\' journal retention (0: prune every 5 s round, as in steady state)')
     .action(async (o: Record<string, string | boolean>) => {
       await runTransportBench({
+        traceGc: Boolean(o.traceGc),
+        ...(o.journalRetentionMs !== undefined ? { journalRetentionMs: Number(o.journalRetentionMs) } : {}),
         rates: intList(String(o.rates)),
         seconds: Number(o.seconds),
         perTxn: Number(o.perTxn),
@@ -213,7 +217,7 @@ export function registerBenchCommands(program: Command): void {
         payloadBytes: Number(o.payloadBytes),
         inFlightMax: Number(o.inFlight),
         out: o.out ? String(o.out) : undefined,
-        keep: Boolean(o.keep),
+        keep: Boolean(o.keep) || Boolean(o.traceGc),
       });
     });
   bench

@@ -24,6 +24,8 @@ export const RelayConfigSchema = z.object({
   housekeepingIntervalMs: z.number().int().min(50).default(5_000),
   /** Journal rows deleted per statement, at most. */
   pruneBatchRows: z.number().int().min(1).default(50_000),
+  /** Per-message stage times kept for the benchmark (stage_trace.ts), most recent first; 0 = off. */
+  stageTraceCapacity: z.number().int().min(0).max(10_000_000).default(0),
 });
 export type RelayConfigInput = z.input<typeof RelayConfigSchema>;
 export type RelayConfig = z.output<typeof RelayConfigSchema>;

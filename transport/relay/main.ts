@@ -22,6 +22,7 @@ const { values, positionals } = parseArgs({
     'acquire-retry-ms': { type: 'string' },
     'journal-retention-ms': { type: 'string' },
     'log-stats-ms': { type: 'string', default: '10000' },
+    'stage-trace': { type: 'string' },
     stream: { type: 'string', default: EVENTS_STREAM },
     from: { type: 'string' },
     to: { type: 'string' },
@@ -30,7 +31,7 @@ const { values, positionals } = parseArgs({
 });
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: main.ts [repair] --pg <postgres url> --nats <nats url[,url]> [--name relay-1] [--metrics-port N] [--in-flight-max N]`);
+  console.error(`${message}\nusage: main.ts [repair] --pg <postgres url> --nats <nats url[,url]> [--name relay-1] [--metrics-port N] [--in-flight-max N] [--stage-trace N]`);
   process.exit(2);
 }
 if (values.pg === undefined || values.nats === undefined) usage('--pg and --nats are required');
@@ -73,11 +74,12 @@ if (positionals[0] === 'repair') {
       ...(values['in-flight-max'] !== undefined ? { inFlightMax: Number(values['in-flight-max']) } : {}),
       ...(values['acquire-retry-ms'] !== undefined ? { acquireRetryMs: Number(values['acquire-retry-ms']) } : {}),
       ...(values['journal-retention-ms'] !== undefined ? { journalRetentionMs: Number(values['journal-retention-ms']) } : {}),
+      ...(values['stage-trace'] !== undefined ? { stageTraceCapacity: Number(values['stage-trace']) } : {}),
     },
     log,
   );
   const metricsPort = values['metrics-port'] === undefined ? null : Number(values['metrics-port']);
-  const server = metricsPort === null ? null : await serveRelayMetrics(() => relay.stats(), metricsPort);
+  const server = metricsPort === null ? null : await serveRelayMetrics(() => relay.stats(), metricsPort, '127.0.0.1', () => relay.trace?.rows() ?? null);
   const address = server?.address();
   const metricsUrl = address && typeof address === 'object' ? `http://127.0.0.1:${address.port}/metrics` : null;
   const statsEveryMs = Number(values['log-stats-ms']);

@@ -1,6 +1,7 @@
 // The relay's numbers over HTTP: GET /metrics (Prometheus text) and GET /stats (JSON, for benchmarks).
 import http from 'node:http';
 import type { RelayStats } from './relay.ts';
+import type { StageTraceRows } from './stage_trace.ts';
 
 function prometheus(s: RelayStats): string {
   const label = `{relay="${s.name}"}`;
@@ -21,15 +22,20 @@ function prometheus(s: RelayStats): string {
   return lines.map(([n, t, h, v]) => `# HELP ${n} ${h}\n# TYPE ${n} ${t}\n${n}${label} ${Number.isFinite(v) ? v : 'NaN'}`).join('\n') + '\n';
 }
 
-export function serveRelayMetrics(stats: () => RelayStats, port: number, host = '127.0.0.1'): Promise<http.Server> {
+/** trace: the relay's per-message stage times (GET /trace), null when tracing is off. */
+export function serveRelayMetrics(stats: () => RelayStats, port: number, host = '127.0.0.1', trace: () => StageTraceRows | null = () => null): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const s = stats();
-    if (req.url === '/metrics') {
+    if (req.url === '/trace') {
+      const rows = trace();
+      if (rows === null) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'trace_off', message: 'start the relay with --stage-trace N', details: {} } }));
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(rows));
+    } else if (req.url === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(prometheus(s));
     } else if (req.url === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(s));
     } else {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'try /metrics or /stats', details: {} } }));
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'try /metrics, /stats or /trace', details: {} } }));
     }
   });
   return new Promise((resolve, reject) => {

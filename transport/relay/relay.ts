@@ -10,6 +10,7 @@ import { pruneJournal } from './journal.ts';
 import { LatencyReservoir } from './latency.ts';
 import { formatLsn, parseLsn, type Lsn } from './lsn.ts';
 import { RelaySession, SlotBusyError } from './session.ts';
+import { StageTrace } from './stage_trace.ts';
 import { ensureRelaySlot, readSlot } from './slot.ts';
 
 export type RelayRole = 'starting' | 'standby' | 'active' | 'stopped';
@@ -54,6 +55,8 @@ export class Relay {
   private wake: (() => void) | null = null;
   private running: Promise<void> | null = null;
   readonly latency = new LatencyReservoir();
+  /** Per-message stage times across sessions, when config.stageTraceCapacity > 0. */
+  readonly trace: StageTrace | null;
   private confirmed: Lsn = 0n;
   private lagBytes = 0;
   private counters = { published: 0, acked: 0, duplicates: 0, txns: 0, sessions: 0, failures: 0, pruned: 0 };
@@ -65,6 +68,7 @@ export class Relay {
     private readonly log: RelayLogger,
   ) {
     this.config = parseRelayConfig(config);
+    this.trace = this.config.stageTraceCapacity > 0 ? new StageTrace(this.config.stageTraceCapacity) : null;
   }
 
   stats(): RelayStats {
@@ -108,6 +112,7 @@ export class Relay {
     await this.running?.catch(() => undefined);
     await this.nc?.close().catch(() => undefined);
     await this.admin?.end().catch(() => undefined);
+    this.trace?.close();
     this.role = 'stopped';
   }
 
@@ -168,7 +173,7 @@ export class Relay {
         if (duplicate) this.counters.duplicates++;
       },
       onConfirmed: (done, confirmed) => this.onConfirmed(done, confirmed),
-    });
+    }, this.trace);
     this.session = session;
     this.counters.sessions++;
     this.confirmed = startLsn;

@@ -8,6 +8,7 @@ import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-log
 import { AckWindow, type Completed, type TxnHandle } from './ack_window.ts';
 import type { RelayConfig } from './config.ts';
 import { formatLsn, msgIdOf, parseLsn, type Lsn } from './lsn.ts';
+import { PG_EPOCH_UNIX_US, StageTrace } from './stage_trace.ts';
 import { decodePublishMessage, PUBLISH_MESSAGE_PREFIX, type PublishRecord } from './wire.ts';
 
 /** A status update at least this often, even when nothing moved (Postgres drops silent receivers). */
@@ -23,6 +24,8 @@ interface Pending {
   lsn: Lsn;
   record: PublishRecord;
   txn: TxnHandle;
+  /** Its row in the stage trace, -1 when tracing is off. */
+  traceId: number;
 }
 
 /** Thrown when another relay holds the slot: this one is a standby. */
@@ -51,6 +54,8 @@ export class RelaySession {
   private ackSub: Subscription | null = null;
   private readonly awaiting = new Map<number, { item: Pending; sentAtMs: number }>();
   private nextToken = 0;
+  /** The trace row of the message the current XLogData carried (-1: none). */
+  private lastTraceId = -1;
   private timeoutTimer: NodeJS.Timeout | null = null;
   /** Resolves (never rejects) with why the session ended. */
   readonly ended: Promise<Error>;
@@ -60,6 +65,7 @@ export class RelaySession {
     private readonly nc: NatsConnection,
     startLsn: Lsn,
     private readonly events: SessionEvents,
+    private readonly trace: StageTrace | null = null,
   ) {
     this.window = new AckWindow(startLsn);
     this.lastStatusLsn = startLsn;
@@ -111,6 +117,17 @@ export class RelaySession {
       throw outcome;
     }
     this.statusTimer = setInterval(() => this.sendStatus(false), this.config.statusIntervalMs);
+    if (this.trace !== null) this.traceWalSendTimes(this.trace);
+  }
+
+  /** The library drops the XLogData header's send time; read it off the same chunk, after the library's handler. */
+  private traceWalSendTimes(trace: StageTrace): void {
+    const connection = (this.service as unknown as { _connection?: { on(event: 'copyData', f: (m: { chunk: Buffer }) => void): void } })._connection;
+    connection?.on('copyData', ({ chunk }) => {
+      if (chunk[0] !== 0x77 || this.lastTraceId < 0) return;
+      trace.walSent(this.lastTraceId, Number(chunk.readBigUInt64BE(17)) + PG_EPOCH_UNIX_US);
+      this.lastTraceId = -1;
+    });
   }
 
   /** Ends the session (idempotent). Unacknowledged messages are re-sent by the next session. */
@@ -141,7 +158,10 @@ export class RelaySession {
         if (msg.messageLsn === null) throw new Error('a publish message without a WAL position');
         const lsn = parseLsn(msg.messageLsn);
         const record = decodePublishMessage(msg.content);
-        this.queue.push({ lsn, record, txn: this.window.published() });
+        const txn = this.window.published();
+        const traceId = this.trace === null ? -1 : this.trace.received(lsn, txn.commitTimeUs);
+        this.lastTraceId = traceId;
+        this.queue.push({ lsn, record, txn, traceId });
         this.pump();
         return;
       }
@@ -164,7 +184,12 @@ export class RelaySession {
       published++;
       this.publish(item);
     }
-    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
+    // Drop sent items at once when the queue is empty (the usual case below inFlightMax): kept until a later
+    // compaction they would live through scavenges, be promoted, and make old-space GC work for every message.
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
     }
@@ -188,6 +213,7 @@ export class RelaySession {
     const token = this.nextToken++;
     this.awaiting.set(token, { item, sentAtMs: Date.now() });
     this.nc.publish(item.record.subject, item.record.payload, { reply: `${this.inbox}.${token}`, headers: h });
+    if (item.traceId >= 0) this.trace?.published(item.traceId);
   }
 
   private onAck(msg: Msg): void {
@@ -206,6 +232,7 @@ export class RelaySession {
     }
     if (ack.error !== undefined || ack.seq === undefined) return this.fail(new Error(`JetStream refused ${what}: ${ack.error?.description ?? 'no sequence in the ack'}`));
     this.sending--;
+    if (entry.item.traceId >= 0) this.trace?.acked(entry.item.traceId);
     this.events.onAcked(ack.duplicate === true);
     const done = this.window.acked(entry.item.txn);
     if (done.length > 0) this.events.onConfirmed(done, this.window.confirmed);
