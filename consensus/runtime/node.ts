@@ -7,7 +7,7 @@ import type { ConfChange, ConfState, Message, Ready, ReplicaId } from '../raft/i
 import { assert, decodeConfChange, emptyConfState, NONE, ProposalDroppedError } from '../raft/index.ts';
 import type { PeerAddress, Frame } from '../transport/index.ts';
 import { Transport } from '../transport/index.ts';
-import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
+import { encodeEnvelope, newEnvelopeHeader, readEnvelopeHeader } from './envelope.ts';
 import { IndeterminateError, UnavailableError, UnknownGroupError } from './errors.ts';
 import type { GroupOptions, ProposalWaiter, ReadWaiter, RecoveredState } from './group.ts';
 import { Group } from './group.ts';
@@ -73,6 +73,8 @@ export class RaftNode {
   private readonly peerUp = new Map<ReplicaId, boolean>();
   /** A group was bootstrapped: the next batch must fsync even if no Ready asks for it. */
   private bootstrapPending = false;
+  /** Reused by applyEntries: parsing an entry's envelope allocates nothing. */
+  private readonly envelopeHeader = newEnvelopeHeader();
 
   constructor(options: RuntimeOptions, wal: DurableLog, recovered: Map<number, RecoveredState>) {
     this.options = resolveRuntimeOptions(options);
@@ -585,11 +587,11 @@ export class RaftNode {
         if (e.term > 1 && cc.changes.some((c) => c.type !== 'removeVoter')) g.snapshotDue = true;
         this.options.onConfChange?.(g.id, g.confState);
       } else if (e.data.byteLength > 0) {
-        const env = decodeEnvelope(e.data);
-        if (env) {
+        const env = this.envelopeHeader;
+        if (readEnvelopeHeader(e.data, env)) {
           let result: unknown;
           try {
-            result = g.sm.apply({ index: e.index, term: e.term, data: env.payload });
+            result = g.sm.apply({ index: e.index, term: e.term, data: e.data.subarray(env.payloadStart) });
           } catch (err) {
             // A state machine that throws is a bug; it would diverge replicas. Stop loudly.
             throw new Error(`state machine of group ${g.id} threw at index ${e.index}: ${err instanceof Error ? err.message : String(err)}`);
