@@ -485,7 +485,8 @@ export class RaftNode {
         this.wal.append(g.id, { snapshot: rd.snapshot, entries: rd.entries.length > 0 ? rd.entries : undefined, hardState: rd.hardState });
       }
       if (rd.mustSync) mustSync = true;
-      // 3. Committed entries handed out are durable here already: apply them now, while the
+      // 3. Committed entries handed out are durable on a quorum (maybe not yet here: with
+      // applyBeforeDurable a leader need not wait for its own fsync): apply them now, while the
       // fsync of newer entries runs.
       if (rd.entries.length > 0 || rd.committedEntries.length > 0) g.idleTicks = 0;
       if (rd.committedEntries.length > 0) {
@@ -558,6 +559,8 @@ export class RaftNode {
           g.rn.onPersisted(rd);
           for (const m of rd.messagesAfterPersist ?? []) this.sendMessage(g, m);
           if (rd.snapshot) g.releaseReads();
+          // Applying may have run ahead of storage, which held a snapshot back until now.
+          if (rd.entries.length > 0) this.maybeSnapshot(g);
           if (g.rn.hasReady()) this.dirty.add(g);
         }
       }
@@ -612,6 +615,9 @@ export class RaftNode {
 
   private maybeSnapshot(g: Group): void {
     if (g.appliedIndex <= g.snapshotIndex) return;
+    // Applied entries may not be durable here yet (applyBeforeDurable): a snapshot is taken from
+    // storage, which holds only what is. completeWrites() tries again as storage catches up.
+    if (g.appliedIndex > g.storage.lastIndex()) return;
     // A snapshot from the leader is being installed: it is newer than anything applied here.
     if (g.rn.raft.raftLog.hasNextOrInProgressSnapshot()) return;
     if (!g.snapshotDue && g.appliedIndex - g.snapshotIndex < this.options.snapshotEveryEntries) return;
