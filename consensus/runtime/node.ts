@@ -2,7 +2,7 @@
 // Ready loop (etcd's async storage writes: hand the writes to the WAL, send the leader's appends,
 // apply what is durable and committed, and go on while the fsync runs; one fsync covers every
 // group's writes), and carries every group's messages over one TCP link per peer node.
-import { decodeMessage, encodeMessage, CodecError } from '../codec/index.ts';
+import { decodeMessage, encodeMessage, encodeMessages, CodecError } from '../codec/index.ts';
 import type { ConfChange, ConfState, Message, Ready, ReplicaId } from '../raft/index.ts';
 import { assert, decodeConfChange, emptyConfState, NONE, ProposalDroppedError } from '../raft/index.ts';
 import type { PeerAddress, Frame } from '../transport/index.ts';
@@ -479,7 +479,7 @@ export class RaftNode {
     this.bootstrapPending = false;
     for (const [g, rd] of batch) {
       // 1. What may leave before the disk write: the leader's appends (thesis §10.2.1).
-      for (const m of rd.messages) this.sendMessage(g, m);
+      this.sendMessages(g, rd.messages);
       // 2. Hand the writes to the WAL; one fsync will cover every group's.
       if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
         this.wal.append(g.id, { snapshot: rd.snapshot, entries: rd.entries.length > 0 ? rd.entries : undefined, hardState: rd.hardState });
@@ -557,7 +557,7 @@ export class RaftNode {
           if (rd.entries.length > 0) g.storage.append(rd.entries);
           if (rd.hardState) g.storage.setHardState(rd.hardState);
           g.rn.onPersisted(rd);
-          for (const m of rd.messagesAfterPersist ?? []) this.sendMessage(g, m);
+          if (rd.messagesAfterPersist) this.sendMessages(g, rd.messagesAfterPersist);
           if (rd.snapshot) g.releaseReads();
           // Applying may have run ahead of storage, which held a snapshot back until now.
           if (rd.entries.length > 0) this.maybeSnapshot(g);
@@ -635,9 +635,21 @@ export class RaftNode {
     this.metrics.snapshotsTaken++;
   }
 
-  private sendMessage(g: Group, m: Message): void {
+  /** Sends a Ready's messages; a batch appended to several followers is encoded once. */
+  private sendMessages(g: Group, ms: readonly Message[]): void {
+    if (ms.length === 0) return;
+    if (ms.length === 1) {
+      this.sendMessage(g, ms[0]);
+      return;
+    }
+    const out = ms.filter((m) => m.to !== this.id && m.to !== NONE);
+    const payloads = encodeMessages(out);
+    for (let i = 0; i < out.length; i++) this.sendMessage(g, out[i], payloads[i]);
+  }
+
+  private sendMessage(g: Group, m: Message, encoded?: Uint8Array): void {
     if (m.to === this.id || m.to === NONE) return;
-    const payload = encodeMessage(m);
+    const payload = encoded ?? encodeMessage(m);
     const ok = this.transport?.send(nodeName(m.to), g.id, payload) ?? false;
     this.metrics.messagesSent++;
     if (!ok) {
