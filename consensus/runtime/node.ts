@@ -12,7 +12,7 @@ import { IndeterminateError, UnavailableError, UnknownGroupError } from './error
 import type { GroupOptions, ProposalWaiter, ReadWaiter, RecoveredState } from './group.ts';
 import { Group } from './group.ts';
 import type { RuntimeOptions } from './options.ts';
-import { resolveRuntimeOptions } from './options.ts';
+import { nodePhase, resolveRuntimeOptions } from './options.ts';
 import type { StateMachine } from './state_machine.ts';
 import type { DurableLog } from './durable_log.ts';
 import { RuntimeMetrics } from './metrics.ts';
@@ -620,7 +620,7 @@ export class RaftNode {
     if (g.appliedIndex > g.storage.lastIndex()) return;
     // A snapshot from the leader is being installed: it is newer than anything applied here.
     if (g.rn.raft.raftLog.hasNextOrInProgressSnapshot()) return;
-    if (!g.snapshotDue && g.appliedIndex - g.snapshotIndex < this.options.snapshotEveryEntries) return;
+    if (!g.snapshotDue && !this.snapshotBoundaryCrossed(g)) return;
     g.snapshotDue = false;
     const snap = g.storage.createSnapshot(g.appliedIndex, g.confState, g.sm.snapshot());
     g.snapshotIndex = snap.metadata.index;
@@ -636,6 +636,20 @@ export class RaftNode {
   }
 
   /** Sends a Ready's messages; a batch appended to several followers is encoded once. */
+  /**
+   * Snapshots fall every snapshotEveryEntries, at indexes offset by this node's phase: replicas
+   * snapshotting at the same index would all stall their WALs for the snapshot file's fsyncs at
+   * once. At least snapshotEveryEntries / 2 entries separate two snapshots.
+   */
+  private snapshotBoundaryCrossed(g: Group): boolean {
+    const every = this.options.snapshotEveryEntries;
+    const since = g.appliedIndex - g.snapshotIndex;
+    if (since >= 2 * every) return true;
+    if (since < Math.ceil(every / 2)) return false;
+    const offset = Math.floor(nodePhase(this.id) * every);
+    return Math.floor((g.appliedIndex - offset) / every) > Math.floor((g.snapshotIndex - offset) / every);
+  }
+
   private sendMessages(g: Group, ms: readonly Message[]): void {
     if (ms.length === 0) return;
     if (ms.length === 1) {
