@@ -22,8 +22,11 @@ export function writeMessage(w: Writer, m: Message): void {
   writeMessageWith(w, m, undefined);
 }
 
-/** writeMessage, with the entries section (count + entries) already encoded when `entriesBytes` is given. */
-function writeMessageWith(w: Writer, m: Message, entriesBytes: Uint8Array | undefined): void {
+/**
+ * writeMessage, with the entries section (count + entries) already encoded when `entriesBytes` is
+ * given. Returns where the entries section lies in the writer.
+ */
+function writeMessageWith(w: Writer, m: Message, entriesBytes: Uint8Array | undefined): { start: number; end: number } {
   let flags = 0;
   if (m.reject) flags |= flagReject;
   if (m.snapshot !== undefined) flags |= flagHasSnapshot;
@@ -42,8 +45,10 @@ function writeMessageWith(w: Writer, m: Message, entriesBytes: Uint8Array | unde
   if (entries.length > codecLimits.entriesPerMessageCountMax) {
     throw new CodecError(`cannot encode a message with ${entries.length} entries: the limit is ${codecLimits.entriesPerMessageCountMax}`, -1);
   }
+  const start = w.pos;
   if (entriesBytes !== undefined) w.raw(entriesBytes);
   else writeEntries(w, entries);
+  const end = w.pos;
   if (m.snapshot !== undefined) writeSnapshot(w, m.snapshot);
   if (m.context !== undefined) {
     if (m.context.byteLength > codecLimits.contextBytesMax) {
@@ -51,6 +56,7 @@ function writeMessageWith(w: Writer, m: Message, entriesBytes: Uint8Array | unde
     }
     w.bytes(m.context);
   }
+  return { start, end };
 }
 
 function writeEntries(w: Writer, entries: readonly Entry[]): void {
@@ -72,19 +78,20 @@ function sameEntries(a: readonly Entry[], b: readonly Entry[]): boolean {
 export function encodeMessages(ms: readonly Message[]): Uint8Array[] {
   const out: Uint8Array[] = new Array<Uint8Array>(ms.length);
   let shared: readonly Entry[] | undefined;
+  /** The shared entries' section, a view into the first message that carries them. */
   let sharedBytes: Uint8Array | undefined;
   for (let i = 0; i < ms.length; i++) {
     const m = ms[i];
-    let entriesBytes: Uint8Array | undefined;
-    if (m.entries.length > 0) {
-      if (shared !== undefined && sameEntries(shared, m.entries)) {
-        entriesBytes = sharedBytes;
-      } else if (ms.length > 1) {
-        shared = m.entries;
-        sharedBytes = entriesBytes = encodeWith((w) => writeEntries(w, m.entries));
-      }
+    const reuse = m.entries.length > 0 && shared !== undefined && sameEntries(shared, m.entries);
+    let section = { start: 0, end: 0 };
+    const bytes = encodeWith((w) => {
+      section = writeMessageWith(w, m, reuse ? sharedBytes : undefined);
+    });
+    if (!reuse && m.entries.length > 0) {
+      shared = m.entries;
+      sharedBytes = bytes.subarray(section.start, section.end);
     }
-    out[i] = encodeWith((w) => writeMessageWith(w, m, entriesBytes));
+    out[i] = bytes;
   }
   return out;
 }
