@@ -29,4 +29,4 @@ export {
   readSnapshotMetadata,
 } from './snapshot.ts';
 export { encodeConfChange, decodeConfChange, writeConfChange, readConfChange } from './conf-change.ts';
-export { encodeMessage, decodeMessage, writeMessage, readMessage } from './message.ts';
+export { encodeMessage, encodeMessages, decodeMessage, writeMessage, readMessage } from './message.ts';

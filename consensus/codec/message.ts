@@ -19,6 +19,14 @@ const flagsKnown = flagReject | flagHasSnapshot | flagHasContext | flagHasQuiesc
 // Layout: type u8 | flags u8 | to | from | term | logTerm | index | commit | rejectHint (uvarints)
 //         | entries (uvarint count + entries) | snapshot (if flagHasSnapshot) | context (if flagHasContext)
 export function writeMessage(w: Writer, m: Message): void {
+  writeMessageWith(w, m, undefined);
+}
+
+/**
+ * writeMessage, with the entries section (count + entries) already encoded when `entriesBytes` is
+ * given. Returns where the entries section lies in the writer.
+ */
+function writeMessageWith(w: Writer, m: Message, entriesBytes: Uint8Array | undefined): { start: number; end: number } {
   let flags = 0;
   if (m.reject) flags |= flagReject;
   if (m.snapshot !== undefined) flags |= flagHasSnapshot;
@@ -37,8 +45,10 @@ export function writeMessage(w: Writer, m: Message): void {
   if (entries.length > codecLimits.entriesPerMessageCountMax) {
     throw new CodecError(`cannot encode a message with ${entries.length} entries: the limit is ${codecLimits.entriesPerMessageCountMax}`, -1);
   }
-  w.uvarint(entries.length);
-  for (let i = 0; i < entries.length; i++) writeEntry(w, entries[i]);
+  const start = w.pos;
+  if (entriesBytes !== undefined) w.raw(entriesBytes);
+  else writeEntries(w, entries);
+  const end = w.pos;
   if (m.snapshot !== undefined) writeSnapshot(w, m.snapshot);
   if (m.context !== undefined) {
     if (m.context.byteLength > codecLimits.contextBytesMax) {
@@ -46,6 +56,44 @@ export function writeMessage(w: Writer, m: Message): void {
     }
     w.bytes(m.context);
   }
+  return { start, end };
+}
+
+function writeEntries(w: Writer, entries: readonly Entry[]): void {
+  w.uvarint(entries.length);
+  for (let i = 0; i < entries.length; i++) writeEntry(w, entries[i]);
+}
+
+function sameEntries(a: readonly Entry[], b: readonly Entry[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * encodeMessage for each of `ms`, but entries that several messages carry (a leader appending one
+ * batch to every follower) are encoded once and their bytes copied into each message.
+ */
+export function encodeMessages(ms: readonly Message[]): Uint8Array[] {
+  const out: Uint8Array[] = new Array<Uint8Array>(ms.length);
+  let shared: readonly Entry[] | undefined;
+  /** The shared entries' section, a view into the first message that carries them. */
+  let sharedBytes: Uint8Array | undefined;
+  for (let i = 0; i < ms.length; i++) {
+    const m = ms[i];
+    const reuse = m.entries.length > 0 && shared !== undefined && sameEntries(shared, m.entries);
+    let section = { start: 0, end: 0 };
+    const bytes = encodeWith((w) => {
+      section = writeMessageWith(w, m, reuse ? sharedBytes : undefined);
+    });
+    if (!reuse && m.entries.length > 0) {
+      shared = m.entries;
+      sharedBytes = bytes.subarray(section.start, section.end);
+    }
+    out[i] = bytes;
+  }
+  return out;
 }
 
 export function readMessage(r: Reader): Message {

@@ -4,7 +4,7 @@ import { decodeConfState, encodeConfState } from './conf-state.ts';
 import { decodeEntry, encodeEntry } from './entry.ts';
 import { CodecError } from './errors.ts';
 import { decodeHardState, encodeHardState } from './hard-state.ts';
-import { decodeMessage, encodeMessage } from './message.ts';
+import { decodeMessage, encodeMessage, encodeMessages } from './message.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 import {
   arbitraryConfChange,
@@ -108,6 +108,18 @@ describe('Message codec specifics', () => {
     for (const m of [base, { ...base, context: new Uint8Array(0) }, { ...base, quiesce: false }, { ...base, quiesce: true }]) {
       expect(decodeMessage(encodeMessage(m))).toStrictEqual(m);
     }
+  });
+
+  it('encodeMessages gives the same bytes as encodeMessage, sharing entries or not (seeded)', async () => {
+    await withSeed('encodeMessages', (p) => {
+      for (let round = 0; round < 50; round++) {
+        const ms = Array.from({ length: p.int(1, 4) }, () => arbitraryMessage(p));
+        // Appends of one batch to several followers: the same entries in several messages.
+        const shared = ms[0].entries;
+        for (let i = 1; i < ms.length; i++) if (p.int(0, 1) === 0) ms[i] = { ...ms[i], entries: p.int(0, 1) === 0 ? shared : [...shared] };
+        expect(encodeMessages(ms)).toEqual(ms.map((m) => encodeMessage(m)));
+      }
+    });
   });
 
   it('refuses to encode values the format cannot carry', () => {

@@ -9,9 +9,9 @@ import type { Entry, Message, Ready } from './types.ts';
 import { newMessage } from './types.ts';
 import { bytes } from './testing/harness.ts';
 
-function pipelinedNode(id: number, voters: number[]): { rn: RawNode; storage: MemoryStorage } {
+function pipelinedNode(id: number, voters: number[], applyBeforeDurable = false): { rn: RawNode; storage: MemoryStorage } {
   const storage = MemoryStorage.withVoters(voters);
-  const rn = new RawNode({ id, electionTick: 10, heartbeatTick: 1, storage, random: seededRandom(id), asyncStorageWrites: true });
+  const rn = new RawNode({ id, electionTick: 10, heartbeatTick: 1, storage, random: seededRandom(id), asyncStorageWrites: true, applyBeforeDurable });
   return { rn, storage };
 }
 
@@ -137,6 +137,55 @@ describe('pipelined Readies (asyncStorageWrites)', () => {
     expect(types(rd3.messages).sort()).toEqual(['app→2', 'app→3']);
     expect(rd3.messages.map((m) => m.entries.length)).toEqual([2, 2]);
     expect(rd3.messagesAfterPersist).toEqual([]);
+  });
+
+  it('with applyBeforeDurable, a leader applies what a quorum of followers made durable while its own write is in flight', () => {
+    const { rn, storage } = pipelinedNode(1, [1, 2, 3], true);
+    rn.campaign();
+    const rd1 = rn.ready();
+    rn.step(newMessage({ type: 'voteResp', from: 2, to: 1, term: 1 }));
+    persist(rn, storage, rd1);
+    persist(rn, storage, rn.ready());
+    const rdNoop = rn.ready();
+    persist(rn, storage, rdNoop);
+    for (const from of [2, 3]) rn.step(newMessage({ type: 'appResp', from, to: 1, term: 1, index: 1 }));
+    const rdCommit = rn.ready();
+    expect(rdCommit.committedEntries.map((e) => e.index)).toEqual([1]);
+    rn.onApplied(rdCommit.committedEntries);
+    persist(rn, storage, rdCommit);
+    rn.proposeBatch([bytes('x'), bytes('y')]);
+    const rd2 = rn.ready();
+    expect(rd2.entries.map((e) => e.index)).toEqual([2, 3]);
+    // One follower acknowledging is not a quorum without the leader's own (unfinished) write.
+    rn.step(newMessage({ type: 'appResp', from: 2, to: 1, term: 1, index: 3 }));
+    expect(rn.raft.raftLog.committed).toBe(1);
+    rn.step(newMessage({ type: 'appResp', from: 3, to: 1, term: 1, index: 3 }));
+    expect(rn.raft.raftLog.committed).toBe(3);
+    const rd3 = rn.ready();
+    expect(rd3.committedEntries.map((e) => e.index)).toEqual([2, 3]);
+    rn.onApplied(rd3.committedEntries);
+    expect(storage.lastIndex()).toBe(1); // applied before durable here
+    persist(rn, storage, rd2);
+    persist(rn, storage, rd3);
+    expect(rn.raft.raftLog.applied).toBe(3);
+  });
+
+  it('with applyBeforeDurable, a follower applies only entries already handed to storage', () => {
+    const f = pipelinedNode(2, [1, 2, 3], true);
+    // Entries arriving with a new term go to storage in the Ready that carries the term.
+    f.rn.step(app(0, 0, [ent(1, 1), ent(2, 1)], 2));
+    const rd1 = f.rn.ready();
+    expect(rd1.hardState?.term).toBe(1);
+    expect(rd1.entries.map((e) => e.index)).toEqual([1, 2]);
+    expect(rd1.committedEntries.map((e) => e.index)).toEqual([1, 2]); // written in this very Ready
+    f.rn.onApplied(rd1.committedEntries);
+    persist(f.rn, f.storage, rd1);
+    const sync = pipelinedNode(3, [1, 2, 3]);
+    sync.rn.step(newMessage({ type: 'app', from: 1, to: 3, term: 1, index: 0, logTerm: 0, entries: [ent(1, 1)], commit: 1 }));
+    expect(sync.rn.ready().committedEntries).toEqual([]); // without it: only once durable here
+    expect(() => new RawNode({ id: 1, electionTick: 10, heartbeatTick: 1, storage: MemoryStorage.withVoters([1]), random: seededRandom(1), applyBeforeDurable: true })).toThrow(
+      /asyncStorageWrites/,
+    );
   });
 
   it('advance() is refused in pipelined mode, onPersisted() in synchronous mode', () => {

@@ -5,6 +5,15 @@ import type { Storage } from './storage.ts';
 import type { Entry, Snapshot } from './types.ts';
 import { limitSize } from './util.ts';
 
+/**
+ * Which committed entries may be handed out for applying. committed: all of them (synchronous
+ * Readies: the application persists a Ready before applying it). durable: only those durable in
+ * this replica's storage, so a snapshot at the applied index can always be taken from stable
+ * storage. written: those handed to storage, durable or not (pipelined Readies with
+ * RaftConfig.applyBeforeDurable).
+ */
+export type ApplyLimit = 'committed' | 'written' | 'durable';
+
 export class RaftLog {
   readonly storage: Storage;
   readonly unstable: Unstable;
@@ -81,27 +90,30 @@ export class RaftLog {
     return this.unstable.snapshot !== undefined;
   }
 
-  /**
-   * The highest index that may be handed out for applying: committed, and with allowUnstable
-   * false (pipelined storage writes) also durable here, so a snapshot at the applied index can
-   * always be taken from stable storage.
-   */
-  private maxAppliableIndex(allowUnstable: boolean): number {
-    return allowUnstable ? this.committed : Math.min(this.committed, this.unstable.offset - 1);
+  /** The highest index that may be handed out for applying: committed, and within `limit`. */
+  private maxAppliableIndex(limit: ApplyLimit): number {
+    switch (limit) {
+      case 'committed':
+        return this.committed;
+      case 'written':
+        return Math.min(this.committed, this.unstable.offsetInProgress - 1);
+      case 'durable':
+        return Math.min(this.committed, this.unstable.offset - 1);
+    }
   }
 
-  /** Committed entries not yet handed out for applying, bounded by applyBytesMax. */
-  nextCommittedEnts(allowUnstable = true): Entry[] {
+  /** Committed entries (within `limit`) not yet handed out for applying, bounded by applyBytesMax. */
+  nextCommittedEnts(limit: ApplyLimit = 'committed'): Entry[] {
     if (this.hasNextOrInProgressSnapshot()) return [];
     const off = Math.max(this.applying + 1, this.firstIndex());
-    const hi = this.maxAppliableIndex(allowUnstable) + 1;
+    const hi = this.maxAppliableIndex(limit) + 1;
     if (hi <= off) return [];
     return this.slice(off, hi, this.applyBytesMax);
   }
 
-  hasNextCommittedEnts(allowUnstable = true): boolean {
+  hasNextCommittedEnts(limit: ApplyLimit = 'committed'): boolean {
     if (this.hasNextOrInProgressSnapshot()) return false;
-    return this.maxAppliableIndex(allowUnstable) + 1 > Math.max(this.applying + 1, this.firstIndex());
+    return this.maxAppliableIndex(limit) + 1 > Math.max(this.applying + 1, this.firstIndex());
   }
 
   /** Entries up to i were handed out for applying (pipelined Readies). */

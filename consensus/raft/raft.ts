@@ -68,6 +68,14 @@ export interface RaftConfig {
    * writes with onPersisted(rd), in order, and applied entries with onApplied(rd). See RawNode.
    */
   asyncStorageWrites?: boolean;
+  /**
+   * Pipelined only: hand out committed entries for applying once they were handed to storage,
+   * before their write is durable here. Committed already means durable on a quorum, and the
+   * leader need not be part of that quorum (thesis §10.2.1), so a leader can answer its clients as
+   * soon as a quorum of followers acknowledged, while its own fsync still runs. The application
+   * must then not take a snapshot at an applied index its storage does not hold yet.
+   */
+  applyBeforeDurable?: boolean;
 }
 
 export interface RaftLogger {

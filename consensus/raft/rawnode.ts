@@ -2,6 +2,7 @@
 // take a Ready, persist / send / apply it, then advance(). No I/O, timers or threads inside.
 import { encodeConfChange } from './confchange_codec.ts';
 import { assert, ProposalDroppedError } from './errors.ts';
+import type { ApplyLimit } from './log.ts';
 import type { RaftConfig } from './raft.ts';
 import { Raft } from './raft.ts';
 import type { ProgressState } from './progress.ts';
@@ -44,6 +45,8 @@ export class RawNode {
   private snapshotRestoredSinceReady = false;
   /** Pipelined storage writes (RaftConfig.asyncStorageWrites). */
   readonly asyncStorageWrites: boolean;
+  /** Pipelined: which committed entries a Ready hands out for applying (RaftConfig.applyBeforeDurable). */
+  private readonly pipelinedApplyLimit: ApplyLimit;
   /** Pipelined: the term and vote known durable (reported by onPersisted). */
   private durableTerm: number;
   private durableVote: ReplicaId;
@@ -51,6 +54,8 @@ export class RawNode {
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
     this.asyncStorageWrites = config.asyncStorageWrites ?? false;
+    assert(!config.applyBeforeDurable || this.asyncStorageWrites, 'applyBeforeDurable needs asyncStorageWrites (synchronous Readies are persisted before they are applied)');
+    this.pipelinedApplyLimit = config.applyBeforeDurable ? 'written' : 'durable';
     this.prevSoftState = this.raft.softState();
     // What storage holds, so a hard state the core adjusted on start (see Raft's constructor) is persisted.
     this.prevHardState = config.storage.initialState().hardState;
@@ -152,7 +157,7 @@ export class RawNode {
     if (r.readStates.length > 0) return true;
     const u = r.raftLog.unstable;
     if (this.asyncStorageWrites) {
-      if (u.nextSnapshot() !== undefined || r.raftLog.hasNextCommittedEnts(false)) return true;
+      if (u.nextSnapshot() !== undefined || r.raftLog.hasNextCommittedEnts(this.pipelinedApplyLimit)) return true;
       if (!this.appendsMayGo(r.hardState())) return false;
       return r.msgs.length > 0 || u.offsetInProgress < u.offset + u.entries.length;
     }
@@ -214,7 +219,7 @@ export class RawNode {
     const msgs = appendsGo ? r.msgs : [];
     const rd: Ready = {
       entries: appendsGo ? u.nextEntries() : [],
-      committedEntries: r.raftLog.nextCommittedEnts(false),
+      committedEntries: [],
       messages: [],
       messagesAfterPersist: [],
       readStates: r.readStates,
@@ -230,6 +235,9 @@ export class RawNode {
     for (const m of msgs) (termDurable && isSafeBeforePersist(m) ? rd.messages : rd.messagesAfterPersist!).push(m);
     // Accept: what was handed out is not handed out again.
     u.acceptInProgress(rd.entries.length > 0, rd.snapshot !== undefined);
+    // After accepting: with applyBeforeDurable, this Ready's own entries may apply (they are
+    // written before they are applied).
+    rd.committedEntries = r.raftLog.nextCommittedEnts(this.pipelinedApplyLimit);
     if (rd.committedEntries.length > 0) r.raftLog.acceptApplying(rd.committedEntries[rd.committedEntries.length - 1].index);
     if (rd.softState) this.prevSoftState = rd.softState;
     if (rd.hardState) this.prevHardState = rd.hardState;

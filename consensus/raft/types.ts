@@ -130,8 +130,9 @@ export interface ReadState {
  *
  * With asyncStorageWrites (pipelined) the Ready is accepted when handed out, and instead:
  * `messages` may be sent at once; `messagesAfterPersist` only once this Ready's writes (and every
- * earlier Ready's) are durable; `committedEntries` are already durable here and may be applied at
- * once (then call onApplied); once the writes are durable call onPersisted, Readies in order.
+ * earlier Ready's) are durable; `committedEntries` are already durable here (with applyBeforeDurable:
+ * written to storage in this or an earlier Ready, durable on a quorum) and may be applied at once
+ * (then call onApplied); once the writes are durable call onPersisted, Readies in order.
  */
 export interface Ready {
   softState?: SoftState;

@@ -99,6 +99,9 @@ export class Group {
       logger: opts.logger,
       // The runtime pipelines: it keeps stepping while the WAL fsyncs (see RaftNode.runLoop).
       asyncStorageWrites: true,
+      // A leader answers once a quorum of followers has the entries durably, without waiting for
+      // its own fsync (RaftNode.maybeSnapshot waits for storage to hold the applied index).
+      applyBeforeDurable: true,
     });
   }
 

@@ -2,17 +2,17 @@
 // Ready loop (etcd's async storage writes: hand the writes to the WAL, send the leader's appends,
 // apply what is durable and committed, and go on while the fsync runs; one fsync covers every
 // group's writes), and carries every group's messages over one TCP link per peer node.
-import { decodeMessage, encodeMessage, CodecError } from '../codec/index.ts';
+import { decodeMessage, encodeMessage, encodeMessages, CodecError } from '../codec/index.ts';
 import type { ConfChange, ConfState, Message, Ready, ReplicaId } from '../raft/index.ts';
 import { assert, decodeConfChange, emptyConfState, NONE, ProposalDroppedError } from '../raft/index.ts';
 import type { PeerAddress, Frame } from '../transport/index.ts';
 import { Transport } from '../transport/index.ts';
-import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
+import { encodeEnvelope, newEnvelopeHeader, readEnvelopeHeader } from './envelope.ts';
 import { IndeterminateError, UnavailableError, UnknownGroupError } from './errors.ts';
 import type { GroupOptions, ProposalWaiter, ReadWaiter, RecoveredState } from './group.ts';
 import { Group } from './group.ts';
 import type { RuntimeOptions } from './options.ts';
-import { resolveRuntimeOptions } from './options.ts';
+import { nodePhase, resolveRuntimeOptions } from './options.ts';
 import type { StateMachine } from './state_machine.ts';
 import type { DurableLog } from './durable_log.ts';
 import { RuntimeMetrics } from './metrics.ts';
@@ -73,6 +73,8 @@ export class RaftNode {
   private readonly peerUp = new Map<ReplicaId, boolean>();
   /** A group was bootstrapped: the next batch must fsync even if no Ready asks for it. */
   private bootstrapPending = false;
+  /** Reused by applyEntries: parsing an entry's envelope allocates nothing. */
+  private readonly envelopeHeader = newEnvelopeHeader();
 
   constructor(options: RuntimeOptions, wal: DurableLog, recovered: Map<number, RecoveredState>) {
     this.options = resolveRuntimeOptions(options);
@@ -477,13 +479,14 @@ export class RaftNode {
     this.bootstrapPending = false;
     for (const [g, rd] of batch) {
       // 1. What may leave before the disk write: the leader's appends (thesis §10.2.1).
-      for (const m of rd.messages) this.sendMessage(g, m);
+      this.sendMessages(g, rd.messages);
       // 2. Hand the writes to the WAL; one fsync will cover every group's.
       if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
         this.wal.append(g.id, { snapshot: rd.snapshot, entries: rd.entries.length > 0 ? rd.entries : undefined, hardState: rd.hardState });
       }
       if (rd.mustSync) mustSync = true;
-      // 3. Committed entries handed out are durable here already: apply them now, while the
+      // 3. Committed entries handed out are durable on a quorum (maybe not yet here: with
+      // applyBeforeDurable a leader need not wait for its own fsync): apply them now, while the
       // fsync of newer entries runs.
       if (rd.entries.length > 0 || rd.committedEntries.length > 0) g.idleTicks = 0;
       if (rd.committedEntries.length > 0) {
@@ -554,8 +557,10 @@ export class RaftNode {
           if (rd.entries.length > 0) g.storage.append(rd.entries);
           if (rd.hardState) g.storage.setHardState(rd.hardState);
           g.rn.onPersisted(rd);
-          for (const m of rd.messagesAfterPersist ?? []) this.sendMessage(g, m);
+          if (rd.messagesAfterPersist) this.sendMessages(g, rd.messagesAfterPersist);
           if (rd.snapshot) g.releaseReads();
+          // Applying may have run ahead of storage, which held a snapshot back until now.
+          if (rd.entries.length > 0) this.maybeSnapshot(g);
           if (g.rn.hasReady()) this.dirty.add(g);
         }
       }
@@ -585,11 +590,11 @@ export class RaftNode {
         if (e.term > 1 && cc.changes.some((c) => c.type !== 'removeVoter')) g.snapshotDue = true;
         this.options.onConfChange?.(g.id, g.confState);
       } else if (e.data.byteLength > 0) {
-        const env = decodeEnvelope(e.data);
-        if (env) {
+        const env = this.envelopeHeader;
+        if (readEnvelopeHeader(e.data, env)) {
           let result: unknown;
           try {
-            result = g.sm.apply({ index: e.index, term: e.term, data: env.payload });
+            result = g.sm.apply({ index: e.index, term: e.term, data: e.data.subarray(env.payloadStart) });
           } catch (err) {
             // A state machine that throws is a bug; it would diverge replicas. Stop loudly.
             throw new Error(`state machine of group ${g.id} threw at index ${e.index}: ${err instanceof Error ? err.message : String(err)}`);
@@ -610,9 +615,12 @@ export class RaftNode {
 
   private maybeSnapshot(g: Group): void {
     if (g.appliedIndex <= g.snapshotIndex) return;
+    // Applied entries may not be durable here yet (applyBeforeDurable): a snapshot is taken from
+    // storage, which holds only what is. completeWrites() tries again as storage catches up.
+    if (g.appliedIndex > g.storage.lastIndex()) return;
     // A snapshot from the leader is being installed: it is newer than anything applied here.
     if (g.rn.raft.raftLog.hasNextOrInProgressSnapshot()) return;
-    if (!g.snapshotDue && g.appliedIndex - g.snapshotIndex < this.options.snapshotEveryEntries) return;
+    if (!g.snapshotDue && !this.snapshotBoundaryCrossed(g)) return;
     g.snapshotDue = false;
     const snap = g.storage.createSnapshot(g.appliedIndex, g.confState, g.sm.snapshot());
     g.snapshotIndex = snap.metadata.index;
@@ -627,9 +635,35 @@ export class RaftNode {
     this.metrics.snapshotsTaken++;
   }
 
-  private sendMessage(g: Group, m: Message): void {
+  /** Sends a Ready's messages; a batch appended to several followers is encoded once. */
+  /**
+   * Snapshots fall every snapshotEveryEntries, at indexes offset by this node's phase: replicas
+   * snapshotting at the same index would all stall their WALs for the snapshot file's fsyncs at
+   * once. At least snapshotEveryEntries / 2 entries separate two snapshots.
+   */
+  private snapshotBoundaryCrossed(g: Group): boolean {
+    const every = this.options.snapshotEveryEntries;
+    const since = g.appliedIndex - g.snapshotIndex;
+    if (since >= 2 * every) return true;
+    if (since < Math.ceil(every / 2)) return false;
+    const offset = Math.floor(nodePhase(this.id) * every);
+    return Math.floor((g.appliedIndex - offset) / every) > Math.floor((g.snapshotIndex - offset) / every);
+  }
+
+  private sendMessages(g: Group, ms: readonly Message[]): void {
+    if (ms.length === 0) return;
+    if (ms.length === 1) {
+      this.sendMessage(g, ms[0]);
+      return;
+    }
+    const out = ms.filter((m) => m.to !== this.id && m.to !== NONE);
+    const payloads = encodeMessages(out);
+    for (let i = 0; i < out.length; i++) this.sendMessage(g, out[i], payloads[i]);
+  }
+
+  private sendMessage(g: Group, m: Message, encoded?: Uint8Array): void {
     if (m.to === this.id || m.to === NONE) return;
-    const payload = encodeMessage(m);
+    const payload = encoded ?? encodeMessage(m);
     const ok = this.transport?.send(nodeName(m.to), g.id, payload) ?? false;
     this.metrics.messagesSent++;
     if (!ok) {

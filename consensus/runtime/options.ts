@@ -49,3 +49,13 @@ export function resolveRuntimeOptions(o: RuntimeOptions): ResolvedRuntimeOptions
   }
   return { ...parsed.data, transportLimits, raftLogger, onTransportLog, onConfChange, onFatal };
 }
+
+/**
+ * A fraction in [0, 1) that differs between the nodes of a cluster (golden-ratio steps over the
+ * node id). The replicas of a group do the same periodic disk work at the same log positions
+ * (WAL zero-fills, snapshots); offsetting each node's schedule by its phase keeps them from all
+ * stalling at once, which would stop every commit (a quorum of two needs one of them).
+ */
+export function nodePhase(nodeId: number): number {
+  return (nodeId * 0.618033988749895) % 1;
+}

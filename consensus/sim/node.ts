@@ -27,6 +27,8 @@ export interface RaftKnobs {
   readOnlyOption: 'safe' | 'leaseBased';
   /** Pipelined Readies (RawNode asyncStorageWrites), as the runtime drives them. */
   asyncStorageWrites: boolean;
+  /** Pipelined only: apply committed entries once written, before they are durable here (the runtime does). */
+  applyBeforeDurable: boolean;
 }
 
 /** A read waiting for its ReadState, then for its index to be applied. */
@@ -132,6 +134,7 @@ export class SimNode {
       stepDownOnRemoval: k.stepDownOnRemoval,
       readOnlyOption: k.readOnlyOption,
       asyncStorageWrites: k.asyncStorageWrites,
+      applyBeforeDurable: k.applyBeforeDurable,
     });
     this.storage.snapshotProvider = () => this.provideSnapshot();
     this.host.checker.onStart(this, applied);
@@ -235,8 +238,9 @@ export class SimNode {
 
   /**
    * Pipelined (as the runtime does it): each Ready is written and the next one taken at once; the
-   * leader's appends leave now, committed entries (durable here) are applied now, and the rest
-   * waits for the fsync in flight. A crash loses whatever that fsync had not yet covered.
+   * leader's appends leave now, committed entries (durable here, or with applyBeforeDurable written
+   * here and durable on a quorum) are applied now, and the rest waits for the fsync in flight. A
+   * crash loses whatever that fsync had not yet covered.
    */
   private pumpPipelined(): void {
     while (this.status === 'up' && this.rn.hasReady()) {

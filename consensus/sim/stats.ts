@@ -11,7 +11,7 @@ export interface SimStats {
   nodesCreated: number;
   votersFinal: number;
   learnersFinal: number;
-  raft: { heartbeatTick: number; electionTick: number; preVote: boolean; checkQuorum: boolean; inflightMsgsMax: number; asyncStorageWrites: boolean };
+  raft: { heartbeatTick: number; electionTick: number; preVote: boolean; checkQuorum: boolean; inflightMsgsMax: number; asyncStorageWrites: boolean; applyBeforeDurable: boolean };
   elections: number;
   leaderIds: number;
   termMax: number;
@@ -54,7 +54,7 @@ export function newStats(seed: number): SimStats {
     nodesCreated: 0,
     votersFinal: 0,
     learnersFinal: 0,
-    raft: { heartbeatTick: 0, electionTick: 0, preVote: false, checkQuorum: false, inflightMsgsMax: 0, asyncStorageWrites: false },
+    raft: { heartbeatTick: 0, electionTick: 0, preVote: false, checkQuorum: false, inflightMsgsMax: 0, asyncStorageWrites: false, applyBeforeDurable: false },
     elections: 0,
     leaderIds: 0,
     termMax: 0,
@@ -92,7 +92,7 @@ export function formatStats(s: SimStats): string {
   const r = s.raft;
   return [
     `seed ${s.seed}: ${s.steps}+${s.livenessSteps} steps, ${(s.simulatedMs / 1000).toFixed(1)}s simulated, ${s.wallMs.toFixed(0)}ms wall`,
-    `  raft: ${s.nodesInitial} voters initially, heartbeat ${r.heartbeatTick}/election ${r.electionTick} ticks, preVote ${r.preVote}, checkQuorum ${r.checkQuorum}, inflight ${r.inflightMsgsMax}, ${r.asyncStorageWrites ? 'pipelined' : 'synchronous'} storage writes`,
+    `  raft: ${s.nodesInitial} voters initially, heartbeat ${r.heartbeatTick}/election ${r.electionTick} ticks, preVote ${r.preVote}, checkQuorum ${r.checkQuorum}, inflight ${r.inflightMsgsMax}, ${r.asyncStorageWrites ? `pipelined${r.applyBeforeDurable ? ' (apply before durable)' : ''}` : 'synchronous'} storage writes`,
     `  elections ${s.elections} (leaders: ${s.leaderIds} ids, max term ${s.termMax}), commit index ${s.commitIndex}, entries applied ${s.entriesApplied}`,
     `  snapshots: created ${s.snapshotsCreated}, sent ${s.snapshotsSent}, installed ${s.snapshotsInstalled}, compactions ${s.compactions}`,
     `  membership: proposed ${s.confChangesProposed}, applied ${s.confChangesApplied}, joint entered ${s.jointEntered}/left ${s.jointLeft}, single-voter configs ${s.singleVoterConfigs}, nodes created ${s.nodesCreated}, final ${s.votersFinal} voters + ${s.learnersFinal} learners`,

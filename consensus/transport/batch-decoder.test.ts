@@ -28,6 +28,17 @@ function expectViolation(run: () => void, violation: TransportProtocolError['vio
 }
 
 describe('BatchDecoder', () => {
+  it('says which bodies are views into the chunk and which it assembled into a buffer of their own', () => {
+    const small = framesBatch([{ groupId: 1, payload: new Uint8Array([1]) }]);
+    const big = framesBatch([{ groupId: 2, payload: new Uint8Array(100).fill(3) }]);
+    const stream = Buffer.concat([small, big]);
+    const owned: boolean[] = [];
+    const decoder = new BatchDecoder(1 << 20);
+    decoder.push(stream.subarray(0, small.length + 50), (_body, o) => owned.push(o));
+    decoder.push(stream.subarray(small.length + 50), (_body, o) => owned.push(o));
+    expect(owned).toEqual([false, true]);
+  });
+
   const random = seededRandom(7);
   const stream = Buffer.concat([
     framesBatch([{ groupId: 1, payload: new Uint8Array([1, 2, 3]) }]),

@@ -32,10 +32,12 @@ export class BatchDecoder {
   }
 
   /**
-   * Feeds one chunk; calls `onBody` for every complete, checksum-verified body in order.
+   * Feeds one chunk; calls `onBody` for every complete, checksum-verified body in order. `owned`:
+   * the body is a buffer of its own (assembled across chunks) that the decoder never touches
+   * again, so what is decoded from it may alias it; otherwise it is a view into `chunk`.
    * Throws TransportProtocolError on an oversized, empty or corrupt batch; the decoder is then unusable.
    */
-  push(chunk: Buffer, onBody: (body: Buffer) => void): void {
+  push(chunk: Buffer, onBody: (body: Buffer, owned: boolean) => void): void {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.body === null) {
@@ -68,7 +70,7 @@ export class BatchDecoder {
           const body = chunk.subarray(offset, offset + bodyBytes);
           offset += bodyBytes;
           verifyCrc(body, bodyCrc);
-          onBody(body);
+          onBody(body, false);
         } else {
           this.body = Buffer.allocUnsafe(bodyBytes);
           this.bodyFilledBytes = chunk.copy(this.body, 0, offset);
@@ -84,7 +86,7 @@ export class BatchDecoder {
         this.body = null;
         this.bodyFilledBytes = 0;
         verifyCrc(body, this.bodyCrc);
-        onBody(body);
+        onBody(body, true);
       }
     }
   }

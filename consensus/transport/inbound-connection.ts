@@ -86,10 +86,10 @@ export class InboundConnection {
     const frames: Frame[] = [];
     let payloadBytes = 0;
     try {
-      this.decoder.push(chunk, (body) => {
+      this.decoder.push(chunk, (body, owned) => {
         if (this.state !== 'awaitingHello' && this.state !== 'accepted') return;
         const framesBefore = frames.length;
-        this.onBody(body, frames);
+        this.onBody(body, owned, frames);
         for (let i = framesBefore; i < frames.length; i++) payloadBytes += frames[i].payload.length;
       });
     } catch (error) {
@@ -108,12 +108,12 @@ export class InboundConnection {
     if (frames.length > 0 && this.state === 'accepted') this.hooks.frames(this.node, frames, payloadBytes);
   }
 
-  private onBody(body: Buffer, frames: Frame[]): void {
+  private onBody(body: Buffer, owned: boolean, frames: Frame[]): void {
     if (this.state === 'awaitingHello') {
       this.onHello(body);
       return;
     }
-    const decoded = decodeBatchBody(body, this.ctx.limits.frameBytesMax, frames);
+    const decoded = decodeBatchBody(body, this.ctx.limits.frameBytesMax, frames, owned);
     if (decoded.kind === 'frames') return;
     if (decoded.kind !== 'ping') {
       throw new TransportProtocolError('unexpectedBatch', `expected FRAMES or PING, got ${decoded.kind}`);

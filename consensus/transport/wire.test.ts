@@ -90,6 +90,21 @@ describe('batch kinds', () => {
     expect(decoded[0].payload.buffer).not.toBe(body.buffer);
   });
 
+  it('from a body the decoder owns, hands out a frame filling at least half of it as a view; smaller ones are copied', () => {
+    const big = new Uint8Array(900).fill(9);
+    const small = new Uint8Array([5, 6]);
+    const body = Buffer.from(framesBody([{ groupId: 1, payload: big }, { groupId: 2, payload: small }]));
+    const decoded: Frame[] = [];
+    decodeBatchBody(body, 1024, decoded, true);
+    expect(decoded).toEqual([
+      { groupId: 1, payload: big },
+      { groupId: 2, payload: small },
+    ]);
+    expect(decoded[0].payload.buffer).toBe(body.buffer);
+    expect(decoded[0].payload).not.toBeInstanceOf(Buffer);
+    expect(decoded[1].payload.buffer).not.toBe(body.buffer);
+  });
+
   it('cuts an over-long reject reason to fit the handshake limit', () => {
     const reason = decodeBatchBody(bodyOf(encodeReject('x'.repeat(5000))), 1024, []);
     expect(reason.kind === 'reject' && reason.reason.length).toBe(768);

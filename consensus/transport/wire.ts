@@ -148,9 +148,12 @@ export function encodeFramesBatch(frames: readonly Frame[], framesBodyBytes: num
 
 /**
  * Decodes one checked batch body. FRAMES are appended to `framesOut` with payloads copied out,
- * so a delivered payload never pins the (much larger) socket chunk it arrived in.
+ * so a delivered payload never pins the (much larger) socket chunk it arrived in. With
+ * `bodyOwned` (the body is a buffer of its own, see BatchDecoder.push) a frame that fills at least
+ * half of it is handed out as a view instead: it pins at most twice its size, and a large append
+ * is not copied twice on its way in.
  */
-export function decodeBatchBody(body: Uint8Array, frameBytesMax: number, framesOut: Frame[]): DecodedBatch {
+export function decodeBatchBody(body: Uint8Array, frameBytesMax: number, framesOut: Frame[], bodyOwned = false): DecodedBatch {
   const reader = new ByteReader(body, 0, body.length);
   const kind = reader.readU8('batch kind');
   let decoded: DecodedBatch;
@@ -192,7 +195,10 @@ export function decodeBatchBody(body: Uint8Array, frameBytesMax: number, framesO
             `frame for group ${groupId} has ${payloadBytes} payload bytes, above frameBytesMax ${frameBytesMax}`,
           );
         }
-        framesOut.push({ groupId, payload: new Uint8Array(reader.readBytes(payloadBytes, 'frame payload')) });
+        const payload = reader.readBytes(payloadBytes, 'frame payload');
+        const alias = bodyOwned && payloadBytes * 2 >= body.length;
+        // A plain Uint8Array either way (a Buffer's slice() would alias, unlike Uint8Array's).
+        framesOut.push({ groupId, payload: alias ? new Uint8Array(payload.buffer, payload.byteOffset, payloadBytes) : new Uint8Array(payload) });
       }
       decoded = { kind: 'frames', frameCount };
       break;

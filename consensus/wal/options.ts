@@ -44,6 +44,13 @@ export const walOptionsSchema = z
      * zeros as never-written space.
      */
     preallocateBytes: bytes(0, 1 * GiB, 0),
+    /**
+     * Fraction of preallocateBytes added to the first zero-fill of each segment. The replicas of
+     * a group write nearly the same bytes, so with equal phases they all stop for a zero-fill (a
+     * large write and fdatasync) at the same moment and no quorum can commit meanwhile; different
+     * phases (e.g. from the node id) keep those stops apart.
+     */
+    preallocatePhase: z.number().min(0).max(1).default(0),
     /** CPU budget (bytes checksummed) for deciding whether a damaged last-segment tail is torn. */
     tornTailScanBytesMax: bytes(0, 64 * GiB, 1 * GiB),
   })

@@ -51,6 +51,21 @@ describe('WAL preallocation', () => {
     await reopened.wal.close();
   });
 
+  it('preallocatePhase lengthens the first zero-fill of a segment, so replicas writing the same bytes zero-fill at different moments', async () => {
+    const p = new Prng(4);
+    const sizes: number[] = [];
+    for (const preallocatePhase of [0, 0.5]) {
+      const sub = path.join(dir, `phase-${preallocatePhase}`);
+      const { wal } = await Wal.open(sub, { ...options, preallocatePhase });
+      await writeSome(wal, new WalModel(), p, 1, 1);
+      const [head] = await segmentFiles(sub);
+      sizes.push((await fs.stat(head)).size);
+      await wal.close();
+    }
+    expect(sizes[1] - sizes[0]).toBeGreaterThanOrEqual(options.preallocateBytes / 2 - 1 * KiB);
+    expect(sizes[1] - sizes[0]).toBeLessThanOrEqual(options.preallocateBytes / 2 + 1 * KiB);
+  });
+
   it('after a crash, recovers every synced record: the zeros are no corruption, a torn record inside them is a torn write', async () => {
     const p = new Prng(5);
     const model = new WalModel();

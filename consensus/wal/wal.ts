@@ -815,7 +815,8 @@ export class Wal {
 
   /** Writes zeros up to `neededBytes` + preallocateBytes; the batch's fdatasync makes them durable. */
   private async preallocate(head: HeadSegment, neededBytes: number): Promise<void> {
-    const to = neededBytes + this.opts.preallocateBytes;
+    const phaseBytes = head.allocatedBytes === 0 ? Math.floor(this.opts.preallocatePhase * this.opts.preallocateBytes) : 0;
+    const to = neededBytes + this.opts.preallocateBytes + phaseBytes;
     for (let at = Math.max(head.allocatedBytes, head.bytes); at < to; at += zeroChunk.byteLength) {
       await head.file.write(zeroChunk.subarray(0, Math.min(zeroChunk.byteLength, to - at)), at);
     }
