@@ -31,7 +31,7 @@ import {
 import { bootstrapCluster } from './bootstrap.ts';
 import { lockDataDir } from './data_dir_lock.ts';
 import { NodeProcesses } from './node_processes.ts';
-import { startCompositors, type CompositorPoolView, type Compositors } from './compositors.ts';
+import { startCompositors, type Compositors } from './compositors.ts';
 import { startDistricts, type Districts } from './districts.ts';
 import { compositorBounds, NODES_DEFAULT, parseUpOptions, REPLICAS_DEFAULT, SHARDS_DEFAULT, type UpOptions, type UpOptionsInput } from './options.ts';
 import { buildClusterConfig, planShards, type ClusterConfigFile, type NodePorts, type PlannedShard } from './plan.ts';

@@ -6,16 +6,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killAll, makeTempDir, removeDir } from '../launcher/testdata/helpers.ts';
 import { startCluster, type ClusterHandle } from './cluster.ts';
-
-async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await attempt().catch(() => undefined);
-    if (r !== undefined) return r;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
+import { until } from './testdata/pipeline.ts';
 
 const EVENTS = 16;
 

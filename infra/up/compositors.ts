@@ -4,21 +4,12 @@
 // always between min and max. `--compositors N` is the fixed pool min = max = N.
 import { AutoscalePolicySchema, WorkerPool, type AutoscalePolicy, type CompositorConfigInput, type WorkerHandle, type WorkerLauncher } from '../../compositor/index.ts';
 import pg from 'pg';
+import type { PipelineView } from '../controller/index.ts';
 import type { Supervisor } from '../launcher/index.ts';
 import { waitReady } from './ready.ts';
 
-export interface CompositorPoolView {
-  /** `fixed` when min = max. */
-  mode: 'fixed' | 'autoscale';
-  min: number;
-  max: number;
-  /** Live workers (started, not draining). */
-  workers: number;
-  /** Workers finishing their events before they exit. */
-  draining: number;
-  /** Events waiting for a compositor at the last policy round (null: not read yet, or Postgres did not answer). */
-  queueDepth: number | null;
-}
+/** What GET /cluster shows of the pool (`pipeline.compositors`). */
+export type CompositorPoolView = PipelineView['compositors'];
 
 export interface Compositors {
   readonly pool: WorkerPool | null;
