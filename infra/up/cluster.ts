@@ -251,14 +251,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const relays = await startRelays({ supervisor, postgresUrl: postgres.url, natsUrls: nats.urls });
     teardown.push(() => relays.stop());
     progress(`transport relays (active + standby): ${relays.relays.map((r) => `${r.name} ${r.metricsUrl}`).join(', ')}`);
-    const districts = await startDistricts({
-      supervisor,
-      postgresUrl: postgres.url,
-      natsUrls: nats.urls,
-      ...(opts.districts !== undefined ? { settings: opts.districts } : {}),
-    });
-    teardown.push(() => districts.stop());
-    progress(`district fallback: ${districts.name} (a coordinator per district; ${districts.statsUrl})`);
 
     const preferred = stored?.nodes.flatMap((n) => [n.raftPort, n.httpPort]) ?? [];
     const ports = await allocatePorts(nodeIds.length * 2, preferred, opts.host);
@@ -325,6 +317,17 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     teardown.push(() => nodes.stopAll());
     progress(`starting ${nodeIds.length} node processes (logs in ${logDir})`);
     await nodes.startAll();
+
+    // The district host starts once the nodes listen: its connections take ephemeral ports, and the nodes'
+    // ports were picked free before they bound them. The canon trigger fills its backlog from the first row on.
+    const districts = await startDistricts({
+      supervisor,
+      postgresUrl: postgres.url,
+      natsUrls: nats.urls,
+      ...(opts.districts !== undefined ? { settings: opts.districts } : {}),
+    });
+    teardown.push(() => districts.stop());
+    progress(`district fallback: ${districts.name} (a coordinator per district; ${districts.statsUrl})`);
 
     // Compositors: stateless, so started fresh each time; drained and stopped before Postgres stops.
     const bounds = compositorBounds(opts);
