@@ -50,6 +50,8 @@ export interface PoolOptions {
   readonly queueDepth: () => Promise<number>;
   readonly intervalMs?: number;
   readonly onChange?: (e: { kind: 'started' | 'draining' | 'exited'; id: string; workers: number; queueDepth?: number }) => void;
+  /** A round that failed (a worker that did not start, a queue-depth read that threw); the next round tries again. */
+  readonly onError?: (e: Error) => void;
   readonly nowMs?: () => number;
 }
 
@@ -77,8 +79,9 @@ export class WorkerPool {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.o.intervalMs ?? 1_000);
-    void this.tick();
+    const round = () => void this.tick().catch((e: Error) => this.o.onError?.(e));
+    this.timer = setInterval(round, this.o.intervalMs ?? 1_000);
+    round();
   }
 
   /** One policy round: read the queue depth, decide, start or drain workers. */

@@ -124,11 +124,12 @@ export function registerBenchCommands(program: Command): void {
     });
   bench
     .command('e2e')
-    .description('the whole pipeline in a real nimmer up cluster: POST /events at a constant rate → composed → delivered (stand-in fleet acks); latency p50/p99 and events/s per compositor count')
+    .description('the whole pipeline in a real nimmer up cluster: POST /events at a constant rate → composed → relay → JetStream → player clients’ SQLite → their own acks; latency p50/p99 and events/s per compositor count')
     .option('--compositors <list>', 'compositor processes, one cluster run each', '1,4')
     .option('--rate <n>', 'events posted per second', '10')
     .option('--seconds <n>', 'seconds of posting per run', '30')
     .option('--participants <n>', 'participants per event', '3')
+    .option('--players <n>', 'player clients in the fleet (participants are drawn from them)', '30')
     .option('--delivery-timeout-ms <n>', 'director delivery deadline', '10000')
     .option('--out <file>', 'write the JSON report here', 'bench-results/e2e.json')
     .option('--keep', 'keep the data directories')
@@ -138,6 +139,7 @@ export function registerBenchCommands(program: Command): void {
         rate: Number(o.rate),
         seconds: Number(o.seconds),
         participants: Number(o.participants),
+        players: Number(o.players),
         deliveryTimeoutMs: Number(o.deliveryTimeoutMs),
         out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),
@@ -150,6 +152,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--smoke', 'a short try: 1 minute, samples every 2 s, journal window 10 s')
     .option('--rate <n>', 'events posted per second', '5')
     .option('--compositors <n>', 'compositor processes', '1')
+    .option('--players <n>', 'player clients in the fleet', '30')
     .option('--sample-ms <n>', 'sampling interval', '5000')
     .option('--warmup <share>', 'share of the run ignored as warm-up', '0.3')
     .option('--journal-window-ms <n>', 'how long ended events (journal and canon rows) are kept', '60000')
@@ -161,6 +164,7 @@ export function registerBenchCommands(program: Command): void {
         minutes: smoke ? 1 : Number(o.minutes),
         rate: Number(o.rate),
         compositors: Number(o.compositors),
+        players: Number(o.players),
         sampleMs: smoke ? 2_000 : Number(o.sampleMs),
         warmupShare: Number(o.warmup),
         journalWindowMs: smoke ? 10_000 : Number(o.journalWindowMs),

@@ -1,16 +1,15 @@
 // `nimmer bench e2e` and `nimmer bench soak`: the whole pipeline inside a real `nimmer up` cluster
-// (node processes, Postgres, NATS, compositor processes). Events are POSTed at a constant rate;
-// a stand-in player fleet acknowledges delivery the way the player client does (POST
-// /events/:uid/delivered with the canon ids naming the player), as soon as an event's canon is
-// committed — until the transport relay lands on main, canon reaches players through this
-// stand-in, not through JetStream. Latency: POST /events → delivered (the journal's delivered_at,
-// same host clock). Soak: samples every layer's size and reports its slope after warm-up.
+// (node processes, Postgres, NATS, relays, the district fallback, compositor processes) with a real
+// player fleet (infra/testing/pipeline_players.ts): events are POSTed at a constant rate for players
+// of the fleet, whose clients read the canon from JetStream into their SQLite files and acknowledge
+// delivery themselves. Latency: POST /events → delivered (the journal's delivered_at, same host
+// clock). Soak: samples every layer's size and reports its slope after warm-up.
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { COMPOSED_CHANNEL } from '../../directors/index.ts';
 import { makeTempDir, removeDir } from '../launcher/testdata/helpers.ts';
+import { PipelinePlayers } from '../testing/pipeline_players.ts';
 import { startCluster, type ClusterHandle } from '../up/cluster.ts';
 import { afterWarmup, slopeVerdict, type SlopeVerdict } from './slope.ts';
 
@@ -21,6 +20,8 @@ export interface E2eBenchOptions {
   rate: number;
   seconds: number;
   participants: number;
+  /** Player clients in the fleet (each its own SQLite file and NATS connection); participants are drawn from them. */
+  players: number;
   /** Director delivery deadline (events whose acks do not all arrive end partial). */
   deliveryTimeoutMs: number;
   out?: string;
@@ -31,6 +32,7 @@ export interface SoakOptions {
   minutes: number;
   rate: number;
   compositors: number;
+  players: number;
   sampleMs: number;
   /** Share of the run ignored as warm-up. */
   warmupShare: number;
@@ -49,12 +51,12 @@ interface Run {
   pool: pg.Pool;
   posted: Map<string, number>;
   rejected: Map<number, number>;
-  acks: { sent: number; failed: number };
+  acks: { final: Record<string, number>; retried: number };
   stop(): Promise<void>;
 }
 
-/** Starts a cluster, the stand-in fleet (LISTEN composed → ack every participant) and the constant-rate poster. */
-async function startRun(label: string, compositors: number, directors: Record<string, unknown>, keep: boolean): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<void> }> {
+/** Starts a cluster, the player fleet and the constant-rate poster. */
+async function startRun(label: string, compositors: number, players: number, directors: Record<string, unknown>, keep: boolean): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<void> }> {
   const dataDir = makeTempDir(`bench-${label}`);
   const cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 2, replicas: 1, compositors, gm: { enabled: false }, directors, handleSignals: false });
   const pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 8 });
@@ -62,30 +64,12 @@ async function startRun(label: string, compositors: number, directors: Record<st
   const url = cluster.controllerUrl;
   const posted = new Map<string, number>();
   const rejected = new Map<number, number>();
-  const acks = { sent: 0, failed: 0 };
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  const ackEvent = async (uid: string): Promise<void> => {
-    const rows = await pool.query<{ id: string; participants: string[] }>('SELECT id, participants FROM nimmer.canon WHERE event_uid = $1', [uid]);
-    const reg = await pool.query<{ participants: string[] }>(`SELECT ARRAY(SELECT jsonb_array_elements_text(event->'participants')) AS participants FROM nimmer.register_events WHERE event_uid = $1`, [uid]);
-    for (const p of reg.rows[0]?.participants ?? []) {
-      const canonIds = rows.rows.filter((r) => r.participants.includes(p)).map((r) => Number(r.id));
-      const res = await fetch(`${url}/events/${uid}/delivered`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ participant: p, canonIds }) }).catch(() => null);
-      if (res?.status === 200) acks.sent++;
-      else acks.failed++;
-      await res?.text();
-    }
-  };
-  const listener = new pg.Client({ connectionString: cluster.postgres.url });
-  listener.on('error', () => undefined);
-  await listener.connect();
-  listener.on('notification', (n) => {
-    if (n.channel === COMPOSED_CHANNEL && n.payload) track(ackEvent(n.payload).catch(() => acks.failed++));
-  });
-  await listener.query(`LISTEN ${COMPOSED_CHANNEL}`);
+  const fleet = await PipelinePlayers.start({ baseUrls: [url], natsUrls: cluster.nats.urls, players, seed: 1, dir: path.join(dataDir, 'players') });
   const shards = cluster.shards;
   let seq = 0;
   const postOne = async (participants: number): Promise<void> => {
@@ -94,13 +78,16 @@ async function startRun(label: string, compositors: number, directors: Record<st
     const body = {
       key: { geography: shard.key.geography, theme: 'economic', tier: 'everyday', faction: 'guilds' },
       template: 'market_festival',
-      district: `d${i % 50}`,
-      participants: Array.from({ length: participants }, (_, k) => `p${(i * participants + k) % 10_000}`),
+      district: `d${i % 8}`,
+      participants: fleet.pick(participants),
     };
     const t0 = Date.now();
     const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch(() => null);
-    if (res?.status === 202) posted.set(((await res.json()) as { eventUid: string }).eventUid, t0);
-    else {
+    if (res?.status === 202) {
+      const uid = ((await res.json()) as { eventUid: string }).eventUid;
+      posted.set(uid, t0);
+      await fleet.enter(uid, body.participants);
+    } else {
       rejected.set(res?.status ?? 0, (rejected.get(res?.status ?? 0) ?? 0) + 1);
       await res?.text();
     }
@@ -110,7 +97,7 @@ async function startRun(label: string, compositors: number, directors: Record<st
     pool,
     posted,
     rejected,
-    acks,
+    acks: fleet.stats,
     async postFor(seconds, rate, participants) {
       const start = Date.now();
       const intervalMs = 1000 / rate;
@@ -123,7 +110,7 @@ async function startRun(label: string, compositors: number, directors: Record<st
     },
     async stop() {
       await Promise.allSettled([...inflight]);
-      await listener.end().catch(() => undefined);
+      await fleet.stop();
       await pool.end().catch(() => undefined);
       await cluster.stop();
       if (!keep) removeDir(dataDir);
@@ -145,9 +132,9 @@ async function waitDelivered(pool: pg.Pool, uids: string[], timeoutMs: number): 
 
 export async function runE2eBench(o: E2eBenchOptions): Promise<void> {
   const results: object[] = [];
-  log(`e2e bench: ${o.rate} events/s for ${o.seconds} s, ${o.participants} participants each, compositors ${o.compositors.join(', ')} (${load()})`);
+  log(`e2e bench: ${o.rate} events/s for ${o.seconds} s, ${o.participants} participants each (of ${o.players} player clients), compositors ${o.compositors.join(', ')} (${load()})`);
   for (const c of o.compositors) {
-    const run = await startRun(`e2e-c${c}`, c, { deliveryTimeoutMs: o.deliveryTimeoutMs, deliveryPollMs: 100 }, o.keep ?? false);
+    const run = await startRun(`e2e-c${c}`, c, o.players, { deliveryTimeoutMs: o.deliveryTimeoutMs, deliveryPollMs: 100 }, o.keep ?? false);
     try {
       const t0 = Date.now();
       await run.postFor(o.seconds, o.rate, o.participants);
@@ -205,12 +192,14 @@ const SOAK_LAYERS: Record<string, string> = {
   journal_rows: 'SELECT count(*) FROM nimmer.event_journal',
   canon_rows: 'SELECT count(*) FROM nimmer.canon',
   director_fence_rows: 'SELECT count(*) FROM nimmer.director_fence',
-  participation_rows: 'SELECT count(*) FROM nimmer.participation', // NaN when the player migrations are not applied
+  participation_rows: 'SELECT count(*) FROM nimmer.participation',
+  district_backlog_rows: 'SELECT count(*) FROM nimmer.district_backlog',
+  district_delivery_rows: 'SELECT count(*) FROM nimmer.district_delivery',
 };
 
 export async function runSoakBench(o: SoakOptions): Promise<void> {
   log(`soak: ${o.rate} events/s for ${o.minutes} min, ${o.compositors} compositor(s), sample every ${o.sampleMs} ms, journal window ${o.journalWindowMs} ms, warm-up ${Math.round(o.warmupShare * 100)}% (${load()})`);
-  const run = await startRun('soak', o.compositors, { deliveryTimeoutMs: 5_000, deliveryPollMs: 100, journalWindowMs: o.journalWindowMs, journalPruneMs: Math.max(100, Math.min(10_000, Math.floor(o.journalWindowMs / 4))) }, o.keep ?? false);
+  const run = await startRun('soak', o.compositors, o.players, { deliveryTimeoutMs: 5_000, deliveryPollMs: 100, journalWindowMs: o.journalWindowMs, journalPruneMs: Math.max(100, Math.min(10_000, Math.floor(o.journalWindowMs / 4))) }, o.keep ?? false);
   const samples: Array<{ tMs: number; values: Record<string, number> }> = [];
   try {
     const nodesDir = path.join(run.cluster.dataDir, 'nodes');

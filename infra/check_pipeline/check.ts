@@ -1,7 +1,8 @@
 // `nimmer check --workload pipeline` (issue 6), as a module the check runner hooks in: events are
 // POSTed (with idempotency keys, retried) under a nemesis (node isolation, node kills, NATS server
-// kills through the controller's /faults); a stand-in player fleet acknowledges every composed
-// event for every participant (retried until the register answers); GET /events/:uid is sampled
+// kills through the controller's /faults) for participants of a real player fleet
+// (infra/testing/pipeline_players.ts), which reads the canon from JetStream through the relay into
+// each player's SQLite and acknowledges delivery from there itself; GET /events/:uid is sampled
 // throughout. The checker verifies, after the heal:
 //   - every acknowledged (202) event reaches `pruned` with its outcome applied and delivery
 //     `complete` — every participant delivered;
@@ -9,10 +10,10 @@
 //     `already`), and the journal agrees with GET /events/:uid;
 //   - GET /events/:uid never went backwards through the stages, and never answered 404 for an
 //     acknowledged event.
-// Until the transport relay is on main, the fleet learns of canon from Postgres (NOTIFY
-// nimmer_composed) rather than from JetStream, so the relay-kill fault is not exercised.
+import path from 'node:path';
 import pg from 'pg';
-import { COMPOSED_CHANNEL, PIPELINE_STAGES, type PipelineStage } from '../../directors/index.ts';
+import { PIPELINE_STAGES, type PipelineStage } from '../../directors/index.ts';
+import { PipelinePlayers } from '../testing/pipeline_players.ts';
 import type { ClusterHandle } from '../up/cluster.ts';
 
 export type Nemesis = 'none' | 'mixed';
@@ -27,6 +28,8 @@ export interface PipelineCheckOptions {
   readonly faultMs: number;
   /** After the heal, how long every acknowledged event may take to be pruned. */
   readonly settleMs: number;
+  /** Players in the fleet (default 12); each event names 1–3 of them. */
+  readonly players?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -78,55 +81,24 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     void p.finally(() => inflight.delete(p));
   };
 
-  // The stand-in fleet: on every composed event, each participant acknowledges with the canon ids naming it, retried.
   const pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 4 });
   pool.on('error', () => undefined);
-  const ackEvent = async (uid: string): Promise<void> => {
-    const reg = await pool.query<{ participants: string[] }>(`SELECT ARRAY(SELECT jsonb_array_elements_text(event->'participants')) AS participants FROM nimmer.register_events WHERE event_uid = $1`, [uid]);
-    const participants = reg.rows[0]?.participants ?? [];
-    const rows = await pool.query<{ id: string; participants: string[] }>('SELECT id, participants FROM nimmer.canon WHERE event_uid = $1', [uid]);
-    await Promise.all(
-      participants.map(async (p) => {
-        const canonIds = rows.rows.filter((r) => r.participants.includes(p)).map((r) => Number(r.id));
-        for (let attempt = 0; ; attempt++) {
-          const r = await post(url, `/events/${uid}/delivered`, { participant: p, canonIds }).catch(() => ({ status: 0, json: null }));
-          if (r.status === 200) {
-            const result = (r.json as { result: string }).result;
-            const k = `${uid}/${p}`;
-            ackResults.set(k, [...(ackResults.get(k) ?? []), result]);
-            if (result === 'acked') acks.acked++;
-            else acks.already++;
-            // A duplicate on purpose now and then: the register must answer 'already'.
-            if (random() < 0.1) {
-              const again = await post(url, `/events/${uid}/delivered`, { participant: p, canonIds }).catch(() => null);
-              if (again?.status === 200) {
-                ackResults.set(k, [...ackResults.get(k)!, (again.json as { result: string }).result]);
-                acks.already++;
-              }
-            }
-            return;
-          }
-          if (r.status === 404 || r.status === 400) {
-            violations.push(`ack ${uid}/${p}: ${r.status} ${JSON.stringify(r.json)}`);
-            return;
-          }
-          acks.retried++;
-          if (attempt > 200) {
-            violations.push(`ack ${uid}/${p}: never accepted (last ${r.status})`);
-            return;
-          }
-          await sleep(250);
-        }
-      }),
-    );
-  };
-  const listener = new pg.Client({ connectionString: cluster.postgres.url });
-  listener.on('error', () => undefined);
-  await listener.connect();
-  listener.on('notification', (n) => {
-    if (n.channel === COMPOSED_CHANNEL && n.payload) track(ackEvent(n.payload).catch((e: unknown) => violations.push(`fleet: ${String(e)}`)));
+  // The real fleet: JetStream → each player's SQLite → the client's own acknowledgement, 10% repeated on purpose.
+  const players = await PipelinePlayers.start({
+    baseUrls: [url],
+    natsUrls: cluster.nats.urls,
+    players: o.players ?? 12,
+    seed: o.seed,
+    dir: path.join(cluster.dataDir, 'players'),
+    duplicateAckShare: 0.1,
+    onFinal: (uid, p, result) => {
+      const k = `${uid}/${p}`;
+      ackResults.set(k, [...(ackResults.get(k) ?? []), result]);
+      if (result === 'acked') acks.acked++;
+      else if (result === 'already') acks.already++;
+      else violations.push(`ack ${uid}/${p}: ${result}`);
+    },
   });
-  await listener.query(`LISTEN ${COMPOSED_CHANNEL}`);
 
   const observe = async (uid: string): Promise<PipelineStage | 'gone' | null> => {
     const res = await fetch(`${url}/events/${uid}`, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
@@ -147,13 +119,15 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
   const postEvent = async (): Promise<void> => {
     const i = seq++;
     const shard = shards[i % shards.length]!;
-    const participants = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, k) => `p${i}-${k}`);
+    const participants = players.pick(1 + Math.floor(random() * 3));
     const body = { key: { geography: shard.key.geography, theme: 'economic', tier: 'everyday', faction: 'guilds' }, template: 'market_festival', district: `d${i % 7}`, participants };
     const key = `check-${o.seed}-${i}`;
     for (let attempt = 0; attempt < 20 && !stopping; attempt++) {
       const r = await post(url, '/events', body, { 'idempotency-key': key }).catch(() => ({ status: 0, json: null }));
       if (r.status === 202) {
-        acknowledged.set((r.json as { eventUid: string }).eventUid, { participants });
+        const uid = (r.json as { eventUid: string }).eventUid;
+        acknowledged.set(uid, { participants });
+        await players.enter(uid, participants);
         return;
       }
       if (r.status >= 400 && r.status < 500 && r.status !== 409) {
@@ -249,7 +223,8 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     if (row === undefined) violations.push(`event ${uid}: no journal row`);
     else if (row.delivery !== t.delivery || row.outcome !== t.outcome || row.delivered.length !== participants.length) violations.push(`event ${uid}: journal ${JSON.stringify(row)} disagrees with GET ${JSON.stringify({ delivery: t.delivery, outcome: t.outcome })}`);
   }
-  await listener.end().catch(() => undefined);
+  acks.retried = players.stats.retried;
+  await players.stop();
   await pool.end().catch(() => undefined);
   return { ok: violations.length === 0, violations, posted: seq, acknowledged: acknowledged.size, faults, acks, traces };
 }

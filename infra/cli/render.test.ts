@@ -31,6 +31,21 @@ describe('nimmer status', () => {
     expect(text).toContain('f1  pause  n2      then');
     expect(text).toContain('health:   degraded\n  - shard s-north has no leader');
   });
+
+  it('prints the compositor pool and which districts deliver through the fallback', () => {
+    const text = renderStatus(
+      {
+        nodes: [],
+        pipeline: {
+          compositors: { mode: 'autoscale', min: 1, max: 4, workers: 3, draining: 1, queueDepth: 17 },
+          districts: { districts: [{ district: 'd0', mode: 'stream', active: true }, { district: 'd1', mode: 'fallback', active: true }], unserved: [] },
+        },
+      },
+      null,
+    );
+    expect(text).toContain('compositors: 3 running, 1 draining (autoscale 1..4), queue depth 17');
+    expect(text).toContain('districts:   2 coordinated, FALLBACK: d1');
+  });
 });
 
 describe('nimmer equilibrium', () => {

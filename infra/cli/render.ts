@@ -58,7 +58,34 @@ export interface ClusterAnswer {
   faults?: FaultRow[];
   postgres?: string | null;
   nats?: string[];
+  pipeline?: PipelineAnswer | null;
   problems?: string[];
+}
+
+export interface PipelineAnswer {
+  compositors?: { mode?: string; min?: number; max?: number; workers?: number; draining?: number; queueDepth?: number | null };
+  districts?: { districts?: Array<{ district?: string; mode?: string; active?: boolean; pathUp?: boolean }>; unserved?: string[] } | null;
+}
+
+/** The compositor pool and the district paths in two lines (or fewer). */
+export function renderPipeline(p: PipelineAnswer): string[] {
+  const out: string[] = [];
+  const c = p.compositors;
+  if (c !== undefined) {
+    const bounds = c.mode === 'fixed' ? `fixed ${c.max ?? '-'}` : `autoscale ${c.min ?? '-'}..${c.max ?? '-'}`;
+    out.push(`compositors: ${c.workers ?? '-'} running${c.draining ? `, ${c.draining} draining` : ''} (${bounds}), queue depth ${c.queueDepth ?? '-'}`);
+  }
+  if (p.districts === null) out.push('districts:   the district host does not answer');
+  else if (p.districts !== undefined) {
+    const ds = (p.districts.districts ?? []).filter((d) => d.active !== false);
+    const fallback = ds.filter((d) => d.mode === 'fallback').map((d) => d.district);
+    const unserved = p.districts.unserved ?? [];
+    out.push(
+      `districts:   ${ds.length} coordinated, ${fallback.length === 0 ? 'all on the stream path' : `FALLBACK: ${fallback.join(', ')}`}` +
+        (unserved.length > 0 ? `; unserved: ${unserved.join(', ')}` : ''),
+    );
+  }
+  return out;
 }
 
 export interface HealthAnswer {
@@ -108,6 +135,7 @@ export function renderStatus(cluster: ClusterAnswer, health: HealthAnswer | null
   out.push('');
   out.push(`postgres: ${cluster.postgres ?? '-'}`);
   out.push(`nats:     ${(cluster.nats ?? []).join(', ') || '-'}`);
+  if (cluster.pipeline != null) out.push(...renderPipeline(cluster.pipeline));
   for (const p of cluster.problems ?? []) out.push(`note: ${p}`);
   if (health !== null) {
     out.push(

@@ -1,6 +1,7 @@
 // What the controller controls: the node processes (real signals to real processes) and the
 // dependency processes. `nimmer up` provides it; tests may provide fakes.
 import type { NetworkControl } from '../faults/index.ts';
+import type { DistrictHostView } from '../../transport/index.ts';
 import type { NatsServer } from '../launcher/index.ts';
 
 /**
@@ -52,6 +53,22 @@ export interface ControllerBackend {
   network?: NetworkControl;
   /** Whether each dependency process is up (external ones are reported as up). */
   dependencies(): DependencyStatus[];
+  /** The pipeline processes beside the nodes (absent: not run by this launcher). */
+  pipeline?(): Promise<PipelineView>;
+}
+
+/** The compositor pool and the district fallback, as GET /cluster shows them. */
+export interface PipelineView {
+  compositors: {
+    mode: 'fixed' | 'autoscale';
+    min: number;
+    max: number;
+    workers: number;
+    draining: number;
+    queueDepth: number | null;
+  };
+  /** null: the district host did not answer. */
+  districts: DistrictHostView | null;
 }
 
 export function nodeName(id: number): string {

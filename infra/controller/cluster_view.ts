@@ -1,7 +1,7 @@
 // GET /cluster and GET /health of the controller: the processes' states (which the controller
 // knows first-hand) joined with what the live nodes report about their Raft groups.
 import { z } from 'zod';
-import { nodeName, type ControllerBackend, type DependencyStatus, type NodeProcessState } from './backend.ts';
+import { nodeName, type ControllerBackend, type DependencyStatus, type NodeProcessState, type PipelineView } from './backend.ts';
 import type { ActiveFault } from './faults.ts';
 import { getNodeJson } from './node_http.ts';
 
@@ -73,6 +73,8 @@ export interface ClusterView {
   postgres: string;
   nats: string[];
   dependencies: DependencyStatus[];
+  /** The compositor pool's size and each district's delivery path (null when the launcher runs neither). */
+  pipeline: PipelineView | null;
   /** Why the view may be incomplete (no node answered, the shard map could not be read). */
   problems: string[];
 }
@@ -169,6 +171,7 @@ export async function collectClusterView(backend: ControllerBackend, faults: Act
     postgres: backend.postgresUrl,
     nats: backend.natsUrls,
     dependencies: backend.dependencies(),
+    pipeline: (await backend.pipeline?.().catch(() => null)) ?? null,
     problems,
   };
 }

@@ -5,6 +5,7 @@ import type { ControllerBackend } from './backend.ts';
 import { collectClusterView, healthReasons, type ClusterView } from './cluster_view.ts';
 import { ControllerError, errorBody } from './errors.ts';
 import { FaultInjector } from './faults.ts';
+import { pipelineMetrics } from './pipeline_metrics.ts';
 import { NodeProxy, RESPONSE_HEADERS } from './proxy.ts';
 
 export interface ControllerOptions {
@@ -61,6 +62,24 @@ export function createController(backend: ControllerBackend, options: Controller
     const reasons = healthReasons(await clusterView());
     if (reasons.length > 0) return reply.status(503).header('Retry-After', '1').send({ status: 'degraded', reasons });
     return { status: 'ok' };
+  });
+
+  // A node's /metrics (as any other forwarded route) plus the launcher's own pipeline series.
+  app.get('/metrics', async (req, reply) => {
+    let text = '';
+    let contentType = 'text/plain; version=0.0.4';
+    try {
+      const r = await proxy.forward({ method: 'GET', url: req.url, headers: req.headers, body: undefined });
+      if (r.status !== 200) return reply.status(r.status).header('content-type', r.headers.get('content-type') ?? 'application/json').send(r.body);
+      text = r.body.toString('utf8');
+      contentType = r.headers.get('content-type') ?? contentType;
+    } catch (e) {
+      if (backend.pipeline === undefined) throw e;
+      text = `# no node answered: ${(e as Error).message.split('\n')[0]}\n`;
+    }
+    const pipeline = await backend.pipeline?.().catch(() => null);
+    if (pipeline != null) text += pipelineMetrics(pipeline);
+    return reply.header('content-type', contentType).send(text);
   });
 
   app.get('/faults', async () => ({ faults: faults.list() }));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { addShutdownHook } from '../launcher/index.ts';
 import { startCluster, type ClusterHandle } from './cluster.ts';
-import { CONTROLLER_PORT_DEFAULT, DATA_DIR_DEFAULT } from './options.ts';
+import { COMPOSITORS_MAX_DEFAULT, COMPOSITORS_MIN_DEFAULT, CONTROLLER_PORT_DEFAULT, DATA_DIR_DEFAULT } from './options.ts';
 import { startStatusLine, type StatusLine } from './status_line.ts';
 
 function intOption(name: string) {
@@ -22,7 +22,9 @@ interface UpFlags {
   data: string;
   pg: string;
   nats: string;
-  compositors: number;
+  compositors?: number;
+  compositorsMin: number;
+  compositorsMax: number;
 }
 
 export function describeCluster(c: ClusterHandle): string {
@@ -36,6 +38,10 @@ export function describeCluster(c: ClusterHandle): string {
   }
   lines.push(`  postgres    ${c.postgres.url}${c.postgres.external ? ' (external)' : ''}`);
   lines.push(`  nats        ${c.nats.urls.join(', ')}${c.nats.mode === 'external' ? ' (external)' : ''}`);
+  lines.push(`  relays      ${c.relays.relays.map((r) => r.name).join(', ')} (active + standby: Postgres WAL → JetStream)`);
+  lines.push(`  districts   ${c.districts.name} (a fallback coordinator per district; ${c.districts.statsUrl})`);
+  const pool = c.compositors.view();
+  lines.push(`  compositors ${pool.workers} running, ${pool.max === 0 ? 'none asked for' : pool.mode === 'fixed' ? `fixed at ${pool.max}` : `autoscaled ${pool.min}..${pool.max} on the register's queue depth`}`);
   lines.push(`  data        ${c.dataDir}   (config ${rel(c.configFile)}, logs ${rel(c.logDir)}/)`);
   lines.push(`  shards      ${c.shards.map((s) => s.id).join(', ')}`);
   lines.push('Ctrl-C stops the cluster; `nimmer up` on the same --data resumes it.');
@@ -45,7 +51,7 @@ export function describeCluster(c: ClusterHandle): string {
 export function registerUpCommand(program: Command): void {
   program
     .command('up')
-    .description('start a whole local cluster in the foreground: Postgres, NATS, the node processes and the controller API')
+    .description('start a whole local cluster in the foreground: Postgres, NATS, the node processes, the pipeline (relays, district fallback, compositor pool) and the controller API')
     .option('--nodes <n>', 'node processes (default 3; a resumed cluster keeps its own)', intOption('--nodes'))
     .option('--shards <n>', 'shards created on first start (default 4)', intOption('--shards'))
     .option('--replicas <n>', 'replicas per shard (default 3, at most --nodes)', intOption('--replicas'))
@@ -53,7 +59,9 @@ export function registerUpCommand(program: Command): void {
     .option('--data <dir>', 'data directory; `up` on the same one resumes the cluster', DATA_DIR_DEFAULT)
     .option('--pg <embedded|URL>', 'Postgres: embedded (started here) or postgres://… of an existing server', 'embedded')
     .option('--nats <local|local-cluster|URL>', 'NATS: one local server, a local 3-server cluster, or nats://… URLs', 'local')
-    .option('--compositors <n>', 'compositor worker processes', intOption('--compositors'), 1)
+    .option('--compositors <n>', 'a fixed number of compositor worker processes (0: none; overrides --compositors-min/-max)', intOption('--compositors'))
+    .option('--compositors-min <n>', 'the autoscaled compositor pool: fewest workers', intOption('--compositors-min'), COMPOSITORS_MIN_DEFAULT)
+    .option('--compositors-max <n>', 'the autoscaled compositor pool: most workers (scaled on the queue of waiting events)', intOption('--compositors-max'), COMPOSITORS_MAX_DEFAULT)
     .action(async (flags: UpFlags) => {
       let status: StatusLine | null = null;
       const say = (message: string) => (status !== null ? status.log(message) : console.log(message));
@@ -65,7 +73,9 @@ export function registerUpCommand(program: Command): void {
         port: flags.port,
         pg: flags.pg,
         nats: flags.nats,
-        compositors: flags.compositors,
+        ...(flags.compositors !== undefined ? { compositors: flags.compositors } : {}),
+        compositorsMin: flags.compositorsMin,
+        compositorsMax: flags.compositorsMax,
         handleSignals: true,
         onProgress: (m) => say(`· ${m}`),
       });

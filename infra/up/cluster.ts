@@ -31,7 +31,9 @@ import {
 import { bootstrapCluster } from './bootstrap.ts';
 import { lockDataDir } from './data_dir_lock.ts';
 import { NodeProcesses } from './node_processes.ts';
-import { NODES_DEFAULT, parseUpOptions, REPLICAS_DEFAULT, SHARDS_DEFAULT, type UpOptions, type UpOptionsInput } from './options.ts';
+import { startCompositors, type Compositors } from './compositors.ts';
+import { startDistricts, type Districts } from './districts.ts';
+import { compositorBounds, NODES_DEFAULT, parseUpOptions, REPLICAS_DEFAULT, SHARDS_DEFAULT, type UpOptions, type UpOptionsInput } from './options.ts';
 import { buildClusterConfig, planShards, type ClusterConfigFile, type NodePorts, type PlannedShard } from './plan.ts';
 import { startRelays, type Relays } from './relays.ts';
 import { readUpState, writeUpState, type UpState } from './up_state.ts';
@@ -77,6 +79,10 @@ export interface ClusterHandle {
   nats: Nats;
   /** The transport relays (active + standby) streaming committed publishes to JetStream. */
   relays: Relays;
+  /** The district fallback host: a coordinator per district, delivering itself while the relay/JetStream path is unhealthy. */
+  districts: Districts;
+  /** The compositor worker pool (autoscaled on the register's queue depth, or fixed). */
+  compositors: Compositors;
   supervisor: Supervisor;
   controller: Controller;
   /** The fault proxies (null when started with faultProxies: false). */
@@ -312,13 +318,31 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     progress(`starting ${nodeIds.length} node processes (logs in ${logDir})`);
     await nodes.startAll();
 
-    // Compositors: stateless, so started fresh each time; stopped (drained) before Postgres stops.
-    const compositorNames = Array.from({ length: opts.compositors }, (_, i) => `compositor-${i + 1}`);
-    for (const name of compositorNames) supervisor.spawnTs({ name, entry: COMPOSITOR_ENTRY, args: ['--pg', postgres.url, '--id', name] });
-    teardown.push(async () => {
-      await Promise.all(compositorNames.map((name) => supervisor.stop(name)));
+    // The district host starts once the nodes listen: its connections take ephemeral ports, and the nodes'
+    // ports were picked free before they bound them. The canon trigger fills its backlog from the first row on.
+    const districts = await startDistricts({
+      supervisor,
+      postgresUrl: postgres.url,
+      natsUrls: nats.urls,
+      ...(opts.districts !== undefined ? { settings: opts.districts } : {}),
     });
-    if (compositorNames.length > 0) progress(`started ${compositorNames.length} compositor process(es)`);
+    teardown.push(() => districts.stop());
+    progress(`district fallback: ${districts.name} (a coordinator per district; ${districts.statsUrl})`);
+
+    // Compositors: stateless, so started fresh each time; drained and stopped before Postgres stops.
+    const bounds = compositorBounds(opts);
+    const compositors = await startCompositors({
+      supervisor,
+      entry: COMPOSITOR_ENTRY,
+      postgresUrl: postgres.url,
+      ...bounds,
+      policy: opts.compositorPolicy,
+      config: opts.compositorConfig,
+      intervalMs: opts.compositorPoolIntervalMs,
+      onProgress: progress,
+    });
+    teardown.push(() => compositors.stop());
+    if (bounds.max > 0) progress(`compositor pool: ${compositors.view().workers} worker(s) running, ${bounds.min === bounds.max ? 'fixed' : `autoscaled ${bounds.min}..${bounds.max} on the queue depth`}`);
 
     const backend: ControllerBackend = {
       nodes,
@@ -327,6 +351,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       natsServers: nats.servers,
       ...(network !== null ? { network } : {}),
       dependencies: () => dependencyStatus(postgres, nats),
+      pipeline: async () => ({ compositors: compositors.view(), districts: await districts.view() }),
     };
     const controller = createController(backend);
     let controllerUrl: string;
@@ -365,6 +390,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       postgres,
       nats,
       relays,
+      districts,
+      compositors,
       supervisor,
       controller,
       network,

@@ -8,6 +8,8 @@ export const SHARDS_DEFAULT = 4;
 export const REPLICAS_DEFAULT = 3;
 export const CONTROLLER_PORT_DEFAULT = 7070;
 export const DATA_DIR_DEFAULT = './.nimmer';
+export const COMPOSITORS_MIN_DEFAULT = 1;
+export const COMPOSITORS_MAX_DEFAULT = 4;
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -26,8 +28,19 @@ export const UpOptionsSchema = z.strictObject({
   nats: z.string().min(1).default('local'),
   raft: RaftSettingsSchema.pick({ tickMs: true, electionTicks: true, heartbeatTicks: true }).prefault({}),
   gm: GmSettingsSchema.prefault({}),
-  /** Compositor worker processes (issue 6); 0 runs none (events then wait in the register). */
-  compositors: z.number().int().min(0).max(64).default(1),
+  /** A fixed number of compositor worker processes (issue 6); 0 runs none (events then wait in the register). Overrides min/max. */
+  compositors: z.number().int().min(0).max(64).optional(),
+  /** The autoscaled pool's bounds: workers follow the register's queue depth between them. */
+  compositorsMin: z.number().int().min(0).max(64).default(COMPOSITORS_MIN_DEFAULT),
+  compositorsMax: z.number().int().min(1).max(64).default(COMPOSITORS_MAX_DEFAULT),
+  /** Autoscaling knobs (compositor/autoscale_policy.ts: upPerWorker, downPerWorker, stepMax, upCooldownMs, downStableMs). */
+  compositorPolicy: z.record(z.string(), z.unknown()).default({}),
+  /** How often the pool reads the queue depth. */
+  compositorPoolIntervalMs: z.number().int().min(10).max(60_000).default(1_000),
+  /** Each compositor's settings (compositor/config.ts validates them there), e.g. { adapter: { kind: 'builtin', slotDelayMs: 50 } }. */
+  compositorConfig: z.record(z.string(), z.unknown()).default({}),
+  /** District host settings (transport/district/host.ts), e.g. { coordinator: { lagThresholdMs: 1000 } }. */
+  districts: z.record(z.string(), z.unknown()).optional(),
   /** Director settings passed to every node (directors/config.ts validates them there), e.g. { deliveryTimeoutMs }. */
   directors: z.record(z.string(), z.unknown()).default({}),
   nodeReadyTimeoutMs: z.number().int().min(1).default(90_000),
@@ -36,6 +49,13 @@ export const UpOptionsSchema = z.strictObject({
 
 export type UpOptionsInput = z.input<typeof UpOptionsSchema>;
 export type UpOptions = z.output<typeof UpOptionsSchema>;
+
+/** The compositor pool's bounds: `compositors` fixes both; otherwise min..max (min ≤ max). */
+export function compositorBounds(o: UpOptions): { min: number; max: number } {
+  if (o.compositors !== undefined) return { min: o.compositors, max: o.compositors };
+  if (o.compositorsMin > o.compositorsMax) throw new Error(`--compositors-min ${o.compositorsMin} is more than --compositors-max ${o.compositorsMax}`);
+  return { min: o.compositorsMin, max: o.compositorsMax };
+}
 
 export function parseUpOptions(input: UpOptionsInput): UpOptions {
   const r = UpOptionsSchema.safeParse(input);

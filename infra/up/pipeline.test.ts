@@ -8,16 +8,7 @@ import { makeTempDir, removeDir } from '../launcher/testdata/helpers.ts';
 import { acknowledgeDelivered, LocalStore } from '../../transport/index.ts';
 import { canonMessage } from '../../transport/player/testdata/stream.ts';
 import { startCluster, type ClusterHandle } from './cluster.ts';
-
-async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await attempt().catch(() => undefined);
-    if (r !== undefined) return r;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((res) => setTimeout(res, 250));
-  }
-}
+import { equilibriumMoved, equilibriumOf, until } from './testdata/pipeline.ts';
 
 describe('nimmer up: directors and compositors', () => {
   const dataDir = makeTempDir('up-pipeline');
@@ -37,12 +28,7 @@ describe('nimmer up: directors and compositors', () => {
     const db = pool;
     const url = cluster.controllerUrl;
     const shard = cluster.shards[0]!;
-    type Eq = { axes: Record<string, { value: number }> };
-    const equilibrium = () =>
-      until('the equilibrium', 60_000, async () => {
-        const res = await fetch(`${url}/shards/${shard.id}/equilibrium`);
-        return res.status === 200 ? ((await res.json()) as Eq) : undefined;
-      });
+    const equilibrium = () => equilibriumOf(url, shard.id);
     const before = await equilibrium();
     const uids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -104,7 +90,7 @@ describe('nimmer up: directors and compositors', () => {
     expect(dup.rows).toEqual([]);
     // The outcomes moved the equilibrium (market_festival raises prosperity on success or partial).
     const after = await equilibrium();
-    expect(Object.keys(after.axes).some((a) => after.axes[a]!.value !== before.axes[a]!.value)).toBe(true);
+    expect(equilibriumMoved(before, after)).toBe(true);
     expect((await db.query('SELECT 1 FROM nimmer.register_waiting')).rowCount).toBe(0);
     // The node's /metrics carries the directors' counters.
     const node1 = cluster.config.nodes[0]!;

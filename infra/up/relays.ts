@@ -1,11 +1,13 @@
-// The transport relays of a local cluster: the transport's SQL installed (migrations + replication slot), its
+// The transport relays of a local cluster: the transport's SQL installed (migrations + replication slot, and the
+// player and district migrations: namespaces transport.player, transport.district), its
 // JetStream streams applied, then two relay processes — whichever takes the slot first is active, the other
 // a standby that takes over when it dies. Each serves /metrics and /stats on its own loopback port.
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { applyStreams, installTransport, transportStreams } from '../../transport/index.ts';
+import { applyStreams, DISTRICT_MIGRATIONS, installTransport, migrate, PLAYER_MIGRATIONS, transportStreams } from '../../transport/index.ts';
 import { allocatePorts, type SupervisedProcess, type Supervisor } from '../launcher/index.ts';
+import { waitReady } from './ready.ts';
 
 export const RELAY_ENTRY = fileURLToPath(new URL('../../transport/relay/main.ts', import.meta.url));
 export const RELAY_COUNT = 2;
@@ -22,6 +24,9 @@ export async function startRelays(options: { supervisor: Supervisor; postgresUrl
   await db.connect();
   try {
     await installTransport(db);
+    // The player login feed (nimmer.participation) and the district backlog: both fill from triggers on
+    // canon, so they exist before the first canon row is written.
+    for (const set of [PLAYER_MIGRATIONS, DISTRICT_MIGRATIONS]) await migrate(db, set);
   } finally {
     await db.end();
   }
@@ -40,19 +45,7 @@ export async function startRelays(options: { supervisor: Supervisor; postgresUrl
         entry: RELAY_ENTRY,
         args: ['--pg', options.postgresUrl, '--nats', options.natsUrls.join(','), '--name', name, '--metrics-port', String(port)],
       });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS} ms; see ${proc.logFile}`)), READY_TIMEOUT_MS);
-        proc.child.on('message', (m: unknown) => {
-          if ((m as { type?: string }).type === 'ready') {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        void proc.exited.then(() => {
-          clearTimeout(timer);
-          reject(new Error(`${name} exited during start; see ${proc.logFile}:\n${proc.logTail(2000)}`));
-        });
-      });
+      await waitReady(proc, READY_TIMEOUT_MS);
       return { name, metricsUrl: `http://127.0.0.1:${port}/metrics`, proc };
     }),
   );

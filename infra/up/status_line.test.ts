@@ -17,6 +17,7 @@ const view: ClusterView = {
   postgres: 'postgres://x',
   nats: ['nats://y'],
   dependencies: [{ name: 'postgres', up: true }, { name: 'nats-0', up: false }],
+  pipeline: null,
   problems: [],
 };
 

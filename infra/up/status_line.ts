@@ -20,6 +20,10 @@ export function formatStatusLine(view: ClusterView, now = new Date()): string {
     `commits ${commits}`,
     `faults ${view.faults.length}`,
   ];
+  const pool = view.pipeline?.compositors;
+  if (pool !== undefined && pool.max > 0) parts.push(`compositors ${pool.workers}${pool.mode === 'autoscale' ? `/${pool.max}` : ''}`);
+  const fallback = view.pipeline?.districts?.districts.filter((d) => d.active && d.mode === 'fallback').map((d) => d.district) ?? [];
+  if (fallback.length > 0) parts.push(`FALLBACK: ${fallback.join(',')}`);
   if (depsDown.length > 0) parts.push(`DOWN: ${depsDown.join(', ')}`);
   return `[${now.toTimeString().slice(0, 8)}] ${parts.join(' · ')}`;
 }

@@ -27,6 +27,14 @@ export interface CoordinatorStats {
   tickErrors: number;
 }
 
+/** What a host running many coordinators shares among them (host.ts). */
+export interface SharedConnections {
+  readonly pool: pg.Pool;
+  readonly lockClient: pg.Client;
+  readonly eventsNc: NatsConnection;
+  readonly districtNc: NatsConnection;
+}
+
 type DeliveryRow = CanonRow & { player_id: string; attempts: number };
 type Outcome = { kind: 'ok'; applied: number; duplicates: number } | { kind: 'offline' } | { kind: 'failed'; pathDown: boolean };
 
@@ -62,8 +70,25 @@ export class DistrictCoordinator {
     private readonly eventsNc: NatsConnection,
     private readonly districtNc: NatsConnection,
     private readonly tail: StreamTail,
+    /** False when the connections belong to a host running many coordinators (attach): stop() leaves them open. */
+    private readonly ownsConnections = true,
   ) {
     this.config = config;
+  }
+
+  /**
+   * A coordinator on connections shared with other districts' (see host.ts): one Postgres pool, one
+   * session holding every district's advisory lock, one NATS connection per path. The owner of the
+   * lock session calls lockLost() when it fails; stop() closes only this coordinator's own tail.
+   */
+  static attach(shared: SharedConnections, input: DistrictConfigInput): DistrictCoordinator {
+    const config = DistrictConfigSchema.parse(input);
+    const tail = new StreamTail(shared.eventsNc, config.stream, config.district, config.healthProbeTimeoutMs);
+    const c = new DistrictCoordinator(config, shared.pool, shared.lockClient, shared.eventsNc, shared.districtNc, tail, false);
+    c.watchPath();
+    c.presence = shared.districtNc.subscribe(PRESENCE_SUBJECT, { callback: (_e, m) => c.onPresence(m.data) });
+    c.schedule(0);
+    return c;
   }
 
   static async start(pgUrl: string, input: DistrictConfigInput): Promise<DistrictCoordinator> {
@@ -82,7 +107,7 @@ export class DistrictCoordinator {
       opened.push(eventsNc);
       const tail = new StreamTail(eventsNc, config.stream, config.district, config.healthProbeTimeoutMs);
       const c = new DistrictCoordinator(config, pool, lockClient, eventsNc, districtNc, tail);
-      lockClient.on('error', (e) => c.onLockLost(e));
+      lockClient.on('error', (e) => c.lockLost(e));
       c.watchPath();
       c.presence = districtNc.subscribe(PRESENCE_SUBJECT, { callback: (_e, m) => c.onPresence(m.data) });
       c.schedule(0);
@@ -114,6 +139,12 @@ export class DistrictCoordinator {
     await this.ticking;
     await this.tail.stop();
     this.presence?.unsubscribe();
+    if (this.active && !this.ownsConnections) {
+      // The shared session outlives this coordinator: give the district back so a standby can take it.
+      await this.lockClient.query("SELECT pg_advisory_unlock(hashtext('nimmer.district.' || $1))", [this.config.district]).catch(() => undefined);
+    }
+    this.active = false;
+    if (!this.ownsConnections) return;
     await this.districtNc.close().catch(() => undefined);
     await this.eventsNc.close().catch(() => undefined);
     await this.lockClient.end().catch(() => undefined);
@@ -176,7 +207,8 @@ export class DistrictCoordinator {
     return this.active;
   }
 
-  private onLockLost(e: Error): void {
+  /** The session holding the district lock failed (called by whoever owns that session). */
+  lockLost(e: Error): void {
     // The session holding the district lock is gone, so another coordinator may take over: stop acting.
     this.lastError = e;
     this.active = false;

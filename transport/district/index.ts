@@ -4,3 +4,5 @@ export { DISTRICT_MIGRATIONS, DistrictConfigSchema, type DistrictConfig, type Di
 export { decideMode, type DistrictMode } from './health.ts';
 export { DeliveryReplySchema, DeliveryRequestSchema, playerInboxSubject, PRESENCE_SUBJECT } from './package.ts';
 export { districtSubjectFilter } from './tail.ts';
+export { DistrictHost, DistrictHostConfigSchema, type DistrictHostConfig, type DistrictHostConfigInput, type DistrictHostView, type DistrictView } from './host.ts';
+export type { SharedConnections } from './coordinator.ts';

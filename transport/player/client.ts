@@ -6,6 +6,7 @@ import { DeliverPolicy, jetstream, type Consumer, type ConsumerMessages, type Js
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { DeliveryRequestSchema, playerInboxSubject, PRESENCE_SUBJECT, type DeliveryReply } from '../district/package.ts';
 import { subjectFilterFor } from '../subject.ts';
+import { DeliveryAcker } from './delivery_acker.ts';
 import { PlayerClientConfigSchema, type PlayerClientConfig, type PlayerClientConfigInput } from './config.ts';
 import { emptyResult, LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
 
@@ -26,6 +27,8 @@ export class PlayerClient {
   lastError: Error | null = null;
   /** SQLite transactions committed by the stream path (mean batch = messages / batches). */
   batchesCommitted = 0;
+  /** Acknowledges delivery after each apply (config `deliveryAck`); null when the caller acknowledges. */
+  readonly acks: DeliveryAcker | null;
 
   private online = false;
   private eventsNc: NatsConnection | null = null;
@@ -43,6 +46,7 @@ export class PlayerClient {
   private constructor(config: PlayerClientConfig, store: LocalStore) {
     this.config = config;
     this.store = store;
+    this.acks = config.deliveryAck === undefined ? null : new DeliveryAcker(store, config.deliveryAck);
   }
 
   /** Opens the player's SQLite (nothing on the network yet). */
@@ -75,6 +79,9 @@ export class PlayerClient {
     this.inbox = districtNc.subscribe(playerInboxSubject(this.config.playerId), { callback: (err, msg) => this.onDelivery(err, msg) });
     await districtNc.flush(); // the inbox exists before a coordinator acts on the announcement
     districtNc.publish(PRESENCE_SUBJECT, encoder.encode(JSON.stringify({ playerId: this.config.playerId })));
+    // A crash between an apply's commit and its POST lost that acknowledgement: at each login, every
+    // event with applied canon is acknowledged again (idempotent: 'already' when it was recorded).
+    this.acks?.applied(this.store.subscriptions().filter((s) => s.streamSeq > 0).map((s) => s.eventUid));
     await this.reconcile();
   }
 
@@ -100,6 +107,7 @@ export class PlayerClient {
 
   async close(): Promise<void> {
     await this.disconnect();
+    await this.acks?.stop();
     this.store.close();
   }
 
@@ -220,10 +228,12 @@ export class PlayerClient {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    const events = new Set<string>();
     try {
-      const r = this.store.applyStream(batch, Date.now());
+      const r = this.store.applyStream(batch, Date.now(), events);
       this.batchesCommitted++;
       this.record('stream', r);
+      this.acks?.applied(events);
     } catch (e) {
       // Nothing of the batch was committed: restart the consumers from the checkpoints, which replay it.
       this.lastError = e as Error;
@@ -252,8 +262,10 @@ export class PlayerClient {
       try {
         // Buffered stream messages go first so both paths commit in arrival order.
         this.flush();
-        const r = this.store.applyFallback(parsed.data.packages, Date.now());
+        const events = new Set<string>();
+        const r = this.store.applyFallback(parsed.data.packages, Date.now(), events);
         this.record('district', r);
+        this.acks?.applied(events);
         reply = { applied: r.applied, duplicates: r.duplicates };
       } catch (e) {
         this.lastError = e as Error;

@@ -1,5 +1,6 @@
 // The player client's settings, with their defaults in this one place.
 import { z } from 'zod';
+import { DeliveryAckConfigSchema } from './delivery_acker.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -41,6 +42,8 @@ export const PlayerClientConfigSchema = z.strictObject({
   /** Canon packages one fallback delivery may carry. */
   fallbackPackagesMax: z.number().int().min(1).max(10_000).default(512),
   retention: RetentionPolicySchema.prefault({}),
+  /** When set, the client acknowledges delivery itself after each apply (see delivery_acker.ts); unset: the caller does. */
+  deliveryAck: DeliveryAckConfigSchema.optional(),
 });
 export type PlayerClientConfigInput = z.input<typeof PlayerClientConfigSchema>;
 export type PlayerClientConfig = z.infer<typeof PlayerClientConfigSchema>;

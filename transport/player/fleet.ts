@@ -85,11 +85,14 @@ export class PlayerFleet {
 
   /** The game session puts players into an event: online ones subscribe now, offline ones at login. */
   async enter(eventUid: string, players: readonly string[]): Promise<void> {
-    for (const id of players) {
-      this.entered.get(id)?.add(eventUid);
-      const c = this.client(id);
-      if (c.connected) await c.join(eventUid);
-    }
+    // In parallel: each join waits for its consumer's JetStream API round trips, and the players are independent.
+    await Promise.all(
+      players.map(async (id) => {
+        this.entered.get(id)?.add(eventUid);
+        const c = this.client(id);
+        if (c.connected) await c.join(eventUid);
+      }),
+    );
   }
 
   async login(id: string): Promise<void> {

@@ -6,3 +6,4 @@ export { LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } f
 export { eventsOfPlayer, PLAYER_MIGRATIONS } from './login_feed.ts';
 export { PlayerDbInUseError } from './owner_lock.ts';
 export { acknowledgeDelivered, type DeliveryAckAnswer, type DeliveryAckOptions } from './delivery_ack.ts';
+export { DeliveryAcker, DeliveryAckConfigSchema, type AckListener, type DeliveryAckConfig, type DeliveryAckConfigInput, type DeliveryAckStats, type FinalAckAnswer } from './delivery_acker.ts';

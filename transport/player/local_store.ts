@@ -152,8 +152,11 @@ export class LocalStore {
     this.checkpoints.delete(eventUid);
   }
 
-  /** Applies stream messages and advances their subscriptions' checkpoints, all in one transaction. */
-  applyStream(batch: readonly StreamDelivery[], nowMs: number): ApplyResult {
+  /**
+   * Applies stream messages and advances their subscriptions' checkpoints, all in one transaction.
+   * `appliedEvents` collects the events that got new canon rows (what a delivery acknowledgement follows).
+   */
+  applyStream(batch: readonly StreamDelivery[], nowMs: number, appliedEvents?: Set<string>): ApplyResult {
     const result = emptyResult();
     if (batch.length === 0) return result;
     const advanced = new Map<string, number>();
@@ -168,7 +171,7 @@ export class LocalStore {
         advanced.set(d.eventUid, d.streamSeq);
         const msg = parseCanonMessage(decoder.decode(d.data));
         if (msg === null) result.malformed++;
-        else this.insert(msg, d.data, PATH_STREAM, nowMs, result);
+        else this.insert(msg, d.data, PATH_STREAM, nowMs, result, appliedEvents);
       }
       for (const [eventUid, seq] of advanced) this.setCheckpoint.run([seq, eventUid]);
     });
@@ -177,23 +180,25 @@ export class LocalStore {
   }
 
   /** Applies canon delivered by a district (no stream position: the canon id alone makes it idempotent). */
-  applyFallback(messages: readonly CanonMessage[], nowMs: number): ApplyResult {
+  applyFallback(messages: readonly CanonMessage[], nowMs: number, appliedEvents?: Set<string>): ApplyResult {
     const result = emptyResult();
     if (messages.length === 0) return result;
     this.transaction(() => {
-      for (const m of messages) this.insert(m, encoder.encode(JSON.stringify(m)), PATH_DISTRICT, nowMs, result);
+      for (const m of messages) this.insert(m, encoder.encode(JSON.stringify(m)), PATH_DISTRICT, nowMs, result, appliedEvents);
     });
     return result;
   }
 
-  private insert(m: CanonMessage, bytes: Uint8Array, path: number, nowMs: number, result: ApplyResult): void {
+  private insert(m: CanonMessage, bytes: Uint8Array, path: number, nowMs: number, result: ApplyResult, appliedEvents?: Set<string>): void {
     if (!m.participants.includes(this.playerId)) {
       result.notForPlayer++;
       return;
     }
     const { changes } = this.insertCanon.run([m.canonId, m.eventUid, RETENTION_CODE[m.retention], bytes, nowMs, path]);
-    if (changes === 1) result.applied++;
-    else result.duplicates++;
+    if (changes === 1) {
+      result.applied++;
+      appliedEvents?.add(m.eventUid);
+    } else result.duplicates++;
   }
 
   /**
