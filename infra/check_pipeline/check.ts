@@ -28,6 +28,12 @@ export interface PipelineCheckOptions {
   readonly faultMs: number;
   /** After the heal, how long every acknowledged event may take to be pruned. */
   readonly settleMs: number;
+  /**
+   * With a nemesis, the load goes on past `seconds` until this many faults were injected and
+   * healed (default 0), for at most 4 × `seconds`: a slow machine restarting a killed node must
+   * not shrink the run to fewer faults than it promises.
+   */
+  readonly minFaults?: number;
   /** Players in the fleet (default 12); each event names 1–3 of them. */
   readonly players?: number;
   readonly log?: (line: string) => void;
@@ -138,6 +144,7 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     }
   };
 
+  let healedFaults = 0;
   const nemesis = async (): Promise<void> => {
     if (o.nemesis === 'none') return;
     const nodeIds = cluster.config.nodes.map((n) => n.id);
@@ -154,6 +161,7 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
       log(`nemesis: ${JSON.stringify(fault)} → ${r.status}`);
       await sleep(o.faultMs);
       await fetch(`${url}/faults`, { method: 'DELETE' }).then((x) => x.text()).catch(() => undefined);
+      healedFaults += 1;
       log('nemesis: healed');
     }
   };
@@ -172,7 +180,13 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
   const t0 = Date.now();
   const nem = nemesis();
   const samp = sampler();
-  for (let n = 0; Date.now() - t0 < o.seconds * 1000; n++) {
+  const minFaults = o.nemesis === 'none' ? 0 : (o.minFaults ?? 0);
+  const loadGoesOn = (): boolean => {
+    const elapsedMs = Date.now() - t0;
+    if (elapsedMs < o.seconds * 1000) return true;
+    return healedFaults < minFaults && elapsedMs < 4 * o.seconds * 1000;
+  };
+  for (let n = 0; loadGoesOn(); n++) {
     const due = t0 + (n * 1000) / o.rate;
     const wait = due - Date.now();
     if (wait > 0) await sleep(wait);
