@@ -48,7 +48,7 @@ export class PlayerClient {
   /** Opens the player's SQLite (nothing on the network yet). */
   static open(input: PlayerClientConfigInput): PlayerClient {
     const config = PlayerClientConfigSchema.parse(input);
-    return new PlayerClient(config, LocalStore.open(config.dbPath, config.playerId));
+    return new PlayerClient(config, LocalStore.open(config.dbPath, config.playerId, { synchronous: config.sqliteSynchronous }));
   }
 
   /** True between connect() and disconnect(), whether or not the events path is reachable right now. */
