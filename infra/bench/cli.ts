@@ -7,6 +7,7 @@ import { runCompositorBench } from './compositor.ts';
 import { runE2eBench, runSoakBench } from './pipeline_e2e.ts';
 import { runDirectorsBench } from './directors.ts';
 import { runPlayerBench } from './player.ts';
+import { runPlayerFleetBench } from './player_fleet.ts';
 import { runRaftBench } from './raft.ts';
 import { runTransferBench } from './transfers.ts';
 import { runTransportBench } from './transport.ts';
@@ -178,7 +179,30 @@ export function registerBenchCommands(program: Command): void {
     .option('--body-bytes <n>', 'canon body size', '120')
     .option('--out <file>', 'write the JSON report here', 'bench-results/player.json')
     .option('--keep', 'keep the work directory')
+    .option('--fleet', 'instead: commit → applied latency with a fleet of players (Postgres → relay → JetStream → each player\'s SQLite)')
+    .option('--fleet-players <n>', 'players in the fleet', '1000')
+    .option('--fleet-workers <n>', 'worker processes hosting them', '4')
+    .option('--fleet-event-players <n>', 'players per event (each canon row names all of its event\'s players)', '10')
+    .option('--fleet-rates <list>', 'canon rows committed per second, one level each', '50,200')
+    .option('--fleet-seconds <n>', 'seconds per level', '20')
+    .option('--fleet-rows-per-txn <n>', 'canon rows per Postgres transaction', '1')
+    .option('--fleet-committers <n>', 'Postgres connections committing in parallel', '4')
     .action(async (o: Record<string, string | boolean>) => {
+      if (o.fleet) {
+        await runPlayerFleetBench({
+          players: Number(o.fleetPlayers),
+          workers: Number(o.fleetWorkers),
+          playersPerEvent: Number(o.fleetEventPlayers),
+          rates: intList(String(o.fleetRates)),
+          seconds: Number(o.fleetSeconds),
+          rowsPerTxn: Number(o.fleetRowsPerTxn),
+          committers: Number(o.fleetCommitters),
+          applyLingerMs: Number(o.lingerMs),
+          out: o.out === 'bench-results/player.json' ? 'bench-results/player-fleet.json' : o.out ? String(o.out) : undefined,
+          keep: Boolean(o.keep),
+        });
+        return;
+      }
       await runPlayerBench({
         messages: Number(o.messages),
         players: intList(String(o.players)),

@@ -10,8 +10,8 @@ import { PlayerClientConfigSchema, type PlayerClientConfig, type PlayerClientCon
 import { emptyResult, LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
 
 export type ApplyPath = 'stream' | 'district';
-/** Called after each committed batch (metrics, latency measurement). */
-export type ApplyListener = (path: ApplyPath, result: ApplyResult, committedAtMs: number) => void;
+/** Called after each committed batch (metrics, latency measurement), with the canon ids of the batch's rows for this player. */
+export type ApplyListener = (path: ApplyPath, result: ApplyResult, committedAtMs: number, canonIds: readonly number[]) => void;
 
 const RECONNECT_WAIT_MS = 250;
 const CONSUMER_DELETE_WAIT_MS = 500;
@@ -221,9 +221,10 @@ export class PlayerClient {
     const batch = this.pending;
     this.pending = [];
     try {
-      const r = this.store.applyStream(batch, Date.now());
+      const ids = this.listeners.length > 0 ? [] : undefined;
+      const r = this.store.applyStream(batch, Date.now(), ids);
       this.batchesCommitted++;
-      this.record('stream', r);
+      this.record('stream', r, ids);
     } catch (e) {
       // Nothing of the batch was committed: restart the consumers from the checkpoints, which replay it.
       this.lastError = e as Error;
@@ -252,8 +253,9 @@ export class PlayerClient {
       try {
         // Buffered stream messages go first so both paths commit in arrival order.
         this.flush();
-        const r = this.store.applyFallback(parsed.data.packages, Date.now());
-        this.record('district', r);
+        const ids = this.listeners.length > 0 ? [] : undefined;
+        const r = this.store.applyFallback(parsed.data.packages, Date.now(), ids);
+        this.record('district', r, ids);
         reply = { applied: r.applied, duplicates: r.duplicates };
       } catch (e) {
         this.lastError = e as Error;
@@ -263,7 +265,7 @@ export class PlayerClient {
     msg.respond(encoder.encode(JSON.stringify(reply)));
   }
 
-  private record(path: ApplyPath, r: ApplyResult): void {
+  private record(path: ApplyPath, r: ApplyResult, canonIds: readonly number[] = []): void {
     const t = this.totals[path];
     t.applied += r.applied;
     t.duplicates += r.duplicates;
@@ -271,7 +273,7 @@ export class PlayerClient {
     t.notForPlayer += r.notForPlayer;
     t.malformed += r.malformed;
     const now = Date.now();
-    for (const l of this.listeners) l(path, r, now);
+    for (const l of this.listeners) l(path, r, now, canonIds);
   }
 }
 

@@ -187,8 +187,11 @@ export class LocalStore {
     this.checkpoints.delete(eventUid);
   }
 
-  /** Applies stream messages and advances their subscriptions' checkpoints, all in one transaction. */
-  applyStream(batch: readonly StreamDelivery[], nowMs: number): ApplyResult {
+  /**
+   * Applies stream messages and advances their subscriptions' checkpoints, all in one transaction.
+   * `canonIdsOut`, when given, receives the canon ids of the batch's rows for this player (applied or duplicate).
+   */
+  applyStream(batch: readonly StreamDelivery[], nowMs: number, canonIdsOut?: number[]): ApplyResult {
     const result = emptyResult();
     if (batch.length === 0) return result;
     const advanced = new Map<string, number>();
@@ -203,7 +206,7 @@ export class LocalStore {
       advanced.set(d.eventUid, d.streamSeq);
       const msg = parseCanonMessage(decoder.decode(d.data));
       if (msg === null) result.malformed++;
-      else this.collect(msg, d.data, rows, result);
+      else this.collect(msg, d.data, rows, result, canonIdsOut);
     }
     this.transaction(() => {
       this.insertAll(rows, PATH_STREAM, nowMs, result);
@@ -214,11 +217,11 @@ export class LocalStore {
   }
 
   /** Applies canon delivered by a district (no stream position: the canon id alone makes it idempotent). */
-  applyFallback(messages: readonly CanonMessage[], nowMs: number): ApplyResult {
+  applyFallback(messages: readonly CanonMessage[], nowMs: number, canonIdsOut?: number[]): ApplyResult {
     const result = emptyResult();
     if (messages.length === 0) return result;
     const rows = new Map<string, EventRows>();
-    for (const m of messages) this.collect(m, encoder.encode(JSON.stringify(m)), rows, result);
+    for (const m of messages) this.collect(m, encoder.encode(JSON.stringify(m)), rows, result, canonIdsOut);
     this.transaction(() => this.insertAll(rows, PATH_DISTRICT, nowMs, result));
     return result;
   }
@@ -234,7 +237,7 @@ export class LocalStore {
     if (r.busy !== 0 || r.checkpointed !== r.log) throw new Error(`player ${this.playerId}: WAL checkpoint incomplete (${r.checkpointed} of ${r.log} frames)`);
   }
 
-  private collect(m: CanonMessage, bytes: Uint8Array, rows: Map<string, EventRows>, result: ApplyResult): void {
+  private collect(m: CanonMessage, bytes: Uint8Array, rows: Map<string, EventRows>, result: ApplyResult, canonIdsOut: number[] | undefined): void {
     if (!m.participants.includes(this.playerId)) {
       result.notForPlayer++;
       return;
@@ -243,6 +246,7 @@ export class LocalStore {
     if (r === undefined) rows.set(m.eventUid, (r = { values: [], count: 0 }));
     r.values.push(m.canonId, RETENTION_CODE[m.retention], bytes);
     r.count++;
+    canonIdsOut?.push(m.canonId);
   }
 
   /** Inserts the collected rows (inside the caller's transaction); a canon id already held counts as a duplicate. */
