@@ -39,8 +39,9 @@ export const PlayerClientConfigSchema = z.strictObject({
   applyLingerMs: z.number().int().min(0).max(1_000).default(5),
   /** Events a player can be subscribed to at once (one ordered consumer each). */
   subscriptionsMax: z.number().int().min(1).max(10_000).default(256),
-  /** Messages an ordered consumer buffers from the server. */
-  consumerBufferMessages: z.number().int().min(1).max(100_000).default(4_096),
+  /** Idle time after which the server sends a heartbeat on an event's consumer; two missed → it is recreated
+   *  from the last message delivered (a restarted server lost it, or the connection was cut). */
+  idleHeartbeatMs: z.number().int().min(100).max(60_000).default(5_000),
   /** Canon packages one fallback delivery may carry. */
   fallbackPackagesMax: z.number().int().min(1).max(10_000).default(512),
   retention: RetentionPolicySchema.prefault({}),
