@@ -45,6 +45,8 @@ export interface FleetLevel {
   workerCpuUsPerApply: number;
 }
 
+export type PlayerFleetReport = Awaited<ReturnType<typeof runPlayerFleetBench>>;
+
 const WORKER = fileURLToPath(new URL('./player_fleet_worker.ts', import.meta.url));
 const DRAIN_TIMEOUT_MS = 120_000;
 const log = (m: string) => console.log(`[player fleet] ${new Date().toISOString().slice(11, 19)} load ${os.loadavg()[0]!.toFixed(1)}: ${m}`);

@@ -237,6 +237,31 @@ export function renderReport(r: TransportEvalReport): { markdown: string; svgs: 
     ]);
   }
 
+  // 8
+  const fl = r.fleet;
+  if (sectionHead(out, '8. Commit → applied with a fleet of players', fl) && fl?.result) {
+    const x = fl.result;
+    L.push(
+      `${f(x.options.players, 0)} player clients (each its own SQLite file, checkpoint and NATS connection) in ${x.options.workers} worker processes,`,
+      `${f(x.events, 0)} events of ${x.options.playersPerEvent} players; canon rows committed in Postgres at each rate (one row per transaction, 4 clients,`,
+      'events in turn) → WAL relay → JetStream → every player of the event. Latency per (row, player): the player\'s SQLite commit minus',
+      'the moment the committing client saw COMMIT return. Target: p99 ≤ 100 ms with 1,000 players.',
+      '',
+      '| rows/s (achieved) | applications/s | commit → applied p50 / p99 / max | applications seen | worker CPU per application | load (max) |',
+      '|---|---|---|---|---|---|',
+      ...x.levels.map(
+        (l) =>
+          `| ${f(l.ratePerSec, 0)} (${f(l.achievedPerSec, 0)}) | ${f(l.ratePerSec * x.options.playersPerEvent, 0)} | **${f(l.latency.p50)} / ${f(l.latency.p99)}** / ${f(l.latency.max, 0)} ms | ${f(l.seenApplies, 0)} of ${f(l.expectedApplies, 0)} | ${f(l.workerCpuUsPerApply, 0)} µs | ${f(l.load1mMax)} |`,
+      ),
+      '',
+      `Audit after all levels: ${f(x.audit.applied, 0)} applications, ${f(x.audit.duplicates, 0)} duplicates, players missing rows ${f(x.audit.playersShort, 0)}, with extra rows ${f(x.audit.playersOver, 0)}.`,
+    );
+    plot(out, 'transport-eval-fleet-latency.svg', `Commit → applied p99 with ${f(x.options.players, 0)} players`, 'ms', [
+      ...x.levels.map((l) => ({ label: `${l.ratePerSec} rows/s`, value: l.latency.p99 })),
+      { label: 'target', value: 100 },
+    ]);
+  }
+
   L.push('', '## Recommendation', '', ...recommendation(r));
   return { markdown: `${L.join('\n')}\n`, svgs: out.svgs };
 }
