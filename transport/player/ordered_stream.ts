@@ -70,6 +70,9 @@ export class OrderedStream {
   lastStreamSeq: number;
   /** Consumers created (1 + recreations after a gap or missed heartbeats). */
   incarnations = 0;
+  /** Flow-control requests answered and heartbeats received (each costs a write or a read on the socket). */
+  flowControlAnswers = 0;
+  heartbeats = 0;
   private deliverSeq = 0;
   private sub: Subscription | null = null;
   private consumerName: string | null = null;
@@ -162,9 +165,11 @@ export class OrderedStream {
     }
     // A status message: flow control (answer on its reply subject) or an idle heartbeat.
     if (reply !== undefined && reply !== '') {
+      this.flowControlAnswers++;
       msg.respond(EMPTY);
       return;
     }
+    this.heartbeats++;
     const h = msg.headers;
     const stalled = h?.get('Nats-Consumer-Stalled');
     if (stalled) this.nc.publish(stalled, EMPTY); // the server waits for a flow-control answer we missed
