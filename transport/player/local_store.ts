@@ -101,6 +101,7 @@ interface EventRows {
   values: (number | Uint8Array)[];
   count: number;
 }
+
 export class LocalStore {
   private readonly checkpoints = new Map<string, number>();
   /** INSERT statements by rows carried (ROWS_PER_STATEMENT). */

@@ -78,7 +78,10 @@ export class OrderedStream {
   private consumerName: string | null = null;
   private lastActivityMs = Date.now();
   private readonly monitor: NodeJS.Timeout;
+  private readonly statusEvents: AsyncIterable<{ type: string }> & { stop?: () => void };
   private resetting: Promise<void> | null = null;
+  /** Ends the current retry backoff early (set while a recreation waits between attempts). */
+  private wake: (() => void) | null = null;
   private stopped = false;
   private readonly prefix = `oc_${nuid.next()}`;
   private readonly seqs = { streamSeq: 0, deliverSeq: 0 };
@@ -92,6 +95,17 @@ export class OrderedStream {
     this.monitor = setInterval(() => {
       if (!this.stopped && this.resetting === null && Date.now() - this.lastActivityMs > 2 * o.idleHeartbeatMs) this.reset();
     }, o.idleHeartbeatMs);
+    // After a reconnect the consumer may be gone (a restarted server lost its memory-stored consumers):
+    // recreate it at once rather than after two missed heartbeats.
+    const events = nc.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
+    this.statusEvents = events;
+    void (async () => {
+      for await (const st of events) {
+        if (st.type !== 'reconnect') continue;
+        if (this.wake !== null) this.wake(); // a recreation was waiting out a backoff: try now
+        else this.reset();
+      }
+    })().catch(() => undefined);
   }
 
   /** Creates the consumer; rejects when the first creation fails (the caller retries later). */
@@ -111,6 +125,8 @@ export class OrderedStream {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.monitor);
+    this.statusEvents.stop?.();
+    this.wake?.();
     this.sub?.unsubscribe();
     this.sub = null;
     await this.deleteConsumer();
@@ -191,7 +207,14 @@ export class OrderedStream {
           this.sub?.unsubscribe();
           this.sub = null;
           this.o.onError?.(e as Error);
-          await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt)));
+          let timer: NodeJS.Timeout | undefined;
+          const woken = await new Promise<boolean>((r) => {
+            this.wake = () => r(true);
+            timer = setTimeout(() => r(false), Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt));
+          });
+          clearTimeout(timer);
+          this.wake = null;
+          if (woken) attempt = -1; // the connection is back: start the backoff over
         }
       }
     })().finally(() => (this.resetting = null));
