@@ -286,6 +286,15 @@ function recommendation(r: TransportEvalReport): string[] {
   if (d) out.push(`- Broker failure: acknowledged loss ${f(d.acknowledgedLost, 0)} and ${f(d.duplicatesInStream, 0)} duplicates after killing the R3 leader — ${d.acknowledgedLost === 0 && d.duplicatesInStream === 0 ? 'the WAL position as Msg-Id plus confirm-after-ack holds' : '**the durability claim failed in this run**'}.`);
   if (e) out.push(`- Adding a derived feed live: ${f(e.audit.missing, 0)} gaps, ${f(e.audit.extra, 0)} extra rows in the running players — ${e.audit.missing === 0 && e.audit.extra === 0 ? 'schema evolution by adding streams is non-disruptive' : '**disruption seen**'}; what cannot be added on 2.9.10 is a feed keyed by a token the subject lacks (section 1).`);
   if (rp) out.push(`- Replay from checkpoint: ${f(rp.msgsPerSec, 0)} msgs/s (${rp.msgsPerSec >= 80_000 ? 'meets' : 'below'} the 80,000 target on this loaded machine); one hour of canon at ${f(rp.options.ratePerSec, 0)}/s costs ≈ ${f(rp.cpuSecondsPerCanonHour, 1)} CPU-s per player.`);
+  const fl = r.fleet?.result;
+  if (fl && fl.levels.length > 0) {
+    const held = fl.levels.filter((l) => l.latency.p99 <= 100);
+    out.push(
+      `- Commit → applied with ${f(fl.options.players, 0)} players: p99 ${fl.levels.map((l) => `${f(l.latency.p99, 0)} ms at ${f(l.ratePerSec, 0)} rows/s`).join(', ')} — ` +
+        (held.length > 0 ? `the 100 ms target holds up to ${f(Math.max(...held.map((l) => l.ratePerSec)), 0)} rows/s here` : 'the 100 ms target was not met at any rate tried on this loaded machine') +
+        `; ${f(fl.audit.playersShort + fl.audit.playersOver, 0)} players with missing or extra rows.`,
+    );
+  }
   if (sc && sc.length > 0) {
     const top = Math.max(...sc.map((s) => s.consumers));
     const dur = sc.find((s) => s.kind === 'durable' && s.consumers === top);
