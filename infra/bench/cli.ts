@@ -7,6 +7,7 @@ import { runCompositorBench } from './compositor.ts';
 import { runE2eBench, runSoakBench } from './pipeline_e2e.ts';
 import { runDirectorsBench } from './directors.ts';
 import { runPlayerBench } from './player.ts';
+import { runPlayerFleetBench } from './player_fleet.ts';
 import { runRaftBench } from './raft.ts';
 import { runTransferBench } from './transfers.ts';
 import { runTransportBench } from './transport.ts';
@@ -182,7 +183,30 @@ export function registerBenchCommands(program: Command): void {
     .option('--body-bytes <n>', 'canon body size', '120')
     .option('--out <file>', 'write the JSON report here', 'bench-results/player.json')
     .option('--keep', 'keep the work directory')
+    .option('--fleet', 'instead: commit → applied latency with a fleet of players (Postgres → relay → JetStream → each player\'s SQLite)')
+    .option('--fleet-players <n>', 'players in the fleet', '1000')
+    .option('--fleet-workers <n>', 'worker processes hosting them', '4')
+    .option('--fleet-event-players <n>', 'players per event (each canon row names all of its event\'s players)', '10')
+    .option('--fleet-rates <list>', 'canon rows committed per second, one level each', '50,200')
+    .option('--fleet-seconds <n>', 'seconds per level', '20')
+    .option('--fleet-rows-per-txn <n>', 'canon rows per Postgres transaction', '1')
+    .option('--fleet-committers <n>', 'Postgres connections committing in parallel', '4')
     .action(async (o: Record<string, string | boolean>) => {
+      if (o.fleet) {
+        await runPlayerFleetBench({
+          players: Number(o.fleetPlayers),
+          workers: Number(o.fleetWorkers),
+          playersPerEvent: Number(o.fleetEventPlayers),
+          rates: intList(String(o.fleetRates)),
+          seconds: Number(o.fleetSeconds),
+          rowsPerTxn: Number(o.fleetRowsPerTxn),
+          committers: Number(o.fleetCommitters),
+          applyLingerMs: Number(o.lingerMs),
+          out: o.out === 'bench-results/player.json' ? 'bench-results/player-fleet.json' : o.out ? String(o.out) : undefined,
+          keep: Boolean(o.keep),
+        });
+        return;
+      }
       await runPlayerBench({
         messages: Number(o.messages),
         players: intList(String(o.players)),
@@ -228,7 +252,7 @@ export function registerBenchCommands(program: Command): void {
     .command('transport-eval')
     .description('the transport evaluation (issue 5): 7 sections measured on this machine, written as a Markdown report with SVG plots')
     .requiredOption('--report <dir>', 'write transport-evaluation.md, its SVG plots and the raw JSON here (e.g. docs)')
-    .option('--sections <list>', '1 expressiveness, 2 replay, 3 durability, 4 schema evolution, 5 cost at scale, 6 A vs B, 7 relay targets', '1,2,3,4,5,6,7')
+    .option('--sections <list>', '1 expressiveness, 2 replay, 3 durability, 4 schema evolution, 5 cost at scale, 6 A vs B, 7 relay targets, 8 player fleet', '1,2,3,4,5,6,7,8')
     .option('--replay-hours <n>', 'hours of canon to replay (at --replay-rate)', '0.25')
     .option('--replay-rate <n>', 'canon messages per second the hours are counted at', '50')
     .option('--durability-rate <n>', 'publishes/s during the leader kill', '1000')
@@ -242,6 +266,11 @@ export function registerBenchCommands(program: Command): void {
     .option('--ab-seconds <n>', 'seconds of the A vs B latency run', '10')
     .option('--ab-burst <n>', 'rows in the A vs B throughput burst', '2000')
     .option('--rates <list>', 'paced publishes/s for the relay latency targets', '5000,1000')
+    .option('--fleet-players <n>', 'players in the fleet (section 8)', '1000')
+    .option('--fleet-workers <n>', 'worker processes hosting them', '4')
+    .option('--fleet-event-players <n>', 'players per event', '10')
+    .option('--fleet-rates <list>', 'canon rows/s, one level each', '50,100')
+    .option('--fleet-seconds <n>', 'seconds per level', '15')
     .option('--seconds <n>', 'seconds per paced rate (relay targets)', '4')
     .option('--drain <n>', 'backlog for the relay max rate', '30000')
     .option('--baseline <n>', 'messages for the raw JetStream baseline', '20000')
@@ -257,6 +286,7 @@ export function registerBenchCommands(program: Command): void {
         scaleLevels: intList(String(o.scaleLevels)),
         options: { players: n('players'), ratePerSec: n('abRate'), seconds: n('abSeconds'), burst: n('abBurst') },
         targets: { rates: intList(String(o.rates)), seconds: n('seconds'), drain: n('drain'), baseline: n('baseline') },
+        fleet: { players: n('fleetPlayers'), workers: n('fleetWorkers'), playersPerEvent: n('fleetEventPlayers'), rates: intList(String(o.fleetRates)), seconds: n('fleetSeconds') },
         keep: Boolean(o.keep),
       });
     });

@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canonSubject, EVENTS_STREAM, EVENTS_SUBJECTS, LocalStore, PlayerClient, type CanonMessage, type StreamDelivery } from '../../transport/index.ts';
+import { canonSubject, EVENTS_STREAM, EVENTS_SUBJECTS, LocalStore, OrderedStream, PlayerClient, type CanonMessage, type StreamDelivery } from '../../transport/index.ts';
 import { startNats, Supervisor } from '../launcher/index.ts';
 import { measureFsyncPerSec } from './fsync_baseline.ts';
 
@@ -73,13 +73,35 @@ export async function runPlayerBench(o: PlayerBenchOptions) {
     const cpuApply = process.cpuUsage(cpuApply0);
     const applyCpuMs = (cpuApply.user + cpuApply.system) / 1000;
     store.close();
-    // Baseline 2: the ordered consumer alone (no SQLite).
-    const tDrain = performance.now();
+    // Baseline 2: the client's ordered consumer alone (no SQLite), after a warm-up drain; and nats.js's
+    // ordered consumer, which the client used before (kept as the reference the lean one is measured against).
+    await drainOrdered(nats.urls, o.messages);
+    const cpuDrain0 = process.cpuUsage();
+    const drainMs = await drainOrdered(nats.urls, o.messages);
+    const drainCpu = process.cpuUsage(cpuDrain0);
+    const drainCpuMs = (drainCpu.user + drainCpu.system) / 1000;
+    const cpuJs0 = process.cpuUsage();
+    const tJs = performance.now();
     const consumer = await js.consumers.get(EVENTS_STREAM, { filter_subjects: `nimmerverse.events.${EVENT}.>`, deliver_policy: DeliverPolicy.All });
     let drained = 0;
-    const iter = await consumer.consume({ max_messages: 4_096 });
-    for await (const _m of iter) if (++drained === o.messages) break;
-    const drainMs = performance.now() - tDrain;
+    await new Promise<void>((resolve) => void consumer.consume({ max_messages: 4_096, callback: () => {
+      if (++drained === o.messages) resolve();
+    } }));
+    const natsJsMs = performance.now() - tJs;
+    const natsJsCpu = process.cpuUsage(cpuJs0);
+    const natsJsCpuMs = (natsJsCpu.user + natsJsCpu.system) / 1000;
+    await consumer.delete();
+    // A warm-up replay (discarded): the first client in a process pays for compiling the apply path.
+    {
+      const w = PlayerClient.open({ playerId: ids[0]!, dbPath: path.join(dir, 'warmup-client.sqlite'), eventsServers: nats.urls, applyBatchMax: o.applyBatchMax, applyLingerMs: o.applyLingerMs });
+      await w.join(EVENT);
+      await w.connect();
+      await new Promise<void>((resolve) => {
+        const poll = () => (w.store.checkpointOf(EVENT) === o.messages ? resolve() : setTimeout(poll, 5));
+        poll();
+      });
+      await w.close();
+    }
 
     const levels: Level[] = [];
     for (const m of o.players) {
@@ -103,15 +125,29 @@ export async function runPlayerBench(o: PlayerBenchOptions) {
       }
       const level = { players: m, wallMs, msgsPerSecPerClient: (o.messages / wallMs) * 1000, msgsPerSecAggregate: ((o.messages * m) / wallMs) * 1000, cpuMs: (cpu.user + cpu.system) / 1000, meanBatch: (o.messages * m) / batches };
       levels.push(level);
-      console.log(`${m} player(s): all caught up in ${wallMs.toFixed(0)} ms: ${level.msgsPerSecPerClient.toFixed(0)} msg/s per client, ${level.msgsPerSecAggregate.toFixed(0)} msg/s aggregate, bench-process CPU ${level.cpuMs.toFixed(0)} ms (${(((o.messages * m) / level.cpuMs) * 1000).toFixed(0)} msg per CPU-second), mean batch ${level.meanBatch.toFixed(0)} messages per SQLite commit`);
+      console.log(`${m} player(s): all caught up in ${wallMs.toFixed(0)} ms: ${level.msgsPerSecPerClient.toFixed(0)} msg/s per client, ${level.msgsPerSecAggregate.toFixed(0)} msg/s aggregate, bench-process CPU ${level.cpuMs.toFixed(0)} ms = ${((level.cpuMs * 1000) / (o.messages * m)).toFixed(1)} µs per message (${(((o.messages * m) / level.cpuMs) * 1000).toFixed(0)} msg per CPU-second), mean batch ${level.meanBatch.toFixed(0)} messages per SQLite commit`);
     }
     const sqliteOnly = (o.messages / applyMs) * 1000;
     const consumerOnly = (o.messages / drainMs) * 1000;
     const one = levels.find((l) => l.players === 1) ?? levels[0]!;
-    console.log(`SQLite apply alone used ${applyCpuMs.toFixed(0)} ms CPU for ${o.messages} messages: ${((o.messages / applyCpuMs) * 1000).toFixed(0)} msg per CPU-second (wall rate suffers when other sessions load the cores)`);
-    console.log(`baselines (same run): SQLite apply alone ${sqliteOnly.toFixed(0)} msg/s; ordered consumer alone ${consumerOnly.toFixed(0)} msg/s; disk fsync ${fsync.fsyncsPerSec.toFixed(0)}/s`);
+    const perMsg = (cpuMs: number) => `${((cpuMs * 1000) / o.messages).toFixed(1)} µs CPU per message (${((o.messages / cpuMs) * 1000).toFixed(0)} msg per CPU-second)`;
+    console.log(`SQLite apply alone: ${perMsg(applyCpuMs)}; the client's ordered consumer alone: ${perMsg(drainCpuMs)}; nats.js's ordered consumer alone: ${perMsg(natsJsCpuMs)} (wall rates suffer when other sessions load the cores)`);
+    console.log(`baselines (same run): SQLite apply alone ${sqliteOnly.toFixed(0)} msg/s; the client's ordered consumer alone ${consumerOnly.toFixed(0)} msg/s, nats.js's ${((o.messages / natsJsMs) * 1000).toFixed(0)} msg/s; disk fsync ${fsync.fsyncsPerSec.toFixed(0)}/s; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log(`ratios: replay into SQLite (${one.players} player) / SQLite alone = ${(one.msgsPerSecPerClient / sqliteOnly).toFixed(2)}; / consumer alone = ${(one.msgsPerSecPerClient / consumerOnly).toFixed(2)}`);
-    const report = { messages: o.messages, applyBatchMax: o.applyBatchMax, publishMsgsPerSec: (o.messages / publishMs) * 1000, sqliteOnlyMsgsPerSec: sqliteOnly, sqliteOnlyCpuMs: applyCpuMs, consumerOnlyMsgsPerSec: consumerOnly, fsyncPerSec: fsync.fsyncsPerSec, levels };
+    const report = {
+      messages: o.messages,
+      applyBatchMax: o.applyBatchMax,
+      publishMsgsPerSec: (o.messages / publishMs) * 1000,
+      sqliteOnlyMsgsPerSec: sqliteOnly,
+      sqliteOnlyCpuMs: applyCpuMs,
+      consumerOnlyMsgsPerSec: consumerOnly,
+      consumerOnlyCpuMs: drainCpuMs,
+      natsJsConsumerMsgsPerSec: (o.messages / natsJsMs) * 1000,
+      natsJsConsumerCpuMs: natsJsCpuMs,
+      fsyncPerSec: fsync.fsyncsPerSec,
+      load1m: os.loadavg()[0],
+      levels,
+    };
     if (o.out !== undefined) {
       mkdirSync(path.dirname(o.out), { recursive: true });
       writeFileSync(o.out, JSON.stringify(report, null, 2));
@@ -127,6 +163,26 @@ export async function runPlayerBench(o: PlayerBenchOptions) {
 
 function message(canonId: number, participants: string[], bodyBytes: number): CanonMessage {
   return { canonId, eventUid: EVENT, district: 'd1', scene: `s${(canonId - 1) % 8}`, slot: null, participants, retention: 'standard', body: { line: 'x'.repeat(bodyBytes) }, createdAt: new Date().toISOString() };
+}
+
+/** Drains the stream with the client's ordered consumer (OrderedStream) on a fresh connection; wall ms. */
+async function drainOrdered(servers: string[], messages: number): Promise<number> {
+  const nc = await connect({ servers });
+  try {
+    const t0 = performance.now();
+    let drained = 0;
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    const s = await OrderedStream.start(nc, { stream: EVENTS_STREAM, filterSubject: `nimmerverse.events.${EVENT}.>`, afterSeq: 0, idleHeartbeatMs: 5_000, onMessage: () => {
+      if (++drained === messages) done();
+    } });
+    await all;
+    const ms = performance.now() - t0;
+    await s.stop();
+    return ms;
+  } finally {
+    await nc.close();
+  }
 }
 
 function rate(n: number, ms: number): string {

@@ -113,6 +113,26 @@ describe('player client over JetStream', () => {
     expect(late.store.canonIds()).toEqual([...early, ...more].map((m) => m.canonId));
   });
 
+  it('recreates its consumer from the last message delivered when the server loses it (heartbeats stop)', async () => {
+    const p = PlayerClient.open({ playerId: 'gil', dbPath: path.join(dir, 'gil.sqlite'), eventsServers: nats.urls, idleHeartbeatMs: 200 });
+    clients.push(p);
+    await p.join('ev-g');
+    await p.connect();
+    const first = batch(60, 'ev-g', ['gil']);
+    await publishAll(js, first);
+    await waitUntil('gil applied the first part', () => p.store.canonIds().length === 60);
+    // What a restarted server (memory-stored consumers) or an operator does: the consumer is gone.
+    const jsm = await jetstreamManager(nc);
+    const mine = (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => (c.config.filter_subject ?? '').includes('.ev-g.'));
+    expect(mine).toHaveLength(1);
+    await jsm.consumers.delete(EVENTS_STREAM, mine[0]!.name);
+    const second = batch(40, 'ev-g', ['gil']);
+    await publishAll(js, second);
+    await waitUntil('gil caught up after the consumer was recreated', () => p.store.canonIds().length === 100, 20_000);
+    expect(p.store.canonIds()).toEqual([...first, ...second].map((m) => m.canonId));
+    expect(p.totals.stream).toMatchObject({ applied: 100, duplicates: 0, redelivered: 0 });
+  });
+
   it('refuses a second client on the same player file', () => {
     expect(() => player('alice')).toThrow(/open in process/);
   });

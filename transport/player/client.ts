@@ -2,20 +2,19 @@
 // checkpoint kept in the player's own SQLite (so the server keeps nothing for an offline player), and
 // an inbox for the district path (Option B). Both paths apply through LocalStore, which dedupes by
 // canon id in the same transaction as the rows.
-import { DeliverPolicy, jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { DeliveryRequestSchema, playerInboxSubject, PRESENCE_SUBJECT, type DeliveryReply } from '../district/package.ts';
 import { subjectFilterFor } from '../subject.ts';
 import { DeliveryAcker } from './delivery_acker.ts';
 import { PlayerClientConfigSchema, type PlayerClientConfig, type PlayerClientConfigInput } from './config.ts';
 import { emptyResult, LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
+import { OrderedStream } from './ordered_stream.ts';
 
 export type ApplyPath = 'stream' | 'district';
-/** Called after each committed batch (metrics, latency measurement). */
-export type ApplyListener = (path: ApplyPath, result: ApplyResult, committedAtMs: number) => void;
+/** Called after each committed batch (metrics, latency measurement), with the canon ids of the batch's rows for this player. */
+export type ApplyListener = (path: ApplyPath, result: ApplyResult, committedAtMs: number, canonIds: readonly number[]) => void;
 
 const RECONNECT_WAIT_MS = 250;
-const CONSUMER_DELETE_WAIT_MS = 500;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -38,7 +37,7 @@ export class PlayerClient {
   private inbox: Subscription | null = null;
   /** Live ordered consumers by event UID. They are ephemeral: deleted on disconnect, and a client that
    *  vanishes abruptly leaves one only until the server's inactive threshold (5 min, set by nats.js). */
-  private readonly consumers = new Map<string, { consumer: Consumer; messages: ConsumerMessages }>();
+  private readonly consumers = new Map<string, OrderedStream>();
   private pending: StreamDelivery[] = [];
   private flushScheduled = false;
   private readonly listeners: ApplyListener[] = [];
@@ -52,7 +51,7 @@ export class PlayerClient {
   /** Opens the player's SQLite (nothing on the network yet). */
   static open(input: PlayerClientConfigInput): PlayerClient {
     const config = PlayerClientConfigSchema.parse(input);
-    return new PlayerClient(config, LocalStore.open(config.dbPath, config.playerId));
+    return new PlayerClient(config, LocalStore.open(config.dbPath, config.playerId, { synchronous: config.sqliteSynchronous }));
   }
 
   /** True between connect() and disconnect(), whether or not the events path is reachable right now. */
@@ -131,8 +130,7 @@ export class PlayerClient {
   async leave(eventUid: string): Promise<void> {
     const c = this.consumers.get(eventUid);
     this.consumers.delete(eventUid);
-    c?.messages.stop();
-    if (c !== undefined) await deleteQuietly(c.consumer);
+    await c?.stop();
     this.store.removeSubscription(eventUid);
   }
 
@@ -182,37 +180,31 @@ export class PlayerClient {
   private async stopConsumers(): Promise<void> {
     const old = [...this.consumers.values()];
     this.consumers.clear();
-    for (const c of old) c.messages.stop();
-    await Promise.all(old.map((c) => deleteQuietly(c.consumer)));
+    await Promise.all(old.map((c) => c.stop()));
   }
 
   private async startConsumer(eventUid: string): Promise<void> {
     const nc = this.eventsNc;
     if (nc === null) return;
-    const checkpoint = this.store.checkpointOf(eventUid) ?? 0;
-    const js = jetstream(nc);
     // One filter subject per consumer (nats-server 2.9.10 has no multi-filter consumers): the event's subjects.
-    const consumer = await js.consumers.get(this.config.stream, {
-      filter_subjects: subjectFilterFor(eventUid),
-      ...(checkpoint === 0 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: checkpoint + 1 }),
+    // The consumer recreates itself from the last message it delivered after a gap or missed heartbeats.
+    const stream = await OrderedStream.start(nc, {
+      stream: this.config.stream,
+      filterSubject: subjectFilterFor(eventUid),
+      afterSeq: this.store.checkpointOf(eventUid) ?? 0,
+      idleHeartbeatMs: this.config.idleHeartbeatMs,
+      onMessage: (streamSeq, data) => this.onStreamMessage(eventUid, streamSeq, data),
+      onError: (e) => (this.lastError = e),
     });
-    if (this.eventsNc !== nc || !this.online) return; // disconnected meanwhile
-    const messages = await consumer.consume({
-      max_messages: this.config.consumerBufferMessages,
-      callback: (m: JsMsg) => this.onStreamMessage(eventUid, m),
-    });
-    const entry = { consumer, messages };
-    this.consumers.set(eventUid, entry);
-    // A consumer that gives up (e.g. the stream was unreachable too long) is restarted from the checkpoint.
-    void messages.closed().then(() => {
-      if (this.consumers.get(eventUid) !== entry) return;
-      this.consumers.delete(eventUid);
-      if (this.online) void this.reconcile();
-    });
+    if (this.eventsNc !== nc || !this.online) {
+      await stream.stop(); // disconnected meanwhile
+      return;
+    }
+    this.consumers.set(eventUid, stream);
   }
 
-  private onStreamMessage(eventUid: string, m: JsMsg): void {
-    this.pending.push({ eventUid, streamSeq: m.info.streamSequence, data: m.data });
+  private onStreamMessage(eventUid: string, streamSeq: number, data: Uint8Array): void {
+    this.pending.push({ eventUid, streamSeq, data });
     if (this.pending.length >= this.config.applyBatchMax) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -230,9 +222,10 @@ export class PlayerClient {
     this.pending = [];
     const events = new Set<string>();
     try {
-      const r = this.store.applyStream(batch, Date.now(), events);
+      const ids = this.listeners.length > 0 ? [] : undefined;
+      const r = this.store.applyStream(batch, Date.now(), { events, canonIds: ids });
       this.batchesCommitted++;
-      this.record('stream', r);
+      this.record('stream', r, ids);
       this.acks?.applied(events);
     } catch (e) {
       // Nothing of the batch was committed: restart the consumers from the checkpoints, which replay it.
@@ -263,8 +256,9 @@ export class PlayerClient {
         // Buffered stream messages go first so both paths commit in arrival order.
         this.flush();
         const events = new Set<string>();
-        const r = this.store.applyFallback(parsed.data.packages, Date.now(), events);
-        this.record('district', r);
+        const ids = this.listeners.length > 0 ? [] : undefined;
+        const r = this.store.applyFallback(parsed.data.packages, Date.now(), { events, canonIds: ids });
+        this.record('district', r, ids);
         this.acks?.applied(events);
         reply = { applied: r.applied, duplicates: r.duplicates };
       } catch (e) {
@@ -275,7 +269,7 @@ export class PlayerClient {
     msg.respond(encoder.encode(JSON.stringify(reply)));
   }
 
-  private record(path: ApplyPath, r: ApplyResult): void {
+  private record(path: ApplyPath, r: ApplyResult, canonIds: readonly number[] = []): void {
     const t = this.totals[path];
     t.applied += r.applied;
     t.duplicates += r.duplicates;
@@ -283,7 +277,7 @@ export class PlayerClient {
     t.notForPlayer += r.notForPlayer;
     t.malformed += r.malformed;
     const now = Date.now();
-    for (const l of this.listeners) l(path, r, now);
+    for (const l of this.listeners) l(path, r, now, canonIds);
   }
 }
 
@@ -294,14 +288,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** Best effort: an unreachable server drops the ephemeral consumer itself after its inactive threshold. */
-async function deleteQuietly(consumer: Consumer): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    consumer.delete().catch(() => false),
-    new Promise((r) => (timer = setTimeout(r, CONSUMER_DELETE_WAIT_MS))),
-  ]);
-  clearTimeout(timer);
 }

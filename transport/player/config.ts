@@ -31,14 +31,18 @@ export const PlayerClientConfigSchema = z.strictObject({
   /** NATS URLs of the district (fallback) path; default the events servers. */
   districtServers: z.array(z.string().min(1)).min(1).optional(),
   stream: z.string().min(1).default('EVENTS'),
-  /** Messages applied per SQLite transaction at most (one fsync per batch). */
+  /** SQLite synchronous level: `normal` (no fsync per commit; a power loss may drop a tail of commits, which
+   *  the stream replays since rows and checkpoint commit together) or `full` (one fsync per commit). */
+  sqliteSynchronous: z.enum(['normal', 'full']).default('normal'),
+  /** Messages applied per SQLite transaction at most. */
   applyBatchMax: z.number().int().min(1).max(100_000).default(2_000),
   /** How long the first buffered stream message waits for others before the batch commits (0: next I/O turn). */
   applyLingerMs: z.number().int().min(0).max(1_000).default(5),
   /** Events a player can be subscribed to at once (one ordered consumer each). */
   subscriptionsMax: z.number().int().min(1).max(10_000).default(256),
-  /** Messages an ordered consumer buffers from the server. */
-  consumerBufferMessages: z.number().int().min(1).max(100_000).default(4_096),
+  /** Idle time after which the server sends a heartbeat on an event's consumer; two missed → it is recreated
+   *  from the last message delivered (a restarted server lost it, or the connection was cut). */
+  idleHeartbeatMs: z.number().int().min(100).max(60_000).default(5_000),
   /** Canon packages one fallback delivery may carry. */
   fallbackPackagesMax: z.number().int().min(1).max(10_000).default(512),
   retention: RetentionPolicySchema.prefault({}),

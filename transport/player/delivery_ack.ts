@@ -14,6 +14,9 @@ export interface DeliveryAckOptions {
 }
 
 export async function acknowledgeDelivered(store: LocalStore, eventUid: string, o: DeliveryAckOptions): Promise<DeliveryAckAnswer> {
+  // The acknowledgement must not run ahead of the disk: with synchronous=normal the last commits may still
+  // be only in the OS cache, and a power loss would drop rows the cluster was told we hold.
+  store.sync();
   const canonIds = store.canonIdsOf(eventUid);
   const res = await fetch(`${o.baseUrl}/events/${encodeURIComponent(eventUid)}/delivered`, {
     method: 'POST',

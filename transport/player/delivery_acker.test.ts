@@ -42,7 +42,7 @@ afterAll(async () => {
 const enc = new TextEncoder();
 function applyTo(store: LocalStore, uid: string, ids: number[], seqFrom: number): Set<string> {
   const events = new Set<string>();
-  store.applyStream(ids.map((id, i) => ({ eventUid: uid, streamSeq: seqFrom + i, data: enc.encode(JSON.stringify(canonMessage(id, uid, [store.playerId]))) })), Date.now(), events);
+  store.applyStream(ids.map((id, i) => ({ eventUid: uid, streamSeq: seqFrom + i, data: enc.encode(JSON.stringify(canonMessage(id, uid, [store.playerId]))) })), Date.now(), { events });
   return events;
 }
 

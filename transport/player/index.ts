@@ -2,6 +2,7 @@
 export { PlayerClient, type ApplyListener, type ApplyPath } from './client.ts';
 export { PlayerClientConfigSchema, RetentionPolicySchema, type PlayerClientConfig, type PlayerClientConfigInput, type RetentionPolicy } from './config.ts';
 export { PlayerFleet, type FleetOptions } from './fleet.ts';
+export { OrderedStream, type OrderedStreamOptions } from './ordered_stream.ts';
 export { LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
 export { eventsOfPlayer, PLAYER_MIGRATIONS } from './login_feed.ts';
 export { PlayerDbInUseError } from './owner_lock.ts';

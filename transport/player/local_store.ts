@@ -2,11 +2,17 @@
 // position applied so far. Every apply is ONE SQLite transaction holding the rows and the positions
 // together, so a crash leaves either both or neither: a message is applied exactly once.
 //
-// Durability (node-sqlite3-wasm 0.8, SQLite 3.53): its VFS implements xSync with fsync(2) and fsyncs
-// the directory on journal deletion. We run journal_mode=WAL with synchronous=FULL: each commit appends
-// to the -wal file and fsyncs it, so a committed batch survives a process crash AND power loss. The VFS
-// has no shared memory, so WAL needs locking_mode=EXCLUSIVE (the wal-index lives in the process heap;
-// one connection per file, which is the player's case anyway; see owner_lock.ts for the stale lock).
+// Durability (node-sqlite3-wasm 0.8, SQLite 3.53): its VFS implements xSync with fsync(2). We run
+// journal_mode=WAL (the VFS has no shared memory, so WAL needs locking_mode=EXCLUSIVE: the wal-index
+// lives in the process heap; one connection per file, which is the player's case anyway; see
+// owner_lock.ts for the stale lock) with synchronous=NORMAL by default: a commit appends to the -wal
+// file without fsync, and the WAL is fsynced before each checkpoint. A process crash loses nothing
+// committed (the bytes are in the OS page cache). Power loss can lose a tail of commits, never a part
+// of one (WAL frames carry cumulative checksums: recovery keeps a prefix of whole transactions), and
+// since each transaction holds its rows AND the checkpoint, the lost tail is simply replayed from the
+// stream: exactly-once holds. What must not run ahead of the disk is what the player tells others it
+// holds: `sync()` makes every commit durable first (acknowledgeDelivered calls it).
+// `synchronous: 'full'` fsyncs every commit instead (one fsync per batch).
 import { createRequire } from 'node:module';
 import { RETENTION_CLASSES, type CanonMessage, type RetentionClass } from '../canon.ts';
 import { parseCanonMessage } from './canon_parse.ts';
@@ -78,9 +84,36 @@ const PATH_STREAM = 0;
 const PATH_DISTRICT = 1;
 const RETENTION_CODE: Record<RetentionClass, number> = { ephemeral: 0, standard: 1, permanent: 2 };
 
+/** `normal`: no fsync per commit, a power loss may drop a tail of commits that the stream replays (see the
+ *  header); `full`: one fsync per commit. */
+export type StoreSynchronous = 'normal' | 'full';
+
+export interface LocalStoreOptions {
+  synchronous?: StoreSynchronous;
+}
+
+/** Rows per INSERT statement, largest first: a batch uses the largest that fits, then smaller ones. */
+const ROWS_PER_STATEMENT = [256, 16, 1] as const;
+
+/** A batch's rows of one event, in arrival order. */
+interface EventRows {
+  /** canon id, retention code, message bytes; repeated. */
+  values: (number | Uint8Array)[];
+  count: number;
+}
+
+/** What an apply reports besides its counts. */
+export interface ApplyOutput {
+  /** Receives the events that got new canon rows. */
+  readonly events?: Set<string>;
+  /** Receives the canon ids of the batch's rows for this player (applied or duplicate). */
+  readonly canonIds?: number[];
+}
+
 export class LocalStore {
   private readonly checkpoints = new Map<string, number>();
-  private readonly insertCanon: Stmt;
+  /** INSERT statements by rows carried (ROWS_PER_STATEMENT). */
+  private readonly insertRows: Map<number, Stmt>;
   private readonly setCheckpoint: Stmt;
   private closed = false;
 
@@ -88,17 +121,28 @@ export class LocalStore {
     private readonly db: Db,
     readonly playerId: string,
     private readonly releaseOwner: () => void,
+    readonly synchronous: StoreSynchronous,
   ) {
     for (const r of db.all('SELECT event_uid, stream_seq FROM subscription') as { event_uid: string; stream_seq: number }[]) {
       this.checkpoints.set(r.event_uid, r.stream_seq);
     }
-    this.insertCanon = db.prepare(
-      'INSERT OR IGNORE INTO canon (canon_id, event_uid, retention, message, applied_at_ms, path) VALUES (?, ?, ?, ?, ?, ?)',
+    // Many rows per statement (one reset, step and changes() call across the JS/wasm boundary per 256
+    // rows, not per row), and per row only the three values that differ: the event UID (a string,
+    // which the wasm binding copies with a JS loop), the time and the path are bound once (?1..?3).
+    // Measured against one statement per row and against json_each over a packed index: see README.
+    this.insertRows = new Map(
+      ROWS_PER_STATEMENT.map((n) => [
+        n,
+        db.prepare(
+          `INSERT OR IGNORE INTO canon (canon_id, event_uid, retention, message, applied_at_ms, path) VALUES ${Array.from({ length: n }, (_, k) => `(?${4 + 3 * k}, ?1, ?${5 + 3 * k}, ?${6 + 3 * k}, ?2, ?3)`).join(', ')}`,
+        ),
+      ]),
     );
     this.setCheckpoint = db.prepare('UPDATE subscription SET stream_seq = ? WHERE event_uid = ?');
   }
 
-  static open(dbPath: string, playerId: string): LocalStore {
+  static open(dbPath: string, playerId: string, opts: LocalStoreOptions = {}): LocalStore {
+    const synchronous = opts.synchronous ?? 'normal';
     const release = acquireOwnerLock(dbPath);
     let db: Db | undefined;
     try {
@@ -107,7 +151,7 @@ export class LocalStore {
       db.exec('PRAGMA locking_mode=EXCLUSIVE');
       const mode = (db.get('PRAGMA journal_mode=WAL') as { journal_mode: string }).journal_mode;
       if (mode !== 'wal') throw new Error(`player database ${dbPath}: journal_mode=WAL refused (got ${mode})`);
-      db.exec('PRAGMA synchronous=FULL');
+      db.exec(`PRAGMA synchronous=${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       db.exec(SCHEMA);
       const meta = new Map((db.all('SELECT key, value FROM meta') as { key: string; value: string }[]).map((r) => [r.key, r.value]));
       if (meta.size === 0) {
@@ -117,7 +161,7 @@ export class LocalStore {
       } else if (meta.get('schema') !== SCHEMA_VERSION) {
         throw new Error(`player database ${dbPath} has schema ${meta.get('schema')}, this client writes ${SCHEMA_VERSION}; delete the file and the client replays its events from the stream`);
       }
-      return new LocalStore(db, playerId, release);
+      return new LocalStore(db, playerId, release, synchronous);
     } catch (e) {
       if (db?.isOpen) db.close();
       release();
@@ -154,25 +198,28 @@ export class LocalStore {
 
   /**
    * Applies stream messages and advances their subscriptions' checkpoints, all in one transaction.
-   * `appliedEvents` collects the events that got new canon rows (what a delivery acknowledgement follows).
+   * `out.canonIds`, when given, receives the canon ids of the batch's rows for this player (applied or duplicate);
+   * `out.events` the events that got new canon rows (what a delivery acknowledgement follows).
    */
-  applyStream(batch: readonly StreamDelivery[], nowMs: number, appliedEvents?: Set<string>): ApplyResult {
+  applyStream(batch: readonly StreamDelivery[], nowMs: number, out: ApplyOutput = {}): ApplyResult {
     const result = emptyResult();
     if (batch.length === 0) return result;
     const advanced = new Map<string, number>();
-    this.transaction(() => {
-      for (const d of batch) {
-        const checkpoint = advanced.get(d.eventUid) ?? this.checkpoints.get(d.eventUid);
-        if (checkpoint === undefined) continue; // unsubscribed while the message was in flight
-        if (d.streamSeq <= checkpoint) {
-          result.redelivered++;
-          continue;
-        }
-        advanced.set(d.eventUid, d.streamSeq);
-        const msg = parseCanonMessage(decoder.decode(d.data));
-        if (msg === null) result.malformed++;
-        else this.insert(msg, d.data, PATH_STREAM, nowMs, result, appliedEvents);
+    const rows = new Map<string, EventRows>();
+    for (const d of batch) {
+      const checkpoint = advanced.get(d.eventUid) ?? this.checkpoints.get(d.eventUid);
+      if (checkpoint === undefined) continue; // unsubscribed while the message was in flight
+      if (d.streamSeq <= checkpoint) {
+        result.redelivered++;
+        continue;
       }
+      advanced.set(d.eventUid, d.streamSeq);
+      const msg = parseCanonMessage(decoder.decode(d.data));
+      if (msg === null) result.malformed++;
+      else this.collect(msg, d.data, rows, result, out.canonIds);
+    }
+    this.transaction(() => {
+      this.insertAll(rows, PATH_STREAM, nowMs, result, out.events);
       for (const [eventUid, seq] of advanced) this.setCheckpoint.run([seq, eventUid]);
     });
     for (const [eventUid, seq] of advanced) this.checkpoints.set(eventUid, seq);
@@ -180,25 +227,52 @@ export class LocalStore {
   }
 
   /** Applies canon delivered by a district (no stream position: the canon id alone makes it idempotent). */
-  applyFallback(messages: readonly CanonMessage[], nowMs: number, appliedEvents?: Set<string>): ApplyResult {
+  applyFallback(messages: readonly CanonMessage[], nowMs: number, out: ApplyOutput = {}): ApplyResult {
     const result = emptyResult();
     if (messages.length === 0) return result;
-    this.transaction(() => {
-      for (const m of messages) this.insert(m, encoder.encode(JSON.stringify(m)), PATH_DISTRICT, nowMs, result, appliedEvents);
-    });
+    const rows = new Map<string, EventRows>();
+    for (const m of messages) this.collect(m, encoder.encode(JSON.stringify(m)), rows, result, out.canonIds);
+    this.transaction(() => this.insertAll(rows, PATH_DISTRICT, nowMs, result, out.events));
     return result;
   }
 
-  private insert(m: CanonMessage, bytes: Uint8Array, path: number, nowMs: number, result: ApplyResult, appliedEvents?: Set<string>): void {
+  /**
+   * Makes every committed apply durable (fsyncs the WAL, copies it into the database file, fsyncs that):
+   * call it before telling anyone what the store holds. With synchronous=full commits are durable already.
+   */
+  sync(): void {
+    if (this.closed) throw new Error(`player ${this.playerId}: the local store is closed`);
+    if (this.synchronous === 'full') return;
+    const r = this.db.get('PRAGMA wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number };
+    if (r.busy !== 0 || r.checkpointed !== r.log) throw new Error(`player ${this.playerId}: WAL checkpoint incomplete (${r.checkpointed} of ${r.log} frames)`);
+  }
+
+  private collect(m: CanonMessage, bytes: Uint8Array, rows: Map<string, EventRows>, result: ApplyResult, canonIdsOut: number[] | undefined): void {
     if (!m.participants.includes(this.playerId)) {
       result.notForPlayer++;
       return;
     }
-    const { changes } = this.insertCanon.run([m.canonId, m.eventUid, RETENTION_CODE[m.retention], bytes, nowMs, path]);
-    if (changes === 1) {
-      result.applied++;
-      appliedEvents?.add(m.eventUid);
-    } else result.duplicates++;
+    let r = rows.get(m.eventUid);
+    if (r === undefined) rows.set(m.eventUid, (r = { values: [], count: 0 }));
+    r.values.push(m.canonId, RETENTION_CODE[m.retention], bytes);
+    r.count++;
+    canonIdsOut?.push(m.canonId);
+  }
+
+  /** Inserts the collected rows (inside the caller's transaction); a canon id already held counts as a duplicate. */
+  private insertAll(rows: Map<string, EventRows>, path: number, nowMs: number, result: ApplyResult, appliedEvents: Set<string> | undefined): void {
+    for (const [eventUid, r] of rows) {
+      let done = 0;
+      for (const n of ROWS_PER_STATEMENT) {
+        const stmt = this.insertRows.get(n)!;
+        for (; r.count - done >= n; done += n) {
+          const { changes } = stmt.run([eventUid, nowMs, path, ...r.values.slice(3 * done, 3 * (done + n))]);
+          result.applied += changes;
+          result.duplicates += n - changes;
+          if (changes > 0) appliedEvents?.add(eventUid);
+        }
+      }
+    }
   }
 
   /**
@@ -247,7 +321,7 @@ export class LocalStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.insertCanon.finalize();
+    for (const stmt of this.insertRows.values()) stmt.finalize();
     this.setCheckpoint.finalize();
     this.db.close();
     this.releaseOwner();

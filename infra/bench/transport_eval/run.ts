@@ -10,6 +10,7 @@ import { runEvolution, type EvolutionOptions, type EvolutionReport } from './evo
 import { probeExpressiveness, type ExpressivenessReport } from './expressiveness.ts';
 import { runOptions, type OptionsOptions, type OptionsReport } from './options.ts';
 import { renderReport } from './render.ts';
+import { runPlayerFleetBench, type PlayerFleetReport } from '../player_fleet.ts';
 import { runReplay, type ReplayOptions, type ReplayReport } from './replay.ts';
 import { runScaleLevel, type ScaleRow } from './scale.ts';
 
@@ -22,6 +23,8 @@ export interface TransportEvalOptions {
   scaleLevels: number[];
   options: OptionsOptions;
   targets: { rates: number[]; seconds: number; drain: number; baseline: number };
+  /** Section 8: commit → applied with a fleet of players in worker processes. */
+  fleet: { players: number; workers: number; playersPerEvent: number; rates: number[]; seconds: number };
   keep: boolean;
 }
 
@@ -45,6 +48,7 @@ export interface TransportEvalReport {
   scale?: Outcome<ScaleRow[]>;
   options6?: Outcome<OptionsReport>;
   targets?: Outcome<TransportBenchReport>;
+  fleet?: Outcome<PlayerFleetReport>;
 }
 
 const log = (m: string) => console.log(`[transport-eval] ${new Date().toISOString().slice(11, 19)} ${m}`);
@@ -114,6 +118,11 @@ export async function runTransportEval(o: TransportEvalOptions): Promise<Transpo
           inFlightMax: 1024,
           keep: false,
         }),
+      );
+    }
+    if (want(8)) {
+      report.fleet = await measure('8 player fleet', () =>
+        runPlayerFleetBench({ ...o.fleet, rowsPerTxn: 1, committers: 4, applyLingerMs: 5, keep: false }),
       );
     }
   } finally {

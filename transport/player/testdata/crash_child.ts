@@ -3,7 +3,7 @@
 import { PlayerClient } from '../client.ts';
 
 const [dbPath, natsUrl, playerId, eventUid] = process.argv.slice(2) as [string, string, string, string];
-const client = PlayerClient.open({ playerId, dbPath, eventsServers: [natsUrl], applyBatchMax: 16, consumerBufferMessages: 64 });
+const client = PlayerClient.open({ playerId, dbPath, eventsServers: [natsUrl], applyBatchMax: 16 });
 let applied = 0;
 client.onApply((_path, r) => {
   applied += r.applied;
