@@ -191,6 +191,7 @@ export class PlayerClient {
     if (this.eventsNc !== nc || !this.online) return; // disconnected meanwhile
     const messages = await consumer.consume({
       max_messages: this.config.consumerBufferMessages,
+      expires: this.config.consumerExpiresMs,
       callback: (m: JsMsg) => this.onStreamMessage(eventUid, m),
     });
     const entry = { consumer, messages };

@@ -38,6 +38,13 @@ export const PlayerClientConfigSchema = z.strictObject({
   subscriptionsMax: z.number().int().min(1).max(10_000).default(256),
   /** Messages an ordered consumer buffers from the server. */
   consumerBufferMessages: z.number().int().min(1).max(100_000).default(4_096),
+  /**
+   * Lifetime of each pull request of the ordered consumers; the server heartbeats every half of it, and two
+   * missed heartbeats make the client recreate the consumer from its last position. It bounds how long a
+   * player stays stalled when the server hosting its consumer dies (nats.js defaults to 30 s, and also waits
+   * this long between failed attempts to look the consumer up). Shorter = faster recovery, more pulls per idle consumer.
+   */
+  consumerExpiresMs: z.number().int().min(1_000).max(300_000).default(10_000),
   /** Canon packages one fallback delivery may carry. */
   fallbackPackagesMax: z.number().int().min(1).max(10_000).default(512),
   retention: RetentionPolicySchema.prefault({}),
