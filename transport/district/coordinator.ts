@@ -80,7 +80,7 @@ export class DistrictCoordinator {
       opened.push(districtNc);
       const eventsNc = await connect({ ...natsOpts, servers: config.eventsServers });
       opened.push(eventsNc);
-      const tail = new StreamTail(eventsNc, config.stream, config.district, config.healthProbeTimeoutMs);
+      const tail = new StreamTail(eventsNc, config.stream, config.district, config.healthProbeTimeoutMs, config.tailExpiresMs);
       const c = new DistrictCoordinator(config, pool, lockClient, eventsNc, districtNc, tail);
       lockClient.on('error', (e) => c.onLockLost(e));
       c.watchPath();
@@ -187,6 +187,7 @@ export class DistrictCoordinator {
     if (now - this.lastProbeMs < this.config.healthProbeMs) return;
     this.lastProbeMs = now;
     const ok = await this.tail.probe();
+    if (this.tail.needsRestart) await this.tail.stop();
     if (ok && !this.tail.running) {
       const r = await this.pool.query<{ t: Date | null }>('SELECT min(entered_at) AS t FROM nimmer.district_backlog WHERE district = $1', [this.config.district]);
       const oldest = r.rows[0]?.t ?? new Date(now);
