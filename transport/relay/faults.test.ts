@@ -11,7 +11,11 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNats, startPostgres, Supervisor, type Nats, type Postgres } from '../../infra/launcher/index.ts';
+import { DISTRICT_MIGRATIONS } from '../district/config.ts';
+import { DistrictCoordinator } from '../district/coordinator.ts';
 import { PlayerClient } from '../player/client.ts';
+import { PLAYER_MIGRATIONS } from '../player/login_feed.ts';
+import { migrate } from '../sql/migrate.ts';
 import { waitUntil } from '../player/testdata/stream.ts';
 import { installTransport } from '../install.ts';
 import { applyStreams } from '../streams/apply.ts';
@@ -55,6 +59,7 @@ beforeAll(async () => {
   const c = await db.connect();
   try {
     await installTransport(c);
+    for (const set of [PLAYER_MIGRATIONS, DISTRICT_MIGRATIONS]) await migrate(c, set);
   } finally {
     c.release();
   }
@@ -95,11 +100,11 @@ interface RoundOutcome {
  * Runs the seeded canon load for events `ev-<tag>-*`, applies `fault` once ROWS_EACH_SIDE rows committed,
  * goes on until as many committed after it, then checks exactly-once in the stream and in every SQLite.
  */
-async function faultRound(tag: string, round: number, fault: () => Promise<RoundOutcome>): Promise<void> {
+async function faultRound(tag: string, round: number, fault: () => Promise<RoundOutcome>, district = 'd1'): Promise<void> {
   const events = [0, 1, 2].map((i) => `ev-${tag}-${i}`);
   for (const p of players) for (const e of events) await p.join(e);
   const seq0 = await lastSeq();
-  const load = startCanonLoad({ pgUrl: postgres.url, workers: 3, rowsPerTxn: 5, events, district: 'd1', players: PLAYERS, seed: SEED + round, pauseMs: 10 });
+  const load = startCanonLoad({ pgUrl: postgres.url, workers: 3, rowsPerTxn: 5, events, district, players: PLAYERS, seed: SEED + round, pauseMs: 10 });
   let outcome: RoundOutcome;
   try {
     await waitUntil(`${tag}: rows committed before the fault`, () => load.ackedIds.length >= ROWS_EACH_SIDE, 30_000);
@@ -129,16 +134,18 @@ async function faultRound(tag: string, round: number, fault: () => Promise<Round
   const counts = await storedMsgIdCounts(nc, seq0, (s) => s.startsWith(`nimmerverse.events.ev-${tag}-`));
   expect(exactlyOnceReport(counts, lsns), `${tag} in the stream (seed ${SEED})`).toEqual({ missing: 0, doubled: 0, foreign: 0 });
 
-  // Every player holds exactly its canon, each applied once.
+  // Every player holds exactly its canon, applied once over both paths, and the stream brought every row too
+  // (the district path's rows arrive there as duplicates once the relay caught up).
   const want = (p: PlayerClient) => [...expected.get(p.config.playerId)!].sort((a, b) => a - b);
-  await waitUntil(`${tag}: every player holds its canon (seed ${SEED})`, () => players.every((p) => p.store.canonIds().length === want(p).length), 30_000, 50).catch((e: Error) => {
+  const settled = (p: PlayerClient) => p.store.canonIds().length === want(p).length && p.totals.stream.applied + p.totals.stream.duplicates === want(p).length;
+  await waitUntil(`${tag}: every player holds its canon (seed ${SEED})`, () => players.every(settled), 30_000, 50).catch((e: Error) => {
     const behind = players.map((p) => `${p.config.playerId}: ${p.store.canonIds().length}/${want(p).length} (last error: ${p.lastError?.message ?? 'none'})`);
     throw new Error(`${e.message}; ${behind.join('; ')}`);
   });
   for (const p of players) {
     expect(p.store.canonIds(), `${tag} ${p.config.playerId} (seed ${SEED})`).toEqual(want(p));
-    expect(p.totals.stream.applied, `${tag} ${p.config.playerId} applied once`).toBe(want(p).length);
-    expect(p.totals.stream.malformed).toBe(0);
+    expect(p.totals.stream.applied + p.totals.district.applied, `${tag} ${p.config.playerId} applied once`).toBe(want(p).length);
+    expect(p.totals.stream.malformed + p.totals.district.malformed).toBe(0);
   }
   for (const r of relays) expect(r.proc.running, `${r.name} survived the fault; log:\n${r.proc.logTail()}`).toBe(true);
   const stats = await Promise.all(relays.map((r) => r.stats()));
@@ -214,6 +221,20 @@ async function killStreamLeader(): Promise<RoundOutcome> {
   };
 }
 
+/** Both relays stalled (SIGSTOP: they keep the slot, publish nothing) until the district has fallen back to Option B. */
+function stallRelays(coordinator: DistrictCoordinator): () => Promise<RoundOutcome> {
+  return async () => {
+    for (const r of relays) await supervisor.pause(r.name);
+    await waitUntil('the district fell back to Option B', () => coordinator.mode === 'fallback', 30_000, 20);
+    return {
+      heal: async () => {
+        for (const r of relays) supervisor.resume(r.name);
+        await waitUntil('the district switched back to the stream', () => coordinator.mode === 'stream', 30_000, 20);
+      },
+    };
+  };
+}
+
 describe('transport faults: zero lost, zero doubled', () => {
   it('Postgres fast shutdown and restart mid-load: the relay resumes from the slot', async () => {
     await faultRound('pgfast', 1, () => restartPostgres('fast', 'pgfast'));
@@ -225,5 +246,29 @@ describe('transport faults: zero lost, zero doubled', () => {
 
   it('the EVENTS stream leader SIGKILLed (3 servers, R3) mid-load: relay and players carry on through the new leader', async () => {
     await faultRound('natskill', 3, killStreamLeader);
+  }, 120_000);
+
+  it('the relays stall mid-load: the district fails over to Option B and back; each row once per player over both paths', async () => {
+    const coordinator = await DistrictCoordinator.start(postgres.url, {
+      district: 'd2',
+      eventsServers: nats.urls,
+      districtServers: nats.urls,
+      // Lag is what triggers this failover; the bound sits above a loaded machine's stalls.
+      lagThresholdMs: 1_500,
+      recoverHoldMs: 500,
+      healthProbeMs: 200,
+      healthProbeTimeoutMs: 2_000,
+    });
+    try {
+      await waitUntil('the coordinator is active', () => coordinator.isActive, 10_000);
+      await faultRound('optionb', 4, stallRelays(coordinator), 'd2');
+      console.info(`optionb: coordinator ${JSON.stringify(coordinator.stats)}, last error ${coordinator.lastError?.message ?? 'none'}`);
+      expect(coordinator.stats.modeSwitches).toBeGreaterThanOrEqual(2);
+      expect(coordinator.stats.handedToFallback).toBeGreaterThan(0);
+      // The coordinator counts only the replies it got (a slow reply is retried and then answered duplicate).
+      expect(players.reduce((n, p) => n + p.totals.district.applied, 0), 'rows applied through Option B').toBeGreaterThan(0);
+    } finally {
+      await coordinator.stop();
+    }
   }, 120_000);
 });
