@@ -228,6 +228,8 @@ function stallRelays(coordinator: DistrictCoordinator): () => Promise<RoundOutco
     await waitUntil('the district fell back to Option B', () => coordinator.mode === 'fallback', 30_000, 20);
     return {
       heal: async () => {
+        // While the relays are stopped only the district can deliver: wait until it has, then let the stream resume.
+        await waitUntil('players applied rows through Option B', () => players.some((p) => p.totals.district.applied > 0), 30_000, 20);
         for (const r of relays) supervisor.resume(r.name);
         await waitUntil('the district switched back to the stream', () => coordinator.mode === 'stream', 30_000, 20);
       },
