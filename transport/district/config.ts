@@ -23,6 +23,8 @@ export const DistrictConfigSchema = z.strictObject({
   healthProbeTimeoutMs: z.number().int().min(10).default(1_000),
   /** A tail restarted at a checkpoint-free position starts this far before the oldest backlog row. */
   tailStartMarginMs: z.number().int().min(0).default(5_000),
+  /** Pull-request lifetime of the tail's ordered consumer: a consumer lost with its server is noticed within it. */
+  tailExpiresMs: z.number().int().min(1_000).max(300_000).default(10_000),
   backlogBatchMax: z.number().int().min(1).max(100_000).default(2_000),
   deliveryRowsMax: z.number().int().min(1).max(100_000).default(2_000),
   packagesPerDeliveryMax: z.number().int().min(1).max(10_000).default(256),

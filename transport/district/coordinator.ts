@@ -83,7 +83,7 @@ export class DistrictCoordinator {
    */
   static attach(shared: SharedConnections, input: DistrictConfigInput): DistrictCoordinator {
     const config = DistrictConfigSchema.parse(input);
-    const tail = new StreamTail(shared.eventsNc, config.stream, config.district, config.healthProbeTimeoutMs);
+    const tail = new StreamTail(shared.eventsNc, config.stream, config.district, config.healthProbeTimeoutMs, config.tailExpiresMs);
     const c = new DistrictCoordinator(config, shared.pool, shared.lockClient, shared.eventsNc, shared.districtNc, tail, false);
     c.watchPath();
     c.presence = shared.districtNc.subscribe(PRESENCE_SUBJECT, { callback: (_e, m) => c.onPresence(m.data) });
@@ -105,7 +105,7 @@ export class DistrictCoordinator {
       opened.push(districtNc);
       const eventsNc = await connect({ ...natsOpts, servers: config.eventsServers });
       opened.push(eventsNc);
-      const tail = new StreamTail(eventsNc, config.stream, config.district, config.healthProbeTimeoutMs);
+      const tail = new StreamTail(eventsNc, config.stream, config.district, config.healthProbeTimeoutMs, config.tailExpiresMs);
       const c = new DistrictCoordinator(config, pool, lockClient, eventsNc, districtNc, tail);
       lockClient.on('error', (e) => c.lockLost(e));
       c.watchPath();
@@ -219,6 +219,7 @@ export class DistrictCoordinator {
     if (now - this.lastProbeMs < this.config.healthProbeMs) return;
     this.lastProbeMs = now;
     const ok = await this.tail.probe();
+    if (this.tail.needsRestart) await this.tail.stop();
     if (ok && !this.tail.running) {
       const r = await this.pool.query<{ t: Date | null }>('SELECT min(entered_at) AS t FROM nimmer.district_backlog WHERE district = $1', [this.config.district]);
       const oldest = r.rows[0]?.t ?? new Date(now);

@@ -20,6 +20,8 @@ export class StreamTail {
   private seen: number[] = [];
   private probeOk = false;
   private starting = false;
+  /** A probe failed while the tail ran: its consumer may have died with the server (see needsRestart). */
+  private interrupted = false;
   /** Messages whose payload had no canon id (not the relay's shape): counted, never silent. */
   malformed = 0;
 
@@ -28,6 +30,7 @@ export class StreamTail {
     private readonly stream: string,
     private readonly district: string,
     private readonly probeTimeoutMs: number,
+    private readonly expiresMs: number,
   ) {}
 
   get ok(): boolean {
@@ -44,8 +47,11 @@ export class StreamTail {
         deliver_policy: DeliverPolicy.StartTime,
         opt_start_time: from.toISOString(),
       });
-      const messages = await consumer.consume({ max_messages: 4_096, callback: (m: JsMsg) => this.onMessage(m) });
+      // expires bounds how long a consumer whose server died goes unnoticed (two missed heartbeats, one every
+      // expires/2; nats.js defaults to 30 s and also waits that long between attempts to look the consumer up).
+      const messages = await consumer.consume({ max_messages: 4_096, expires: this.expiresMs, callback: (m: JsMsg) => this.onMessage(m) });
       this.messages = messages;
+      this.interrupted = false;
       this.consumer = consumer;
       // A tail that gives up is started again by the next healthy probe.
       void messages.closed().then(() => {
@@ -63,8 +69,19 @@ export class StreamTail {
       this.probeOk = true;
     } catch {
       this.probeOk = false;
+      if (this.messages !== null) this.interrupted = true;
     }
     return this.probeOk;
+  }
+
+  /**
+   * The stream was unreachable while the tail ran, and answers again. Its ordered consumer (ephemeral, R1,
+   * in memory) may have died with a server and nats.js would take tens of seconds to notice; meanwhile the
+   * stream looks healthy, nothing gets confirmed, and the district flips back to the fallback on lag. The
+   * coordinator restarts such a tail from before its oldest unconfirmed row (re-seen ids confirm nothing twice).
+   */
+  get needsRestart(): boolean {
+    return this.messages !== null && this.interrupted && this.probeOk;
   }
 
   get running(): boolean {
@@ -82,6 +99,7 @@ export class StreamTail {
   async stop(): Promise<void> {
     this.messages?.stop();
     this.messages = null;
+    this.interrupted = false;
     const c = this.consumer;
     this.consumer = null;
     if (c === null) return;

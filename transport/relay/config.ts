@@ -18,6 +18,8 @@ export const RelayConfigSchema = z.object({
   statusIntervalMs: z.number().int().min(10).max(10_000).default(100),
   /** A standby retries taking the slot this often; also the pause after a failed session. */
   acquireRetryMs: z.number().int().min(10).max(60_000).default(500),
+  /** After consecutive failed sessions (Postgres or NATS unreachable) the pause doubles from acquireRetryMs up to this. */
+  failureRetryMaxMs: z.number().int().min(10).max(300_000).default(5_000),
   /** Journal rows stay at least this long after JetStream acknowledged them (nats-server 2.9.10 fsyncs every 2 min). */
   journalRetentionMs: z.number().int().min(0).default(10 * 60_000),
   /** How often the active relay prunes the journal and samples the slot's lag. */

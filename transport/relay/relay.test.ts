@@ -1,25 +1,24 @@
 // The relay end to end: real Postgres (wal_level=logical), real nats-server, relays as real child processes.
 // Exactly-once is checked on the stream itself: every committed publish's Msg-Id (its WAL position) once.
-import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SupervisedProcess } from '../../infra/launcher/index.ts';
 import { CanonMessageSchema } from '../canon.ts';
 import { installTransport } from '../install.ts';
 import { applyStreams } from '../streams/apply.ts';
 import { transportStreams } from '../streams/config.ts';
 import { EVENTS_STREAM } from '../subject.ts';
 import { publishLoad } from '../testing/load.ts';
+import { exactlyOnceReport, maxLsn, storedMsgIdCounts, waitSlotConfirmedPast } from '../testing/exactly_once.ts';
+import { activeRelayOf, startRelayProcess, type RelayProcess } from '../testing/relay_process.ts';
 import { startServices, type TransportServices } from '../testing/services.ts';
 import { repairJournalRange } from './journal.ts';
 import { msgIdOf, parseLsn } from './lsn.ts';
-import { Relay, type RelayStats } from './relay.ts';
+import { Relay } from './relay.ts';
 import { scanStream } from './stream_scan.ts';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 // Restarts and takeovers re-send what was unconfirmed; they must land inside the dedup window.
 const DUPLICATE_WINDOW_MS = 30_000;
 const SMALL = { eventsMaxBytes: 256 * 1024 ** 2, districtsMaxBytes: 64 * 1024 ** 2 };
@@ -58,40 +57,21 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
 }
 
 /** Resolves once the slot's confirmed position is past `lsn` (everything up to it is in JetStream). */
-async function waitConfirmedPast(lsn: string, timeoutMs = 60_000): Promise<void> {
-  const target = parseLsn(lsn);
-  await waitFor(
-    `the slot to confirm past ${lsn}`,
-    async () => {
-      const r = await db.query<{ lsn: string }>("SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'nimmer_relay'");
-      return parseLsn(r.rows[0]!.lsn) > target;
-    },
-    timeoutMs,
-  );
+function waitConfirmedPast(lsn: string, timeoutMs = 60_000): Promise<void> {
+  return waitSlotConfirmedPast(db, lsn, timeoutMs);
 }
 
 async function lastSeq(): Promise<number> {
   return (await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM)).state.last_seq;
 }
 
-function maxLsn(lsns: string[]): string {
-  return lsns.reduce((a, b) => (parseLsn(b) > parseLsn(a) ? b : a));
-}
-
 /** The stream's Msg-Ids after `afterSeq`, each with how often it is stored. */
-async function storedCounts(afterSeq: number): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const m of await scanStream(nc, EVENTS_STREAM, { seq: afterSeq + 1 })) counts.set(m.msgId ?? '?', (counts.get(m.msgId ?? '?') ?? 0) + 1);
-  return counts;
+function storedCounts(afterSeq: number): Promise<Map<string, number>> {
+  return storedMsgIdCounts(nc, afterSeq);
 }
 
 function expectExactlyOnce(counts: Map<string, number>, lsns: string[]): void {
-  const want = new Set(lsns.map((l) => msgIdOf(parseLsn(l))));
-  expect(want.size).toBe(lsns.length);
-  const missing = [...want].filter((id) => !counts.has(id));
-  const doubled = [...counts].filter(([, n]) => n > 1);
-  const foreign = [...counts.keys()].filter((id) => !want.has(id));
-  expect({ missing: missing.length, doubled: doubled.length, foreign: foreign.length }).toEqual({ missing: 0, doubled: 0, foreign: 0 });
+  expect(exactlyOnceReport(counts, lsns)).toEqual({ missing: 0, doubled: 0, foreign: 0 });
 }
 
 describe('relay (in process)', () => {
@@ -194,60 +174,29 @@ describe('journal retention', () => {
 });
 
 describe('relay processes: SIGKILL and standby takeover', () => {
-  const procs: SupervisedProcess[] = [];
+  const procs: RelayProcess[] = [];
   let counter = 0;
 
   // A small in-flight window keeps decoded messages queued in the relay when it is killed: confirming any of
   // them early would lose them (checked: this test fails when the ack window confirms before the acks).
-  async function startRelayProcess(): Promise<{ proc: SupervisedProcess; statsUrl: string }> {
-    const name = `relay-${++counter}`;
-    const proc = services.supervisor.spawnTs({
-      name,
-      entry: MAIN,
-      args: ['--pg', pgUrl, '--nats', natsUrl, '--name', name, '--metrics-port', '0', '--acquire-retry-ms', '100', '--log-stats-ms', '0', '--in-flight-max', '16'],
-    });
-    procs.push(proc);
-    const ready = await new Promise<{ metricsUrl: string }>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${name} did not report ready; log:\n${proc.logTail()}`)), 30_000);
-      proc.child.on('message', (m: unknown) => {
-        const msg = m as { type?: string; metricsUrl?: string };
-        if (msg.type === 'ready' && msg.metricsUrl) {
-          clearTimeout(t);
-          resolve({ metricsUrl: msg.metricsUrl });
-        }
-      });
-    });
-    return { proc, statsUrl: ready.metricsUrl.replace(/\/metrics$/, '/stats') };
-  }
-
-  async function stats(url: string): Promise<RelayStats | null> {
-    try {
-      return (await (await fetch(url)).json()) as RelayStats;
-    } catch {
-      return null;
-    }
+  async function startRelay(): Promise<RelayProcess> {
+    const r = await startRelayProcess(services.supervisor, { name: `relay-${++counter}`, pgUrl, natsUrls: [natsUrl], args: ['--acquire-retry-ms', '100', '--in-flight-max', '16'] });
+    procs.push(r);
+    return r;
   }
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all(procs.map((p) => p.proc.stop()));
   });
 
   it('a standby takes over when the active relay is SIGKILLed; under load, nothing is lost or stored twice (seed 7)', async () => {
-    const a = await startRelayProcess();
-    const b = await startRelayProcess();
+    const a = await startRelay();
+    const b = await startRelay();
     const relays = [a, b];
-    // The active relay is the one whose walsender holds the slot (application_name nimmer-<name>).
-    const activeOf = async () => {
-      const r = await db.query<{ name: string }>(
-        `SELECT application_name AS name FROM pg_stat_replication
-          WHERE pid = (SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'nimmer_relay')`,
-      );
-      const name = r.rows[0]?.name;
-      return relays.find((x) => x.proc.running && `nimmer-${x.proc.name}` === name) ?? null;
-    };
+    const activeOf = () => activeRelayOf(db, relays);
     const first = await waitFor('one relay to be active', activeOf);
     const other = first === a ? b : a;
-    await waitFor('the other relay to be a standby', async () => (await stats(other.statsUrl))?.role === 'standby');
+    await waitFor('the other relay to be a standby', async () => (await other.stats())?.role === 'standby');
 
     const seq0 = await lastSeq();
     const t0 = Date.now();
@@ -273,7 +222,7 @@ describe('relay processes: SIGKILL and standby takeover', () => {
       await active.proc.kill();
       kills++;
       relays.splice(relays.indexOf(active), 1);
-      starting.push(startRelayProcess().then((r) => void relays.push(r)));
+      starting.push(startRelay().then((r) => void relays.push(r)));
     }
     await Promise.all(starting);
     const lastActive = await waitFor('a standby to take over', activeOf, 20_000);
@@ -282,7 +231,7 @@ describe('relay processes: SIGKILL and standby takeover', () => {
     expect(kills).toBeGreaterThanOrEqual(1);
     await waitConfirmedPast(maxLsn(lsns));
     expectExactlyOnce(await storedCounts(seq0), lsns);
-    const live = await Promise.all(relays.map((r) => stats(r.statsUrl)));
+    const live = await Promise.all(relays.map((r) => r.stats()));
     console.info(`SIGKILL test: ${kills} kills; re-sends JetStream dropped as duplicates after takeovers: ${live.reduce((n, x) => n + (x?.duplicatesTotal ?? 0), 0)}`);
   }, 180_000);
 });

@@ -118,7 +118,10 @@ export class Relay {
 
   private async loop(): Promise<void> {
     let lastBusyPid: number | null = null;
+    let failuresInRow = 0;
     while (!this.stopping) {
+      let pauseMs = this.config.acquireRetryMs;
+      const ackedBefore = this.counters.acked;
       try {
         await this.connectDependencies();
         const slot = await readSlot(this.admin!, this.config.slotName);
@@ -134,16 +137,24 @@ export class Relay {
           lastBusyPid = null;
           await this.runSession(parseLsn(slot.confirmedFlushLsn));
         }
+        failuresInRow = 0;
       } catch (e) {
         if (e instanceof SlotBusyError) {
           this.role = 'standby';
+          failuresInRow = 0;
         } else if (!this.stopping) {
           this.counters.failures++;
-          this.log.warn({ err: (e as Error).message }, 'relay session failed; retrying');
+          // Postgres or NATS down (restart, failover, a stream electing its leader): back off exponentially so
+          // relays do not hammer a server that is starting up, nor re-decode the slot in a tight loop. A session
+          // that got JetStream acks was healthy: its failure starts the backoff over. The next session resumes
+          // from the slot's confirmed position.
+          if (this.counters.acked > ackedBefore) failuresInRow = 0;
+          pauseMs = retryPauseMs(this.config.acquireRetryMs, this.config.failureRetryMaxMs, failuresInRow++);
+          this.log.warn({ err: (e as Error).message, retryInMs: pauseMs }, 'relay session failed; retrying');
           await this.resetDependencies();
         }
       }
-      if (!this.stopping) await this.sleep(this.config.acquireRetryMs);
+      if (!this.stopping) await this.sleep(pauseMs);
     }
   }
 
@@ -237,4 +248,9 @@ export class Relay {
       };
     });
   }
+}
+
+/** The pause after the `failuresInRow`-th consecutive failure (0-based): base, doubled each time, capped. */
+export function retryPauseMs(baseMs: number, maxMs: number, failuresInRow: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(failuresInRow, 20));
 }
