@@ -5,6 +5,15 @@
 
 const depthMax = 64;
 
+/**
+ * Canonical JSON text encoded earlier, written as is where it appears in a value: a large value
+ * built from many small ones (a snapshot's thousands of dedup rows) encodes each part once, when
+ * it is created, instead of all of them again on every snapshot. The text must itself be canonical.
+ */
+export class CanonicalJsonText {
+  constructor(readonly text: string) {}
+}
+
 export function canonicalJson(value: unknown): string {
   const out: string[] = [];
   write(value, out, '$', 0);
@@ -27,6 +36,10 @@ function write(value: unknown, out: string[], path: string, depth: number): void
     case 'object':
       if (value === null) {
         out.push('null');
+        return;
+      }
+      if (value instanceof CanonicalJsonText) {
+        out.push(value.text);
         return;
       }
       if (Array.isArray(value)) {

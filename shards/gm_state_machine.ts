@@ -107,17 +107,17 @@ export class GmStateMachine implements StateMachine<GmResult> {
     const fingerprint = commandFingerprint(cmd);
     const seen = this.dedup.get(cmd.commandId);
     if (seen !== undefined) {
-      if (seen.fingerprint === fingerprint) return structuredClone(seen.result);
+      if (seen.fingerprint === fingerprint) return this.dedup.resultOf(seen);
       return this.error('conflict', `commandId '${cmd.commandId}' was already used for a different command; use a new id for a new command`);
     }
     const result = this.decide(cmd, entry.index);
-    // A copy: what the caller does with its result must not change what a retry gets.
-    this.dedup.record(cmd.commandId, fingerprint, structuredClone(result));
+    // Recorded as canonical JSON: what the caller does with its result cannot change what a retry gets.
+    this.dedup.record(cmd.commandId, fingerprint, result);
     return result;
   }
 
   snapshot(): Uint8Array {
-    return canonicalJsonBytes({ format: 'nimmer/gm-state/v1', state: this.state(), dedup: this.dedup.toJSON() });
+    return canonicalJsonBytes({ format: 'nimmer/gm-state/v1', state: this.state(), dedup: this.dedup.toCanonicalJson() });
   }
 
   /** Replaces the whole state; empty bytes mean the initial state. Throws on a corrupt snapshot. */

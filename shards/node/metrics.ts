@@ -2,9 +2,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Directing } from './directing.ts';
 import type { GmNode } from './gm_node.ts';
+import { RequestLatency } from './latency.ts';
 
 export class NodeMetrics {
   readonly registry = new Registry();
+  /** Where slow requests waited (GET /admin/latency). */
+  readonly latency = new RequestLatency();
   readonly httpRequests = new Counter({ name: 'nimmer_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
   readonly httpDuration = new Histogram({ name: 'nimmer_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly forwarded = new Counter({ name: 'nimmer_http_forwarded_total', help: 'Requests forwarded to another node', registers: [this.registry] });
