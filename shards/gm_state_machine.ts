@@ -10,7 +10,7 @@ import { newEventUid } from '../catalogue/index.ts';
 import type { AppliedCommand, StateMachine } from '../consensus/runtime/index.ts';
 import { canonicalJsonBytes } from './canonical_json.ts';
 import {
-  commandFingerprint,
+  entryFingerprint,
   decodeGmCommand,
   type ApplyOutcomeCommand,
   type AxisDefinition,
@@ -104,7 +104,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
     // Transfer commands are idempotent by transfer id through the transfer tables (bounded
     // separately), so they do not churn the command dedup table.
     if (isTxCommand(cmd)) return this.decide(cmd, entry.index);
-    const fingerprint = commandFingerprint(cmd);
+    const fingerprint = entryFingerprint(decoded);
     const seen = this.dedup.get(cmd.commandId);
     if (seen !== undefined) {
       if (seen.fingerprint === fingerprint) return this.dedup.resultOf(seen);

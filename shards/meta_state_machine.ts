@@ -10,7 +10,7 @@ import { CatalogueError, checkCatalogueUpgrade, validateCatalogue } from '../cat
 import type { AppliedCommand, StateMachine } from '../consensus/runtime/index.ts';
 import { canonicalJsonBytes } from './canonical_json.ts';
 import {
-  commandFingerprint,
+  entryFingerprint,
   decodeMetaCommand,
   type CommandError,
   type ErrorCode,
@@ -129,7 +129,7 @@ export class MetaStateMachine implements StateMachine<MetaResult> {
     // Without a valid command there is no trustworthy commandId to remember: refuse, change nothing.
     if (!decoded.ok) return error('invalid', decoded.message);
     const cmd = decoded.command;
-    const fingerprint = commandFingerprint(cmd);
+    const fingerprint = entryFingerprint(decoded);
     const seen = this.dedup.get(cmd.commandId);
     if (seen !== undefined) {
       if (seen.fingerprint === fingerprint) return this.dedup.resultOf(seen);

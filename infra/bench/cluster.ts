@@ -140,6 +140,8 @@ export interface ServerLatency {
   eventLoopDelayMsMax: number[];
   eventLoopDelayMsP99: number[];
   snapshotMsMax: number[];
+  /** Snapshots taken, sent, installed and proposals timed out in the window, summed over the nodes. */
+  runtimeCounts: Record<string, number>;
   /** A few of the slowest proposals' stages (ms), for the log. */
   samples: string[];
 }
@@ -147,11 +149,15 @@ export interface ServerLatency {
 interface LatencyPayload {
   requests: { slowMs: number; slow: number; verySlow: number; maxMs: number; slowBeforeRaftMsTotal: number; slowRaftMsTotal: number; slowAfterRaftMsTotal: number; eventLoopDelayMs: { p99: number; max: number } };
   proposals: { slow: number; verySlow: number; maxMs: number; slowStageMsTotal: { queue: number; toLog: number; commit: number }; recent: Array<{ groupId: number; leader: boolean; queue: number; toLog: number; commit: number; total: number }> };
-  runtime: { snapshotMsMax: number };
+  runtime: { snapshotMsMax: number; snapshotsTaken: number; snapshotsSent: number; snapshotsInstalled: number; proposalsTimedOut: number };
 }
 
-async function nimmerLatency(origins: string[]): Promise<ServerLatency> {
+const RUNTIME_COUNTED = ['snapshotsTaken', 'snapshotsSent', 'snapshotsInstalled', 'proposalsTimedOut'] as const;
+
+/** GET /admin/latency of every node; `since` (the runtime counters at the window's start) turns counters into the window's counts. */
+async function nimmerLatency(origins: string[], since?: LatencyPayload['runtime'][]): Promise<ServerLatency> {
   const ps = (await Promise.all(origins.map((o) => http(`${o}/admin/latency`)))).map((r) => r.body as LatencyPayload);
+  const runtimeCounts = Object.fromEntries(RUNTIME_COUNTED.map((k) => [k, ps.reduce((a, p, i) => a + p.runtime[k] - (since?.[i]?.[k] ?? 0), 0)])) as Record<(typeof RUNTIME_COUNTED)[number], number>;
   const sum = (f: (p: LatencyPayload) => number) => ps.reduce((a, p) => a + f(p), 0);
   const requestsSlow = sum((p) => p.requests.slow);
   const proposalsSlow = sum((p) => p.proposals.slow);
@@ -179,6 +185,7 @@ async function nimmerLatency(origins: string[]): Promise<ServerLatency> {
     eventLoopDelayMsMax: ps.map((p) => p.requests.eventLoopDelayMs.max),
     eventLoopDelayMsP99: ps.map((p) => p.requests.eventLoopDelayMs.p99),
     snapshotMsMax: ps.map((p) => p.runtime.snapshotMsMax),
+    runtimeCounts,
     samples,
   };
 }
@@ -216,7 +223,7 @@ function etcdTarget(etcd: EtcdCluster, registers: Register[], valueBytes: number
   return { system: 'etcd', pids: etcd.pids, writes, reads, diskStats: async () => sumStats(await Promise.all(etcd.urls.map(etcdDiskStats))) };
 }
 
-function nimmerTarget(c: LocalCluster, registers: Register[]): Target {
+export function nimmerTarget(c: LocalCluster, registers: Register[]): Target {
   const origins = [...c.procs.keys()].sort().map((id) => c.url(id));
   const writes: LoadRequest[] = [];
   const reads: LoadRequest[] = [];
@@ -229,14 +236,18 @@ function nimmerTarget(c: LocalCluster, registers: Register[]): Target {
       }
     }
   }
+  let since: LatencyPayload['runtime'][] | undefined;
   return {
     system: 'nimmer',
     pids: [...c.procs.values()].map((p) => p.pid!),
     writes,
     reads,
     diskStats: async () => sumStats(await Promise.all(origins.map(nimmerDiskStats))),
-    resetLatency: () => Promise.all(origins.map((o) => http(`${o}/admin/latency`, 'DELETE'))),
-    latency: () => nimmerLatency(origins),
+    resetLatency: async () => {
+      since = (await Promise.all(origins.map((o) => http(`${o}/admin/latency`)))).map((r) => (r.body as LatencyPayload).runtime);
+      await Promise.all(origins.map((o) => http(`${o}/admin/latency`, 'DELETE')));
+    },
+    latency: () => nimmerLatency(origins, since),
   };
 }
 
@@ -251,7 +262,7 @@ interface NimmerCluster {
 }
 
 /** A 3-node cluster with `shards` shards replicated on all 3 nodes, each serving reads and writes on every node. */
-async function startNimmer(shards: number, opts: ClusterBenchOptions, nodeOptions?: string): Promise<NimmerCluster> {
+export async function startNimmer(shards: number, opts: ClusterBenchOptions, nodeOptions?: string): Promise<NimmerCluster> {
   const savedNodeOptions = process.env.NODE_OPTIONS;
   // Node processes inherit NODE_OPTIONS: the way to profile them without touching the launcher.
   if (nodeOptions !== undefined) process.env.NODE_OPTIONS = `${savedNodeOptions ?? ''} ${nodeOptions}`.trim();
@@ -301,7 +312,7 @@ function machineCpuMs(): { busyMs: number } {
   return { busyMs: ((total - idle) * 1000) / CLOCK_TICKS_PER_SEC };
 }
 
-async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: number, opts: ClusterBenchOptions, atMeasureStart?: () => Promise<unknown>): Promise<LevelResult> {
+export async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: number, opts: ClusterBenchOptions, atMeasureStart?: () => Promise<unknown>): Promise<LevelResult> {
   const spec: LoadSpec = {
     label: `${target.system} ${op} c=${clients}`,
     clients,
@@ -362,7 +373,7 @@ function logServerLatency(l: ServerLatency): void {
     `           proposals: ${l.proposalsSlow} > ${l.slowMs} ms (${l.proposalsVerySlow} > ${2 * l.slowMs}), max ${fmt(l.proposalMsMax, 0)} ms; mean of the slow ones: ` +
       `queue ${fmt(l.slowQueueMsMean, 1)} + to log ${fmt(l.slowToLogMsMean, 1)} + commit/apply ${fmt(l.slowCommitMsMean, 1)} ms`,
   );
-  log(`           event-loop delay p99/max per node: ${l.eventLoopDelayMsP99.map((p, i) => `${fmt(p, 0)}/${fmt(l.eventLoopDelayMsMax[i], 0)}`).join(', ')} ms; snapshot ms max per node: ${l.snapshotMsMax.map((x) => fmt(x, 0)).join(', ')}`);
+  log(`           event-loop delay p99/max per node: ${l.eventLoopDelayMsP99.map((p, i) => `${fmt(p, 0)}/${fmt(l.eventLoopDelayMsMax[i], 0)}`).join(', ')} ms; snapshot ms max per node (since start): ${l.snapshotMsMax.map((x) => fmt(x, 0)).join(', ')}; in the window: ${Object.entries(l.runtimeCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const s of l.samples) log(`             slow proposal ${s}`);
 }
 

@@ -4,7 +4,7 @@
 // Raft summed. Together with the runtime's ProposalLatency (stages inside Raft) and the event
 // loop's delay, it tells a tail caused by Raft from one caused by the process.
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 
 interface SlowRequest {
   route: string;
@@ -49,31 +49,29 @@ export class RequestLatency {
     }
   }
 
-  register(app: FastifyInstance): void {
-    app.addHook('onResponse', async (req, reply) => {
-      this.requests++;
-      const totalMs = reply.elapsedTime;
-      if (totalMs > this.maxMs) this.maxMs = totalMs;
-      if (totalMs <= this.slowMs) return;
-      const endMs = performance.now();
-      const startMs = endMs - totalMs;
-      const span = raftSpans.get(req);
-      const s: SlowRequest = {
-        route: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
-        status: reply.statusCode,
-        beforeRaftMs: span ? span.startMs - startMs : totalMs,
-        raftMs: span ? (span.endMs || endMs) - span.startMs : 0,
-        afterRaftMs: span ? endMs - (span.endMs || endMs) : 0,
-        totalMs,
-      };
-      this.slow++;
-      if (totalMs > 2 * this.slowMs) this.verySlow++;
-      this.slowBeforeRaftMsTotal += s.beforeRaftMs;
-      this.slowRaftMsTotal += s.raftMs;
-      this.slowAfterRaftMsTotal += s.afterRaftMs;
-      this.recent.push(s);
-      if (this.recent.length > RECENT_MAX) this.recent.shift();
-    });
+  /** Called from the node's onResponse hook with fastify's elapsed time of the request. */
+  observe(req: FastifyRequest, status: number, totalMs: number): void {
+    this.requests++;
+    if (totalMs > this.maxMs) this.maxMs = totalMs;
+    if (totalMs <= this.slowMs) return;
+    const endMs = performance.now();
+    const startMs = endMs - totalMs;
+    const span = raftSpans.get(req);
+    const s: SlowRequest = {
+      route: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
+      status,
+      beforeRaftMs: span ? span.startMs - startMs : totalMs,
+      raftMs: span ? (span.endMs || endMs) - span.startMs : 0,
+      afterRaftMs: span ? endMs - (span.endMs || endMs) : 0,
+      totalMs,
+    };
+    this.slow++;
+    if (totalMs > 2 * this.slowMs) this.verySlow++;
+    this.slowBeforeRaftMsTotal += s.beforeRaftMs;
+    this.slowRaftMsTotal += s.raftMs;
+    this.slowAfterRaftMsTotal += s.afterRaftMs;
+    this.recent.push(s);
+    if (this.recent.length > RECENT_MAX) this.recent.shift();
   }
 
   snapshot() {

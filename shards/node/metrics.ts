@@ -1,4 +1,5 @@
 // /metrics: Prometheus series for raft (per group), HTTP and the runtime's counters.
+import type { FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Directing } from './directing.ts';
 import type { GmNode } from './gm_node.ts';
@@ -26,8 +27,25 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  /** Labelled children by method, route and status: prom-client hashes a label object on every call otherwise. */
+  private readonly requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'nimmer_process_' });
+  }
+
+  /** One answered request: the Prometheus series and the slow-request accounting. */
+  observeRequest(req: FastifyRequest, status: number, elapsedMs: number): void {
+    const route = req.routeOptions.url ?? 'unknown';
+    const key = `${req.method} ${route} ${status}`;
+    let series = this.requestSeries.get(key);
+    if (series === undefined) {
+      series = { count: this.httpRequests.labels(req.method, route, String(status)), duration: this.httpDuration.labels(req.method, route) };
+      this.requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(elapsedMs / 1000);
+    this.latency.observe(req, status, elapsedMs);
   }
 
   /** Refreshes the gauges from the node's current state (called per scrape). */

@@ -152,10 +152,10 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     }
   }
 
-  metrics.latency.register(app);
-  app.addHook('onResponse', async (req, reply) => {
-    metrics.httpRequests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown' }, reply.elapsedTime / 1000);
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.observeRequest(req, reply.statusCode, reply.elapsedTime);
+    done();
   });
 
   // --- cluster and health ----------------------------------------------------------------------
