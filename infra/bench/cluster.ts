@@ -466,6 +466,24 @@ function costTable(cmp: Comparison[]): string[] {
   return lines;
 }
 
+/** The tail of each level: the client's slow requests for both systems, where nimmer's waited. */
+function tailTable(cmp: Comparison[]): string[] {
+  const lines = [
+    '| op | clients | > 200 ms n / e | > 400 ms n / e | max ms n / e | nimmer slow requests: before / in / after Raft ms | nimmer slow proposals: queue / to log / commit ms | nimmer event-loop delay max ms | nimmer snapshots |',
+    '|---|---:|---:|---:|---:|---|---|---|---:|',
+  ];
+  for (const c of cmp) {
+    const [n, e] = [c.nimmer, c.etcd];
+    const l = n.serverLatency;
+    const stages = l ? `${l.requestsSlow}: ${fmt(l.slowBeforeRaftMsMean, 1)} / ${fmt(l.slowRaftMsMean, 1)} / ${fmt(l.slowAfterRaftMsMean, 1)}` : 'n/a';
+    const props = l ? `${l.proposalsSlow}: ${fmt(l.slowQueueMsMean, 1)} / ${fmt(l.slowToLogMsMean, 1)} / ${fmt(l.slowCommitMsMean, 1)}` : 'n/a';
+    lines.push(
+      `| ${c.op} | ${c.clients} | ${n.over200Ms} / ${e.over200Ms} | ${n.over400Ms} / ${e.over400Ms} | ${fmt(n.latencyMsMax, 0)} / ${fmt(e.latencyMsMax, 0)} | ${stages} | ${props} | ${l ? l.eventLoopDelayMsMax.map((x) => fmt(x, 0)).join(', ') : 'n/a'} | ${l?.runtimeCounts.snapshotsTaken ?? 'n/a'} |`,
+    );
+  }
+  return lines;
+}
+
 interface MemoryFigure {
   system: System;
   shards: number | null;
@@ -501,6 +519,10 @@ function markdown(report: ClusterReport, opts: ClusterBenchOptions): string {
       '"Other processes" is CPU used on this machine by anything but the servers, the load generator and the bench during the window.',
     '',
     ...costTable(report.comparisons),
+    '',
+    '## The tail (client counts for both; where nimmer\'s slow requests waited, from its nodes\' `GET /admin/latency`, summed over the 3 nodes)',
+    '',
+    ...tailTable(report.comparisons),
     '',
     '## RSS per server process',
     '',
