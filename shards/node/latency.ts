@@ -34,7 +34,7 @@ export class RequestLatency {
 
   constructor(slowMs = 200) {
     this.slowMs = slowMs;
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.loopDelay.enable();
   }
 
