@@ -5,10 +5,73 @@
 
 const depthMax = 64;
 
+/**
+ * Canonical JSON text encoded earlier, written as is where it appears in a value: a large value
+ * built from many small ones (a snapshot's thousands of dedup rows) encodes each part once, when
+ * it is created, instead of all of them again on every snapshot. The text must itself be canonical.
+ */
+export class CanonicalJsonText {
+  constructor(readonly text: string) {}
+}
+
 export function canonicalJson(value: unknown): string {
+  try {
+    return fast(value, 0);
+  } catch (e) {
+    if (e !== notFast) throw e;
+  }
+  // Something it cannot encode: the path-tracking encoder says where (and throws).
   const out: string[] = [];
   write(value, out, '$', 0);
   return out.join('');
+}
+
+const notFast = new Error('canonical JSON: not encodable on the fast path');
+
+/**
+ * The encoder of the hot paths (every command and every remembered result goes through it): no
+ * path strings built for error messages that are almost never needed; anything it cannot encode
+ * throws `notFast`, and `write` encodes again to say where.
+ */
+function fast(value: unknown, depth: number): string {
+  if (depth > depthMax) throw notFast;
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw notFast;
+      return Object.is(value, -0) ? '0' : JSON.stringify(value);
+    case 'object': {
+      if (value === null) return 'null';
+      if (value instanceof CanonicalJsonText) return value.text;
+      if (Array.isArray(value)) {
+        let s = '[';
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (item === undefined) throw notFast;
+          s += i > 0 ? `,${fast(item, depth + 1)}` : fast(item, depth + 1);
+        }
+        return `${s}]`;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw notFast;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let s = '{';
+      let first = true;
+      for (const k of keys) {
+        const v = record[k];
+        if (v === undefined) continue;
+        s += `${first ? '' : ','}${JSON.stringify(k)}:${fast(v, depth + 1)}`;
+        first = false;
+      }
+      return `${s}}`;
+    }
+    default:
+      throw notFast;
+  }
 }
 
 function write(value: unknown, out: string[], path: string, depth: number): void {
@@ -27,6 +90,10 @@ function write(value: unknown, out: string[], path: string, depth: number): void
     case 'object':
       if (value === null) {
         out.push('null');
+        return;
+      }
+      if (value instanceof CanonicalJsonText) {
+        out.push(value.text);
         return;
       }
       if (Array.isArray(value)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson, CanonicalJsonText } from './canonical-json.ts';
 import { CatalogueError, catalogueHash, decodeCatalogue, defaultCatalogue, encodeCatalogue, validateCatalogue, type CatalogueDocument } from './index.ts';
 import { fixtureDocument } from './testing/fixture.ts';
 
@@ -34,6 +34,41 @@ describe('canonical JSON', () => {
     expect(() => canonicalJson([1, undefined])).toThrow('undefined array element at $[1]');
     expect(() => canonicalJson({ d: new Date(0) })).toThrow('$.d is not a plain object');
     expect(() => canonicalJson({ n: 1n })).toThrow('cannot encode a bigint');
+    expect(() => canonicalJson({ deep: { ok: [1, { bad: () => 1 }] } })).toThrow('cannot encode a function at $.deep.ok[1].bad');
+  });
+
+  it('nests 64 levels deep and no deeper', () => {
+    const nest = (levels: number): unknown => (levels === 0 ? 1 : [nest(levels - 1)]);
+    expect(canonicalJson(nest(64))).toBe(`${'['.repeat(64)}1${']'.repeat(64)}`);
+    expect(() => canonicalJson(nest(65))).toThrow('nesting deeper than 64 at $[0]');
+  });
+
+  it('writes pre-encoded text as is', () => {
+    expect(canonicalJson({ b: new CanonicalJsonText('[1,{"a":2}]'), a: 'x' })).toBe('{"a":"x","b":[1,{"a":2}]}');
+  });
+
+  it('agrees with sorting keys and JSON.stringify on random values (seeded)', () => {
+    const seed = 20261203;
+    let state = seed;
+    const rnd = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const keys = ['a', 'B', 'é', 'aa', '', 'z"q', '\u0001', '10', '9', 'ω'];
+    const gen = (depth: number): unknown => {
+      const r = rnd();
+      if (depth > 4 || r < 0.3) return [rnd() * 1e6 - 5e5, 'str\n"é', true, false, null, 0, 2 ** 60][Math.floor(rnd() * 7)];
+      if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => gen(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 5) }, () => [keys[Math.floor(rnd() * keys.length)], gen(depth + 1)]));
+    };
+    // The reference writes keys itself: an object would put integer-like keys ('10', '9') first.
+    const reference = (v: unknown): string =>
+      Array.isArray(v)
+        ? `[${v.map(reference).join(',')}]`
+        : v !== null && typeof v === 'object'
+          ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${reference((v as Record<string, unknown>)[k])}`).join(',')}}`
+          : JSON.stringify(v);
+    for (let i = 0; i < 500; i++) {
+      const v = gen(0);
+      expect(canonicalJson(v), `seed ${seed}, value ${i}`).toBe(reference(v));
+    }
   });
 });
 

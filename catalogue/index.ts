@@ -81,4 +81,4 @@ export {
 } from './uid.ts';
 
 /** Canonical JSON (sorted keys, no whitespace): the same value always yields the same bytes. */
-export { canonicalJson } from './canonical-json.ts';
+export { canonicalJson, CanonicalJsonText } from './canonical-json.ts';

@@ -1,9 +1,9 @@
 // Canonical JSON for snapshots and command encodings: the catalogue's encoding (sorted keys, no
 // whitespace, finite numbers only), so two replicas that applied the same commands produce
 // byte-identical snapshots.
-import { canonicalJson } from '../catalogue/index.ts';
+import { canonicalJson, CanonicalJsonText } from '../catalogue/index.ts';
 
-export { canonicalJson };
+export { canonicalJson, CanonicalJsonText };
 
 const utf8Encoder = new TextEncoder();
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   commandFingerprint,
+  entryFingerprint,
   decodeCommand,
   decodeGmCommand,
   decodeMetaCommand,
@@ -13,6 +14,7 @@ import {
   type MetaCommand,
 } from './commands.ts';
 import { shardLimits } from './limits.ts';
+import { canonicalJson } from './canonical_json.ts';
 
 const meta: MetaCommand = {
   type: 'createShard',
@@ -24,10 +26,19 @@ const gm: GmCommand = { type: 'casAxis', commandId: 'req-2', axis: 'order', expe
 
 describe('encodeCommand / decodeCommand', () => {
   it('round-trips commands of both groups', () => {
-    expect(decodeMetaCommand(encodeCommand(meta))).toEqual({ ok: true, command: meta });
-    expect(decodeGmCommand(encodeCommand(gm))).toEqual({ ok: true, command: gm });
-    expect(decodeCommand(encodeCommand(meta))).toEqual({ ok: true, command: meta });
-    expect(decodeCommand(encodeCommand(gm))).toEqual({ ok: true, command: gm });
+    expect(decodeMetaCommand(encodeCommand(meta))).toEqual({ ok: true, command: meta, text: canonicalJson(meta) });
+    expect(decodeGmCommand(encodeCommand(gm))).toEqual({ ok: true, command: gm, text: canonicalJson(gm) });
+    expect(decodeCommand(encodeCommand(meta))).toMatchObject({ ok: true, command: meta });
+    expect(decodeCommand(encodeCommand(gm))).toMatchObject({ ok: true, command: gm });
+  });
+
+  it('fingerprints a log entry from its text, as commandFingerprint does the command', () => {
+    for (const cmd of [meta, gm]) {
+      const decoded = decodeCommand(encodeCommand(cmd));
+      if (!decoded.ok) throw new Error(decoded.message);
+      expect(entryFingerprint(decoded)).toBe(commandFingerprint(cmd));
+      expect(entryFingerprint({ command: cmd })).toBe(commandFingerprint(cmd));
+    }
   });
 
   it('encodes canonically: key order does not change the bytes or the fingerprint', () => {

@@ -443,19 +443,23 @@ export function encodeCommand(cmd: MetaCommand | GmCommand): Uint8Array {
   return utf8Encoder.encode(canonicalJson(cmd));
 }
 
-export type DecodeResult<C> = { readonly ok: true; readonly command: C } | { readonly ok: false; readonly message: string };
+/** `text`: the JSON text the command was decoded from (decode*, not parse*), for entryFingerprint. */
+export type DecodeResult<C> = { readonly ok: true; readonly command: C; readonly text?: string } | { readonly ok: false; readonly message: string };
 
 type SchemaTable = Readonly<Record<string, z.ZodType>>;
 
 function decodeWith<C>(bytes: Uint8Array, schemas: SchemaTable, bytesMax: number, group: string): DecodeResult<C> {
   if (bytes.byteLength > bytesMax) return { ok: false, message: `the command is ${bytes.byteLength} bytes; a ${group} command is at most ${bytesMax}` };
   let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(utf8Decoder.decode(bytes));
+    text = utf8Decoder.decode(bytes);
+    raw = JSON.parse(text);
   } catch (e) {
     return { ok: false, message: `the command is not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}` };
   }
-  return parseCommandWith<C>(raw, schemas, group);
+  const r = parseCommandWith<C>(raw, schemas, group);
+  return r.ok ? { ok: true, command: r.command, text } : r;
 }
 
 function parseCommandWith<C>(raw: unknown, schemas: SchemaTable, group: string): DecodeResult<C> {
@@ -501,5 +505,19 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
 
 /** A digest of a parsed command, to tell a retry from a different command reusing its id. */
 export function commandFingerprint(cmd: MetaCommand | GmCommand): string {
-  return createHash('sha256').update(canonicalJson(cmd), 'utf8').digest('hex').slice(0, 24);
+  return textFingerprint(canonicalJson(cmd));
+}
+
+/**
+ * The fingerprint of a command decoded from a log entry, from the entry's own text: every replica
+ * hashes the same bytes, and the command's schemas neither add nor drop fields, so for an entry
+ * written by encodeCommand (canonical) it equals commandFingerprint of the command, without
+ * encoding the command again on every apply.
+ */
+export function entryFingerprint(decoded: { command: MetaCommand | GmCommand; text?: string }): string {
+  return decoded.text !== undefined ? textFingerprint(decoded.text) : commandFingerprint(decoded.command);
+}
+
+function textFingerprint(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 24);
 }

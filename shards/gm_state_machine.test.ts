@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { newEventUid } from '../catalogue/index.ts';
+import { canonicalJson, newEventUid } from '../catalogue/index.ts';
 import type { AxisDefinition, GmCommand, GmResult } from './commands.ts';
 import { GmStateMachine } from './gm_state_machine.ts';
 import type { GmState } from './gm_state.ts';
@@ -293,6 +293,19 @@ describe('idempotency by commandId', () => {
     r.index = d.index;
     expect(r.apply(propose)).toEqual(first);
     expect(Object.keys(restored.state().active)).toHaveLength(1);
+  });
+
+  it('a snapshot writes the rows encoded when recorded: the same bytes as encoding the whole state at once', () => {
+    const propose: GmCommand = { type: 'proposeEvent', commandId: 'p-1', template: 't', district: 'd', participants: ['p1', 'p2'], source: 'gm', effects: { order: 1 } };
+    d.apply(propose);
+    for (let i = 0; i < 20; i++) d.apply({ type: 'setAxis', commandId: `s-${i}`, axis: 'order', value: i - 0.5 });
+    const rows = JSON.parse(snapshotText(sm)).dedup as unknown[];
+    expect(rows).toHaveLength(22);
+    expect(snapshotText(sm)).toBe(canonicalJson({ format: 'nimmer/gm-state/v1', state: sm.state(), dedup: rows }));
+    // The remembered result is a copy: changing what apply returned does not change a retry's answer.
+    const r = d.apply({ type: 'setAxis', commandId: 'copy', axis: 'order', value: 7 }) as GmResult & { previous?: number };
+    r.previous = -1;
+    expect(d.apply({ type: 'setAxis', commandId: 'copy', axis: 'order', value: 7 })).toMatchObject({ previous: 18.5 });
   });
 
   it('the table is bounded: FIFO, N entries', () => {

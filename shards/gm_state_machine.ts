@@ -10,7 +10,7 @@ import { newEventUid } from '../catalogue/index.ts';
 import type { AppliedCommand, StateMachine } from '../consensus/runtime/index.ts';
 import { canonicalJsonBytes } from './canonical_json.ts';
 import {
-  commandFingerprint,
+  entryFingerprint,
   decodeGmCommand,
   type ApplyOutcomeCommand,
   type AxisDefinition,
@@ -104,20 +104,20 @@ export class GmStateMachine implements StateMachine<GmResult> {
     // Transfer commands are idempotent by transfer id through the transfer tables (bounded
     // separately), so they do not churn the command dedup table.
     if (isTxCommand(cmd)) return this.decide(cmd, entry.index);
-    const fingerprint = commandFingerprint(cmd);
+    const fingerprint = entryFingerprint(decoded);
     const seen = this.dedup.get(cmd.commandId);
     if (seen !== undefined) {
-      if (seen.fingerprint === fingerprint) return structuredClone(seen.result);
+      if (seen.fingerprint === fingerprint) return this.dedup.resultOf(seen);
       return this.error('conflict', `commandId '${cmd.commandId}' was already used for a different command; use a new id for a new command`);
     }
     const result = this.decide(cmd, entry.index);
-    // A copy: what the caller does with its result must not change what a retry gets.
-    this.dedup.record(cmd.commandId, fingerprint, structuredClone(result));
+    // Recorded as canonical JSON: what the caller does with its result cannot change what a retry gets.
+    this.dedup.record(cmd.commandId, fingerprint, result);
     return result;
   }
 
   snapshot(): Uint8Array {
-    return canonicalJsonBytes({ format: 'nimmer/gm-state/v1', state: this.state(), dedup: this.dedup.toJSON() });
+    return canonicalJsonBytes({ format: 'nimmer/gm-state/v1', state: this.state(), dedup: this.dedup.toCanonicalJson() });
   }
 
   /** Replaces the whole state; empty bytes mean the initial state. Throws on a corrupt snapshot. */

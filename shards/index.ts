@@ -118,6 +118,7 @@ export {
   parseMetaCommand,
   parseGmCommand,
   commandFingerprint,
+  entryFingerprint,
   formatIssues,
   type ErrorCode,
   type CommandError,

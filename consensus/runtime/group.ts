@@ -9,6 +9,10 @@ export interface ProposalWaiter {
   resolve(r: { index: number; term: number; result: unknown }): void;
   reject(e: Error): void;
   deadlineMs: number;
+  /** performance.now() at each stage (0 until reached), for ProposalLatency. */
+  proposedMs: number;
+  flushedMs: number;
+  appendedMs: number;
 }
 
 export interface ReadWaiter {

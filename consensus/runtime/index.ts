@@ -7,3 +7,4 @@ export type { RuntimeOptions, ResolvedRuntimeOptions } from './options.ts';
 export type { StateMachine, AppliedCommand } from './state_machine.ts';
 export { UnavailableError, IndeterminateError, UnknownGroupError } from './errors.ts';
 export type { DurableLog, DurableUpdate } from './durable_log.ts';
+export type { ProposalLatency, ProposalStagesMs, SlowProposal } from './latency.ts';

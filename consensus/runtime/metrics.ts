@@ -13,6 +13,10 @@ export class RuntimeMetrics {
   framesUndecodable = 0;
   framesMisaddressed = 0;
   snapshotsTaken = 0;
+  /** Time to take the snapshots (state machine serialisation, synchronous in the loop), and their size. */
+  snapshotMsTotal = 0;
+  snapshotMsMax = 0;
+  snapshotBytesLast = 0;
   snapshotsSent = 0;
   snapshotsInstalled = 0;
   quiesces = 0;
@@ -26,6 +30,13 @@ export class RuntimeMetrics {
     this.syncMsTotal += ms;
     if (ms > this.syncMsMax) this.syncMsMax = ms;
     this.groupsPerSyncTotal += groups;
+  }
+
+  observeSnapshot(ms: number, bytes: number): void {
+    this.snapshotsTaken++;
+    this.snapshotMsTotal += ms;
+    if (ms > this.snapshotMsMax) this.snapshotMsMax = ms;
+    this.snapshotBytesLast = bytes;
   }
 
   snapshot(): Record<string, number> {

@@ -16,6 +16,7 @@ import { nodePhase, resolveRuntimeOptions } from './options.ts';
 import type { StateMachine } from './state_machine.ts';
 import type { DurableLog } from './durable_log.ts';
 import { RuntimeMetrics } from './metrics.ts';
+import { ProposalLatency } from './latency.ts';
 
 export function nodeName(id: ReplicaId): string {
   return `n${id}`;
@@ -54,6 +55,8 @@ export class RaftNode {
   readonly id: ReplicaId;
   readonly options: ReturnType<typeof resolveRuntimeOptions>;
   readonly metrics = new RuntimeMetrics();
+  /** Where this node's slow proposals waited. */
+  readonly latency = new ProposalLatency();
   private readonly groups = new Map<number, Group>();
   private readonly wal: DurableLog;
   private readonly recovered: Map<number, RecoveredState>;
@@ -227,7 +230,8 @@ export class RaftNode {
     this.markDirty(g);
     this.metrics.proposals++;
     return new Promise((resolve, reject) => {
-      const w: ProposalWaiter = { resolve, reject, deadlineMs: performance.now() + timeoutMs };
+      const now = performance.now();
+      const w: ProposalWaiter = { resolve, reject, deadlineMs: now + timeoutMs, proposedMs: now, flushedMs: 0, appendedMs: 0 };
       g.proposals.set(seq, w);
     });
   }
@@ -239,6 +243,11 @@ export class RaftNode {
     g.proposalBatch = [];
     g.proposalBatchSeqs = [];
     this.metrics.proposalBatches++;
+    const now = performance.now();
+    for (const seq of seqs) {
+      const w = g.proposals.get(seq);
+      if (w) w.flushedMs = now;
+    }
     try {
       g.rn.proposeBatch(datas);
     } catch (e) {
@@ -489,6 +498,7 @@ export class RaftNode {
       // applyBeforeDurable a leader need not wait for its own fsync): apply them now, while the
       // fsync of newer entries runs.
       if (rd.entries.length > 0 || rd.committedEntries.length > 0) g.idleTicks = 0;
+      if (rd.entries.length > 0 && g.proposals.size > 0) this.noteAppended(g, rd.entries);
       if (rd.committedEntries.length > 0) {
         this.applyEntries(g, rd.committedEntries);
         g.rn.onApplied(rd.committedEntries);
@@ -603,6 +613,7 @@ export class RaftNode {
             const w = g.proposals.get(env.seq);
             if (w) {
               g.proposals.delete(env.seq);
+              this.latency.observe(g.id, g.rn.role === 'leader', w.proposedMs, w.flushedMs, w.appendedMs, performance.now());
               w.resolve({ index: e.index, term: e.term, result });
             }
           }
@@ -610,6 +621,19 @@ export class RaftNode {
         this.metrics.applied++;
       }
       g.appliedIndex = e.index;
+    }
+  }
+
+  /** Stamps this node's own proposals that just reached its log (ProposalLatency's toLog stage). */
+  private noteAppended(g: Group, entries: Ready['entries']): void {
+    let now = 0;
+    for (const e of entries) {
+      if (e.type !== 'normal' || e.data.byteLength === 0) continue;
+      const env = decodeEnvelope(e.data);
+      if (!env || env.originNode !== this.id) continue;
+      const w = g.proposals.get(env.seq);
+      if (!w || w.appendedMs !== 0) continue;
+      w.appendedMs = now ||= performance.now();
     }
   }
 
@@ -622,6 +646,7 @@ export class RaftNode {
     if (g.rn.raft.raftLog.hasNextOrInProgressSnapshot()) return;
     if (!g.snapshotDue && !this.snapshotBoundaryCrossed(g)) return;
     g.snapshotDue = false;
+    const t0 = performance.now();
     const snap = g.storage.createSnapshot(g.appliedIndex, g.confState, g.sm.snapshot());
     g.snapshotIndex = snap.metadata.index;
     this.wal.append(g.id, { snapshot: snap });
@@ -632,7 +657,7 @@ export class RaftNode {
       // The WAL may drop entries only once the snapshot covering them is durable (next sync).
       g.walCompactTo = compactTo;
     }
-    this.metrics.snapshotsTaken++;
+    this.metrics.observeSnapshot(performance.now() - t0, snap.data.byteLength);
   }
 
   /** Sends a Ready's messages; a batch appended to several followers is encoded once. */

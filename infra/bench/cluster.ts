@@ -53,6 +53,8 @@ interface LevelResult extends LoadResult {
   fsyncMsMean: number;
   /** CPU used on this machine by processes other than the servers and the load generator (cores). */
   otherCpuCores: number;
+  /** nimmer: where its slow requests waited. */
+  serverLatency?: ServerLatency;
 }
 
 interface Register {
@@ -113,6 +115,79 @@ interface Target {
   reads: LoadRequest[];
   /** WAL fsyncs so far, summed over the 3 servers (from their own metrics). */
   diskStats(): Promise<DiskStats>;
+  /** nimmer only: zero the servers' slow-request accounting (at the start of the measured window) and read it back. */
+  resetLatency?(): Promise<unknown>;
+  latency?(): Promise<ServerLatency>;
+}
+
+/** Where the servers' slow requests (> slowMs) waited in the measured window, summed over the 3 nodes (GET /admin/latency). */
+export interface ServerLatency {
+  slowMs: number;
+  requestsSlow: number;
+  requestsVerySlow: number;
+  requestMsMax: number;
+  /** Mean over the slow requests: before the Raft call, in it, after it. */
+  slowBeforeRaftMsMean: number;
+  slowRaftMsMean: number;
+  slowAfterRaftMsMean: number;
+  proposalsSlow: number;
+  proposalsVerySlow: number;
+  proposalMsMax: number;
+  /** Mean over the slow proposals: waiting for a loop round, reaching this node's log, commit and apply. */
+  slowQueueMsMean: number;
+  slowToLogMsMean: number;
+  slowCommitMsMean: number;
+  eventLoopDelayMsMax: number[];
+  eventLoopDelayMsP99: number[];
+  snapshotMsMax: number[];
+  /** Snapshots taken, sent, installed and proposals timed out in the window, summed over the nodes. */
+  runtimeCounts: Record<string, number>;
+  /** A few of the slowest proposals' stages (ms), for the log. */
+  samples: string[];
+}
+
+interface LatencyPayload {
+  requests: { slowMs: number; slow: number; verySlow: number; maxMs: number; slowBeforeRaftMsTotal: number; slowRaftMsTotal: number; slowAfterRaftMsTotal: number; eventLoopDelayMs: { p99: number; max: number } };
+  proposals: { slow: number; verySlow: number; maxMs: number; slowStageMsTotal: { queue: number; toLog: number; commit: number }; recent: Array<{ groupId: number; leader: boolean; queue: number; toLog: number; commit: number; total: number }> };
+  runtime: { snapshotMsMax: number; snapshotsTaken: number; snapshotsSent: number; snapshotsInstalled: number; proposalsTimedOut: number };
+}
+
+const RUNTIME_COUNTED = ['snapshotsTaken', 'snapshotsSent', 'snapshotsInstalled', 'proposalsTimedOut'] as const;
+
+/** GET /admin/latency of every node; `since` (the runtime counters at the window's start) turns counters into the window's counts. */
+async function nimmerLatency(origins: string[], since?: LatencyPayload['runtime'][]): Promise<ServerLatency> {
+  const ps = (await Promise.all(origins.map((o) => http(`${o}/admin/latency`)))).map((r) => r.body as LatencyPayload);
+  const runtimeCounts = Object.fromEntries(RUNTIME_COUNTED.map((k) => [k, ps.reduce((a, p, i) => a + p.runtime[k] - (since?.[i]?.[k] ?? 0), 0)])) as Record<(typeof RUNTIME_COUNTED)[number], number>;
+  const sum = (f: (p: LatencyPayload) => number) => ps.reduce((a, p) => a + f(p), 0);
+  const requestsSlow = sum((p) => p.requests.slow);
+  const proposalsSlow = sum((p) => p.proposals.slow);
+  const perReq = (f: (p: LatencyPayload) => number) => (requestsSlow > 0 ? sum(f) / requestsSlow : Number.NaN);
+  const perProp = (f: (p: LatencyPayload) => number) => (proposalsSlow > 0 ? sum(f) / proposalsSlow : Number.NaN);
+  const samples = ps
+    .flatMap((p, i) => p.proposals.recent.map((r) => ({ ...r, node: i + 1 })))
+    .sort((a, b) => b.total - a.total)
+    .slice(0, 4)
+    .map((r) => `n${r.node} g${r.groupId}${r.leader ? ' (leader)' : ''}: queue ${fmt(r.queue, 1)} + toLog ${fmt(r.toLog, 1)} + commit ${fmt(r.commit, 1)} = ${fmt(r.total, 1)} ms`);
+  return {
+    slowMs: ps[0]?.requests.slowMs ?? Number.NaN,
+    requestsSlow,
+    requestsVerySlow: sum((p) => p.requests.verySlow),
+    requestMsMax: Math.max(...ps.map((p) => p.requests.maxMs)),
+    slowBeforeRaftMsMean: perReq((p) => p.requests.slowBeforeRaftMsTotal),
+    slowRaftMsMean: perReq((p) => p.requests.slowRaftMsTotal),
+    slowAfterRaftMsMean: perReq((p) => p.requests.slowAfterRaftMsTotal),
+    proposalsSlow,
+    proposalsVerySlow: sum((p) => p.proposals.verySlow),
+    proposalMsMax: Math.max(...ps.map((p) => p.proposals.maxMs)),
+    slowQueueMsMean: perProp((p) => p.proposals.slowStageMsTotal.queue),
+    slowToLogMsMean: perProp((p) => p.proposals.slowStageMsTotal.toLog),
+    slowCommitMsMean: perProp((p) => p.proposals.slowStageMsTotal.commit),
+    eventLoopDelayMsMax: ps.map((p) => p.requests.eventLoopDelayMs.max),
+    eventLoopDelayMsP99: ps.map((p) => p.requests.eventLoopDelayMs.p99),
+    snapshotMsMax: ps.map((p) => p.runtime.snapshotMsMax),
+    runtimeCounts,
+    samples,
+  };
 }
 
 const sumStats = (xs: DiskStats[]): DiskStats => xs.reduce((a, x) => ({ syncs: a.syncs + x.syncs, syncMs: a.syncMs + x.syncMs }), { syncs: 0, syncMs: 0 });
@@ -148,7 +223,7 @@ function etcdTarget(etcd: EtcdCluster, registers: Register[], valueBytes: number
   return { system: 'etcd', pids: etcd.pids, writes, reads, diskStats: async () => sumStats(await Promise.all(etcd.urls.map(etcdDiskStats))) };
 }
 
-function nimmerTarget(c: LocalCluster, registers: Register[]): Target {
+export function nimmerTarget(c: LocalCluster, registers: Register[]): Target {
   const origins = [...c.procs.keys()].sort().map((id) => c.url(id));
   const writes: LoadRequest[] = [];
   const reads: LoadRequest[] = [];
@@ -161,7 +236,19 @@ function nimmerTarget(c: LocalCluster, registers: Register[]): Target {
       }
     }
   }
-  return { system: 'nimmer', pids: [...c.procs.values()].map((p) => p.pid!), writes, reads, diskStats: async () => sumStats(await Promise.all(origins.map(nimmerDiskStats))) };
+  let since: LatencyPayload['runtime'][] | undefined;
+  return {
+    system: 'nimmer',
+    pids: [...c.procs.values()].map((p) => p.pid!),
+    writes,
+    reads,
+    diskStats: async () => sumStats(await Promise.all(origins.map(nimmerDiskStats))),
+    resetLatency: async () => {
+      since = (await Promise.all(origins.map((o) => http(`${o}/admin/latency`)))).map((r) => (r.body as LatencyPayload).runtime);
+      await Promise.all(origins.map((o) => http(`${o}/admin/latency`, 'DELETE')));
+    },
+    latency: () => nimmerLatency(origins, since),
+  };
 }
 
 async function okStatus(url: string, method = 'GET', body?: unknown): Promise<true | undefined> {
@@ -175,7 +262,7 @@ interface NimmerCluster {
 }
 
 /** A 3-node cluster with `shards` shards replicated on all 3 nodes, each serving reads and writes on every node. */
-async function startNimmer(shards: number, opts: ClusterBenchOptions, nodeOptions?: string): Promise<NimmerCluster> {
+export async function startNimmer(shards: number, opts: ClusterBenchOptions, nodeOptions?: string): Promise<NimmerCluster> {
   const savedNodeOptions = process.env.NODE_OPTIONS;
   // Node processes inherit NODE_OPTIONS: the way to profile them without touching the launcher.
   if (nodeOptions !== undefined) process.env.NODE_OPTIONS = `${savedNodeOptions ?? ''} ${nodeOptions}`.trim();
@@ -225,7 +312,7 @@ function machineCpuMs(): { busyMs: number } {
   return { busyMs: ((total - idle) * 1000) / CLOCK_TICKS_PER_SEC };
 }
 
-async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: number, opts: ClusterBenchOptions, atMeasureStart?: () => Promise<unknown>): Promise<LevelResult> {
+export async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: number, opts: ClusterBenchOptions, atMeasureStart?: () => Promise<unknown>): Promise<LevelResult> {
   const spec: LoadSpec = {
     label: `${target.system} ${op} c=${clients}`,
     clients,
@@ -238,13 +325,17 @@ async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: num
   let atStart: Promise<{ serverCpuMs: number; ownCpuMs: number; machineBusyMs: number; disk: DiskStats }> | undefined;
   const snapshot = async () => ({ serverCpuMs: cpuMsOfAll(target.pids), ownCpuMs: cpuMsOfAll(own), machineBusyMs: machineCpuMs().busyMs, disk: await target.diskStats() });
   let hook: Promise<unknown> = Promise.resolve();
+  let latencyReset: Promise<unknown> = Promise.resolve();
   const timer = setTimeout(() => {
     atStart = snapshot();
+    if (target.resetLatency) latencyReset = target.resetLatency();
     if (atMeasureStart) hook = atMeasureStart();
   }, spec.warmupMs);
   const r = await worker.run(spec);
   clearTimeout(timer);
   await hook;
+  await latencyReset;
+  const serverLatency = await target.latency?.();
   const end = await snapshot();
   const start = await (atStart ?? snapshot());
   const serverCpuMs = end.serverCpuMs - start.serverCpuMs;
@@ -259,6 +350,7 @@ async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: num
     opsPerFsync: syncs > 0 ? r.ok / syncs : Number.NaN,
     fsyncMsMean: syncs > 0 ? (end.disk.syncMs - start.disk.syncMs) / syncs : Number.NaN,
     otherCpuCores: Math.max(0, end.machineBusyMs - start.machineBusyMs - (end.ownCpuMs - start.ownCpuMs)) / spec.durationMs,
+    serverLatency,
   };
   log(
     `    ${target.system.padEnd(6)} ${op.padEnd(5)} clients=${String(clients).padStart(4)}  ops/s=${fmt(r.opsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 2).padStart(7)} ms  p99=${fmt(r.latencyMsP99, 2).padStart(7)} ms  p999=${fmt(r.latencyMsP999, 2).padStart(7)} ms  errors=${r.errors}${r.errors ? ` ${JSON.stringify(r.errorsByKind)}` : ''}`,
@@ -267,7 +359,22 @@ async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: num
     `           server CPU ${fmt(res.serverCpuCores)} cores (${fmt(res.serverCpuMsPerOp * 1000, 0)} µs/op), client ${fmt(r.clientCpuMsPerOp * 1000, 0)} µs/op, fsyncs ${fmt(res.fsyncsPerSec, 0)}/s (${fmt(res.opsPerFsync, 1)} ops each, ${fmt(res.fsyncMsMean)} ms), other processes ${fmt(res.otherCpuCores)} cores`,
   );
   for (const s of r.errorSamples) log(`      error sample: ${s}`);
+  log(`           client: ${r.over200Ms} requests > 200 ms, ${r.over400Ms} > 400 ms, max ${fmt(r.latencyMsMax, 0)} ms`);
+  if (serverLatency) logServerLatency(serverLatency);
   return res;
+}
+
+function logServerLatency(l: ServerLatency): void {
+  log(
+    `           servers: ${l.requestsSlow} requests > ${l.slowMs} ms (${l.requestsVerySlow} > ${2 * l.slowMs}), max ${fmt(l.requestMsMax, 0)} ms; mean of the slow ones: ` +
+      `${fmt(l.slowBeforeRaftMsMean, 1)} before Raft + ${fmt(l.slowRaftMsMean, 1)} in Raft + ${fmt(l.slowAfterRaftMsMean, 1)} after`,
+  );
+  log(
+    `           proposals: ${l.proposalsSlow} > ${l.slowMs} ms (${l.proposalsVerySlow} > ${2 * l.slowMs}), max ${fmt(l.proposalMsMax, 0)} ms; mean of the slow ones: ` +
+      `queue ${fmt(l.slowQueueMsMean, 1)} + to log ${fmt(l.slowToLogMsMean, 1)} + commit/apply ${fmt(l.slowCommitMsMean, 1)} ms`,
+  );
+  log(`           event-loop delay p99/max per node: ${l.eventLoopDelayMsP99.map((p, i) => `${fmt(p, 0)}/${fmt(l.eventLoopDelayMsMax[i], 0)}`).join(', ')} ms; snapshot ms max per node (since start): ${l.snapshotMsMax.map((x) => fmt(x, 0)).join(', ')}; in the window: ${Object.entries(l.runtimeCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const s of l.samples) log(`             slow proposal ${s}`);
 }
 
 /**
@@ -359,6 +466,24 @@ function costTable(cmp: Comparison[]): string[] {
   return lines;
 }
 
+/** The tail of each level: the client's slow requests for both systems, where nimmer's waited. */
+function tailTable(cmp: Comparison[]): string[] {
+  const lines = [
+    '| op | clients | > 200 ms n / e | > 400 ms n / e | max ms n / e | nimmer slow requests: before / in / after Raft ms | nimmer slow proposals: queue / to log / commit ms | nimmer event-loop delay max ms | nimmer snapshots |',
+    '|---|---:|---:|---:|---:|---|---|---|---:|',
+  ];
+  for (const c of cmp) {
+    const [n, e] = [c.nimmer, c.etcd];
+    const l = n.serverLatency;
+    const stages = l ? `${l.requestsSlow}: ${fmt(l.slowBeforeRaftMsMean, 1)} / ${fmt(l.slowRaftMsMean, 1)} / ${fmt(l.slowAfterRaftMsMean, 1)}` : 'n/a';
+    const props = l ? `${l.proposalsSlow}: ${fmt(l.slowQueueMsMean, 1)} / ${fmt(l.slowToLogMsMean, 1)} / ${fmt(l.slowCommitMsMean, 1)}` : 'n/a';
+    lines.push(
+      `| ${c.op} | ${c.clients} | ${n.over200Ms} / ${e.over200Ms} | ${n.over400Ms} / ${e.over400Ms} | ${fmt(n.latencyMsMax, 0)} / ${fmt(e.latencyMsMax, 0)} | ${stages} | ${props} | ${l ? l.eventLoopDelayMsMax.map((x) => fmt(x, 0)).join(', ') : 'n/a'} | ${l?.runtimeCounts.snapshotsTaken ?? 'n/a'} |`,
+    );
+  }
+  return lines;
+}
+
 interface MemoryFigure {
   system: System;
   shards: number | null;
@@ -394,6 +519,10 @@ function markdown(report: ClusterReport, opts: ClusterBenchOptions): string {
       '"Other processes" is CPU used on this machine by anything but the servers, the load generator and the bench during the window.',
     '',
     ...costTable(report.comparisons),
+    '',
+    '## The tail (client counts for both; where nimmer\'s slow requests waited, from its nodes\' `GET /admin/latency`, summed over the 3 nodes)',
+    '',
+    ...tailTable(report.comparisons),
     '',
     '## RSS per server process',
     '',

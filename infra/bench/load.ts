@@ -50,6 +50,9 @@ export interface LoadResult {
   latencyMsP99: number;
   latencyMsP999: number;
   latencyMsMax: number;
+  /** Successful measured requests slower than 200 ms and 400 ms (counted, not sampled: the tail's size). */
+  over200Ms: number;
+  over400Ms: number;
   /** CPU the load generator itself used during the measured window, in ms per successful op. */
   clientCpuMsPerOp: number;
 }
@@ -84,6 +87,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const samples = new Float64Array(loadLimits.samplesMax);
   let sampled = 0;
   let ok = 0;
+  let over200Ms = 0;
+  let over400Ms = 0;
   let errors = 0;
   const errorsByKind: Record<string, number> = {};
   const errorSamples: string[] = [];
@@ -120,10 +125,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         if (res.statusCode >= 200 && res.statusCode < 300) {
           if (measured && doneMs <= measureUntilMs) {
             ok++;
-            if (sampled < samples.length) samples[sampled++] = doneMs - sentMs;
+            const ms = doneMs - sentMs;
+            if (ms > 200) over200Ms++;
+            if (ms > 400) over400Ms++;
+            if (sampled < samples.length) samples[sampled++] = ms;
             else {
               const j = Math.floor(Math.random() * ok);
-              if (j < samples.length) samples[j] = doneMs - sentMs;
+              if (j < samples.length) samples[j] = ms;
             }
           }
         } else {
@@ -159,6 +167,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     latencyMsP99: quantile(sorted, 0.99),
     latencyMsP999: quantile(sorted, 0.999),
     latencyMsMax: sorted.length ? sorted[sorted.length - 1] : Number.NaN,
+    over200Ms,
+    over400Ms,
     clientCpuMsPerOp: ok > 0 ? (cpu.user + cpu.system) / 1000 / ok : Number.NaN,
   };
 }

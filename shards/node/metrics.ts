@@ -1,10 +1,14 @@
 // /metrics: Prometheus series for raft (per group), HTTP and the runtime's counters.
+import type { FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Directing } from './directing.ts';
 import type { GmNode } from './gm_node.ts';
+import { RequestLatency } from './latency.ts';
 
 export class NodeMetrics {
   readonly registry = new Registry();
+  /** Where slow requests waited (GET /admin/latency). */
+  readonly latency = new RequestLatency();
   readonly httpRequests = new Counter({ name: 'nimmer_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
   readonly httpDuration = new Histogram({ name: 'nimmer_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly forwarded = new Counter({ name: 'nimmer_http_forwarded_total', help: 'Requests forwarded to another node', registers: [this.registry] });
@@ -23,8 +27,25 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  /** Labelled children by method, route and status: prom-client hashes a label object on every call otherwise. */
+  private readonly requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'nimmer_process_' });
+  }
+
+  /** One answered request: the Prometheus series and the slow-request accounting. */
+  observeRequest(req: FastifyRequest, status: number, elapsedMs: number): void {
+    const route = req.routeOptions.url ?? 'unknown';
+    const key = `${req.method} ${route} ${status}`;
+    let series = this.requestSeries.get(key);
+    if (series === undefined) {
+      series = { count: this.httpRequests.labels(req.method, route, String(status)), duration: this.httpDuration.labels(req.method, route) };
+      this.requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(elapsedMs / 1000);
+    this.latency.observe(req, status, elapsedMs);
   }
 
   /** Refreshes the gauges from the node's current state (called per scrape). */

@@ -16,6 +16,7 @@ import { readBarrier, runtimeError, shardRecordOf } from './shard_access.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { Directing } from './directing.ts';
 import { eventTracer, registerPipelineRoutes } from './routes_pipeline.ts';
+import { RequestLatency } from './latency.ts';
 
 const FORWARDED_HEADER = 'x-nimmer-forwarded';
 const nodeName = (id: number) => `n${id}`;
@@ -151,9 +152,10 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     }
   }
 
-  app.addHook('onResponse', async (req, reply) => {
-    metrics.httpRequests.inc({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown' }, reply.elapsedTime / 1000);
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.observeRequest(req, reply.statusCode, reply.elapsedTime);
+    done();
   });
 
   // --- cluster and health ----------------------------------------------------------------------
@@ -251,7 +253,7 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     const q = parseInput(ConsistencySchema, req.query, 'query');
     const rec = await shardRecord(shard);
     if (!hosted(shard)) return forward(req, reply, rec);
-    if (q.consistency === 'linearizable') await barrier(rec.groupId);
+    if (q.consistency === 'linearizable') await RequestLatency.raft(req, () => barrier(rec.groupId));
     const { a, st } = axisOf(shard, axis);
     return { value: a.value, target: a.target, tolerance: a.tolerance, index: st.appliedIndex };
   });
@@ -272,7 +274,8 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     const rec = await shardRecord(shard);
     if (!hosted(shard)) return forward(req, reply, rec);
     axisOf(shard, axis);
-    const r = (await proposeGm(shard, command(axis, body, commandIdFrom(req, prefix))))!;
+    const cmd = command(axis, body, commandIdFrom(req, prefix));
+    const r = (await RequestLatency.raft(req, () => proposeGm(shard, cmd)))!;
     return { result: r.result as GmResult & { code?: string; value?: number }, index: r.index, term: r.term };
   }
 
@@ -439,6 +442,14 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
     const body = parseInput(CatalogueBody, req.body, 'catalogue');
     const r = (await proposeMeta({ type: 'setCatalogue', commandId: commandIdFrom(req, 'catalogue'), catalogue: body.catalogue as object }))!;
     return metaResult(r.result);
+  });
+
+  // Where slow requests and proposals waited since the last DELETE (the cluster bench reads it).
+  app.get('/admin/latency', async () => ({ nodeId: nodeName(node.id), requests: metrics.latency.snapshot(), proposals: node.raft.latency.snapshot(), runtime: node.raft.metrics.snapshot() }));
+  app.delete('/admin/latency', async () => {
+    metrics.latency.reset();
+    node.raft.latency.reset();
+    return { ok: true };
   });
 
   app.get('/admin/status', async () => {

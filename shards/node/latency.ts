@@ -1,0 +1,99 @@
+// Where this node's slow HTTP requests waited (GET/DELETE /admin/latency): each request is timed
+// from fastify's onRequest to onResponse, with the Raft part (propose or read barrier) marked by
+// the handler; requests slower than a threshold are counted with the time before, in and after
+// Raft summed. Together with the runtime's ProposalLatency (stages inside Raft) and the event
+// loop's delay, it tells a tail caused by Raft from one caused by the process.
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import type { FastifyRequest } from 'fastify';
+
+interface SlowRequest {
+  route: string;
+  status: number;
+  /** onRequest → Raft call (routing, body parsing, validation). */
+  beforeRaftMs: number;
+  raftMs: number;
+  /** Raft answered → response sent. */
+  afterRaftMs: number;
+  totalMs: number;
+}
+
+const RECENT_MAX = 32;
+const raftSpans = new WeakMap<FastifyRequest, { startMs: number; endMs: number }>();
+
+export class RequestLatency {
+  readonly slowMs: number;
+  requests = 0;
+  slow = 0;
+  verySlow = 0;
+  maxMs = 0;
+  slowBeforeRaftMsTotal = 0;
+  slowRaftMsTotal = 0;
+  slowAfterRaftMsTotal = 0;
+  private recent: SlowRequest[] = [];
+  private readonly loopDelay: IntervalHistogram;
+
+  constructor(slowMs = 200) {
+    this.slowMs = slowMs;
+    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    this.loopDelay.enable();
+  }
+
+  /** Times `fn` as the Raft part of request `req`. */
+  static async raft<T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> {
+    const span = { startMs: performance.now(), endMs: 0 };
+    raftSpans.set(req, span);
+    try {
+      return await fn();
+    } finally {
+      span.endMs = performance.now();
+    }
+  }
+
+  /** Called from the node's onResponse hook with fastify's elapsed time of the request. */
+  observe(req: FastifyRequest, status: number, totalMs: number): void {
+    this.requests++;
+    if (totalMs > this.maxMs) this.maxMs = totalMs;
+    if (totalMs <= this.slowMs) return;
+    const endMs = performance.now();
+    const startMs = endMs - totalMs;
+    const span = raftSpans.get(req);
+    const s: SlowRequest = {
+      route: `${req.method} ${req.routeOptions.url ?? 'unknown'}`,
+      status,
+      beforeRaftMs: span ? span.startMs - startMs : totalMs,
+      raftMs: span ? (span.endMs || endMs) - span.startMs : 0,
+      afterRaftMs: span ? endMs - (span.endMs || endMs) : 0,
+      totalMs,
+    };
+    this.slow++;
+    if (totalMs > 2 * this.slowMs) this.verySlow++;
+    this.slowBeforeRaftMsTotal += s.beforeRaftMs;
+    this.slowRaftMsTotal += s.raftMs;
+    this.slowAfterRaftMsTotal += s.afterRaftMs;
+    this.recent.push(s);
+    if (this.recent.length > RECENT_MAX) this.recent.shift();
+  }
+
+  snapshot() {
+    const ms = (ns: number) => ns / 1e6;
+    return {
+      slowMs: this.slowMs,
+      requests: this.requests,
+      slow: this.slow,
+      verySlow: this.verySlow,
+      maxMs: this.maxMs,
+      slowBeforeRaftMsTotal: this.slowBeforeRaftMsTotal,
+      slowRaftMsTotal: this.slowRaftMsTotal,
+      slowAfterRaftMsTotal: this.slowAfterRaftMsTotal,
+      recent: [...this.recent],
+      eventLoopDelayMs: { p50: ms(this.loopDelay.percentile(50)), p99: ms(this.loopDelay.percentile(99)), max: ms(this.loopDelay.max) },
+    };
+  }
+
+  reset(): void {
+    this.requests = this.slow = this.verySlow = this.maxMs = 0;
+    this.slowBeforeRaftMsTotal = this.slowRaftMsTotal = this.slowAfterRaftMsTotal = 0;
+    this.recent = [];
+    this.loopDelay.reset();
+  }
+}
