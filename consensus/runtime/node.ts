@@ -7,7 +7,7 @@ import type { ConfChange, ConfState, Message, Ready, ReplicaId } from '../raft/i
 import { assert, decodeConfChange, emptyConfState, NONE, ProposalDroppedError } from '../raft/index.ts';
 import type { PeerAddress, Frame } from '../transport/index.ts';
 import { Transport } from '../transport/index.ts';
-import { encodeEnvelope, newEnvelopeHeader, readEnvelopeHeader } from './envelope.ts';
+import { decodeEnvelope, encodeEnvelope, newEnvelopeHeader, readEnvelopeHeader } from './envelope.ts';
 import { IndeterminateError, UnavailableError, UnknownGroupError } from './errors.ts';
 import type { GroupOptions, ProposalWaiter, ReadWaiter, RecoveredState } from './group.ts';
 import { Group } from './group.ts';
