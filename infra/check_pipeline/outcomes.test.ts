@@ -1,0 +1,46 @@
+// The exactly-once outcome check as a pure function: it passes a clean history and names each way a
+// history can break (a second application, a wrong effect, an unrecorded move, a missing record).
+import { describe, expect, it } from 'vitest';
+import type { OutcomeRecord } from '../../shards/index.ts';
+import { checkOutcomesOnce, type DeliveredEvent, type ShardEquilibrium } from './outcomes.ts';
+
+const effects = { order: 10, prosperity: -4 };
+const eq = (order: number, prosperity: number, outcomesApplied: number): ShardEquilibrium => ({
+  axes: { order: { value: order, min: 0, max: 100 }, prosperity: { value: prosperity, min: -50, max: 50 }, faith: { value: 5, min: 0, max: 10 } },
+  outcomesApplied,
+});
+const rec = (atIndex: number, outcome: OutcomeRecord['outcome'], order: [number, number], prosperity: [number, number], applied = 1): OutcomeRecord => ({
+  outcome,
+  applied,
+  atIndex,
+  axes: { order: { before: order[0], after: order[1] }, prosperity: { before: prosperity[0], after: prosperity[1] } },
+});
+const ev = (uid: string, record: OutcomeRecord | null): DeliveredEvent => ({ uid, shard: 's', outcome: record?.outcome ?? 'success', record });
+
+// Two events: success at 95 (order clamped to 100), then partial.
+const clean = [ev('e1', rec(10, 'success', [95, 100], [0, -4])), ev('e2', rec(14, 'partial', [100, 100], [-4, -6]))];
+const run = (events: DeliveredEvent[], after = eq(100, -6, 9), complete = true) =>
+  checkOutcomesOnce({ events, effects, before: new Map([['s', eq(95, 0, 7)]]), after: new Map([['s', after]]), complete });
+
+describe('checkOutcomesOnce', () => {
+  it('passes a history where each outcome took effect once by the template effect (clamped), chained', () => {
+    expect(run(clean)).toEqual([]);
+  });
+
+  it('flags a second application', () => {
+    expect(run([clean[0]!, ev('e2', rec(14, 'partial', [100, 100], [-4, -6], 2))])).toEqual([expect.stringMatching(/e2: its outcome took effect 2 times/), expect.stringMatching(/2 outcome applications during the run, the delivered events account for 3/)]);
+  });
+
+  it('flags an effect applied twice in one move, and a move outside the recorded applications', () => {
+    const doubled = [clean[0]!, ev('e2', rec(14, 'partial', [100, 100], [-4, -8]))];
+    expect(run(doubled, eq(100, -8, 9))).toEqual([expect.stringMatching(/e2: partial moved prosperity from -4 to -8; the template's effect once gives -6/)]);
+    expect(run(clean, eq(100, -10, 9))).toEqual([expect.stringMatching(/prosperity ended at -10, the recorded applications end at -6/)]);
+    const gap = [clean[0]!, ev('e2', rec(14, 'partial', [100, 100], [-2, -4]))];
+    expect(run(gap, eq(100, -4, 9))).toEqual([expect.stringMatching(/prosperity was -4 after the previous outcome but -2 when event e2's applied/)]);
+  });
+
+  it('flags a missing record and an outcome that disagrees with the trace; skips the chain when not every event is known', () => {
+    expect(run([clean[0]!, ev('e2', null)], eq(100, -6, 9), false)).toEqual([expect.stringMatching(/e2: shard s records no outcome application/)]);
+    expect(run([{ ...clean[0]!, outcome: 'failure' }, clean[1]!])).toEqual([expect.stringMatching(/e1: GET \/events\/:uid says outcome failure, the shard applied success/)]);
+  });
+});
