@@ -66,7 +66,7 @@ export interface ClusterConfigFile {
   /** httpPeerAddresses[i][j]: how node i forwards HTTP requests to node j; omitted pairs go directly. */
   httpPeerAddresses?: Record<string, Record<string, Address>>;
   metaVoters: number[];
-  raft: { tickMs: number; electionTicks: number; heartbeatTicks: number };
+  raft: { tickMs: number; electionTicks: number; heartbeatTicks: number; snapshotEveryEntries?: number };
   gm: { enabled: boolean; tickMs: number; budgetActiveEventsMax: number };
   postgres?: string;
   nats?: string[];

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { applyStreams, installTransport, transportStreams } from '../../transport/index.ts';
+import { applyStreams, installTransport, migrate, PLAYER_MIGRATIONS, transportStreams, type TransportStreamsOptions } from '../../transport/index.ts';
 import { allocatePorts, type SupervisedProcess, type Supervisor } from '../launcher/index.ts';
 
 export const RELAY_ENTRY = fileURLToPath(new URL('../../transport/relay/main.ts', import.meta.url));
@@ -17,17 +17,29 @@ export interface Relays {
   stop(): Promise<void>;
 }
 
-export async function startRelays(options: { supervisor: Supervisor; postgresUrl: string; natsUrls: readonly string[] }): Promise<Relays> {
+export interface StartRelaysOptions {
+  supervisor: Supervisor;
+  postgresUrl: string;
+  natsUrls: readonly string[];
+  /** Stream limits (omitted: the transport's defaults). */
+  streams?: Omit<TransportStreamsOptions, 'replicas'>;
+  /** The relays' journal retention (omitted: the relay's default). */
+  journalRetentionMs?: number;
+}
+
+export async function startRelays(options: StartRelaysOptions): Promise<Relays> {
   const db = new pg.Client({ connectionString: options.postgresUrl });
   await db.connect();
   try {
     await installTransport(db);
+    // The login feed (nimmer.participation) the game backend reads at login; the active relay prunes it.
+    await migrate(db, PLAYER_MIGRATIONS);
   } finally {
     await db.end();
   }
   const nc = await connect({ servers: [...options.natsUrls] });
   try {
-    await applyStreams(nc, transportStreams({ replicas: options.natsUrls.length >= 3 ? 3 : 1 }));
+    await applyStreams(nc, transportStreams({ ...options.streams, replicas: options.natsUrls.length >= 3 ? 3 : 1 }));
   } finally {
     await nc.close();
   }
@@ -38,7 +50,7 @@ export async function startRelays(options: { supervisor: Supervisor; postgresUrl
       const proc = options.supervisor.spawnTs({
         name,
         entry: RELAY_ENTRY,
-        args: ['--pg', options.postgresUrl, '--nats', options.natsUrls.join(','), '--name', name, '--metrics-port', String(port)],
+        args: ['--pg', options.postgresUrl, '--nats', options.natsUrls.join(','), '--name', name, '--metrics-port', String(port), ...(options.journalRetentionMs !== undefined ? ['--journal-retention-ms', String(options.journalRetentionMs)] : [])],
       });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS} ms; see ${proc.logFile}`)), READY_TIMEOUT_MS);
