@@ -145,14 +145,14 @@ export function registerBenchCommands(program: Command): void {
     });
   bench
     .command('soak')
-    .description('constant load for --minutes (full mode: 10) in a real nimmer up cluster; samples every layer (register, flags, acks, journal, canon, Raft dirs, Postgres size, shard registers) and reports each slope after warm-up with a verdict')
+    .description('constant load for --minutes (full mode: 10) in a real nimmer up cluster with every retention window scaled to the run (stream max_age, relay journal, player TTLs, Raft snapshots, CRDT compaction); samples every layer (directors, register, flags, acks, journals, canon, participation, Raft log and dirs, JetStream, CRDT doc, real players\' SQLite by retention class, Postgres, node RSS) and reports each slope after warm-up with a verdict')
     .option('--minutes <n>', 'minutes of constant load (10 for the full soak; 1 to try it)', '10')
     .option('--smoke', 'a short try: 1 minute, samples every 2 s, journal window 10 s')
     .option('--rate <n>', 'events posted per second', '5')
     .option('--compositors <n>', 'compositor processes', '1')
     .option('--sample-ms <n>', 'sampling interval', '5000')
     .option('--warmup <share>', 'share of the run ignored as warm-up', '0.3')
-    .option('--journal-window-ms <n>', 'how long ended events (journal and canon rows) are kept', '60000')
+    .option('--journal-window-ms <n>', 'how long ended events (journal and canon rows) are kept; the streams\' max_age and the players\' TTLs scale with it', '60000')
     .option('--out <file>', 'write the JSON report here', 'bench-results/soak.json')
     .option('--keep', 'keep the data directory')
     .action(async (o: Record<string, string | boolean>) => {

@@ -11,7 +11,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { COMPOSED_CHANNEL } from '../../directors/index.ts';
 import { makeTempDir, removeDir } from '../launcher/testdata/helpers.ts';
-import { startCluster, type ClusterHandle } from '../up/cluster.ts';
+import { startCluster, type ClusterHandle, type StartClusterOptions } from '../up/cluster.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { acknowledgeDelivered, DISTRICTS_STREAM, EVENTS_STREAM, PlayerFleet } from '../../transport/index.ts';
 import { afterWarmup, slopeVerdict, type SlopeVerdict } from './slope.ts';
 
 export interface E2eBenchOptions {
@@ -54,9 +57,20 @@ interface Run {
 }
 
 /** Starts a cluster, the stand-in fleet (LISTEN composed → ack every participant) and the constant-rate poster. */
-async function startRun(label: string, compositors: number, directors: Record<string, unknown>, keep: boolean): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<void> }> {
+interface RunExtras {
+  /** More cluster options (stream limits, relay journal retention, snapshot interval). */
+  cluster?: Partial<StartClusterOptions>;
+  /** Participants the stand-in fleet leaves alone (real player clients acknowledge for themselves). */
+  realPlayer?: (participant: string) => boolean;
+  /** Extra participants for the i-th event (e.g. one real player). */
+  extraParticipants?: (i: number) => string[];
+  /** Called with each accepted event (the game session enters its real players). */
+  onPosted?: (eventUid: string, participants: string[]) => void;
+}
+
+async function startRun(label: string, compositors: number, directors: Record<string, unknown>, keep: boolean, extras: RunExtras = {}): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<void> }> {
   const dataDir = makeTempDir(`bench-${label}`);
-  const cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 2, replicas: 1, compositors, gm: { enabled: false }, directors, handleSignals: false });
+  const cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 2, replicas: 1, compositors, gm: { enabled: false }, directors, handleSignals: false, ...extras.cluster });
   const pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 8 });
   pool.on('error', () => undefined);
   const url = cluster.controllerUrl;
@@ -72,6 +86,7 @@ async function startRun(label: string, compositors: number, directors: Record<st
     const rows = await pool.query<{ id: string; participants: string[] }>('SELECT id, participants FROM nimmer.canon WHERE event_uid = $1', [uid]);
     const reg = await pool.query<{ participants: string[] }>(`SELECT ARRAY(SELECT jsonb_array_elements_text(event->'participants')) AS participants FROM nimmer.register_events WHERE event_uid = $1`, [uid]);
     for (const p of reg.rows[0]?.participants ?? []) {
+      if (extras.realPlayer?.(p)) continue;
       const canonIds = rows.rows.filter((r) => r.participants.includes(p)).map((r) => Number(r.id));
       const res = await fetch(`${url}/events/${uid}/delivered`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ participant: p, canonIds }) }).catch(() => null);
       if (res?.status === 200) acks.sent++;
@@ -95,12 +110,15 @@ async function startRun(label: string, compositors: number, directors: Record<st
       key: { geography: shard.key.geography, theme: 'economic', tier: 'everyday', faction: 'guilds' },
       template: 'market_festival',
       district: `d${i % 50}`,
-      participants: Array.from({ length: participants }, (_, k) => `p${(i * participants + k) % 10_000}`),
+      participants: [...Array.from({ length: participants }, (_, k) => `p${(i * participants + k) % 10_000}`), ...(extras.extraParticipants?.(i) ?? [])],
     };
     const t0 = Date.now();
     const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch(() => null);
-    if (res?.status === 202) posted.set(((await res.json()) as { eventUid: string }).eventUid, t0);
-    else {
+    if (res?.status === 202) {
+      const uid = ((await res.json()) as { eventUid: string }).eventUid;
+      posted.set(uid, t0);
+      extras.onPosted?.(uid, body.participants);
+    } else {
       rejected.set(res?.status ?? 0, (rejected.get(res?.status ?? 0) ?? 0) + 1);
       await res?.text();
     }
@@ -205,14 +223,128 @@ const SOAK_LAYERS: Record<string, string> = {
   journal_rows: 'SELECT count(*) FROM nimmer.event_journal',
   canon_rows: 'SELECT count(*) FROM nimmer.canon',
   director_fence_rows: 'SELECT count(*) FROM nimmer.director_fence',
-  participation_rows: 'SELECT count(*) FROM nimmer.participation', // NaN when the player migrations are not applied
+  participation_rows: 'SELECT count(*) FROM nimmer.participation',
+  relay_journal_rows: 'SELECT count(*) FROM nimmer.journal',
 };
 
+/** Real player clients in the soak (each event names one of them besides its stand-in participants). */
+const SOAK_REAL_PLAYERS = 6;
+const SOAK_PLAYER_PREFIX = 'sp';
+
+/**
+ * Every retention window of the system, scaled so each one turns over several times within the
+ * soak's warm-up and the measured part sees only steady state (see README "Soak"). The production
+ * defaults are hours to days; their rules are the same, only the durations shrink.
+ */
+export function soakWindows(journalWindowMs: number, smoke: boolean) {
+  const streamMaxAgeMs = Math.max(1_000, journalWindowMs);
+  return {
+    /** EVENTS and DISTRICTS: JetStream prunes by max_age (and max_bytes, far above what the soak writes). */
+    streams: { eventsMaxAgeMs: streamMaxAgeMs, districtsMaxAgeMs: streamMaxAgeMs, duplicateWindowMs: Math.max(100, Math.floor(streamMaxAgeMs / 2)) },
+    /** The relay's repair journal: past nats-server 2.9.10's 2-minute fsync interval (what it is for); the smoke run cannot afford that. */
+    relayJournalRetentionMs: smoke ? 15_000 : 150_000,
+    /** Raft: at the soak's ~15 entries/s a snapshot every 500 entries compacts the log about twice a minute. */
+    snapshotEveryEntries: 500,
+    /** CRDT: a new epoch (compaction) once the document passes 16 KiB (the crdt bench's 3-replica threshold). */
+    eventual: { compactBytes: 16 * 1024 },
+    /** Player SQLite: content by class, then tombstones, which must outlive the stream's max_age (config.ts). */
+    player: { ephemeralTtlMs: Math.floor(streamMaxAgeMs / 3), standardTtlMs: Math.floor((2 * streamMaxAgeMs) / 3), standardRowsMax: 200, tombstoneTtlMs: Math.floor(1.5 * streamMaxAgeMs) },
+  };
+}
+
+/** Sums of Prometheus series by name (label sets added up) from every node's /metrics. */
+async function nodeMetrics(cluster: ClusterHandle, names: readonly string[], filter: (name: string, labels: string) => boolean = () => true): Promise<Record<string, number>> {
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const n of cluster.config.nodes) {
+    const res = await fetch(`http://${n.http.host}:${n.http.port}/metrics`, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
+    if (res?.status !== 200) return Object.fromEntries(names.map((x) => [x, NaN]));
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+NaInf]+)$/.exec(line);
+      if (m === null || !(m[1]! in out) || !filter(m[1]!, m[2] ?? '')) continue;
+      out[m[1]!]! += Number(m[3]);
+    }
+  }
+  return out;
+}
+
+/** Messages and bytes each transport stream holds (JetStream's own accounting). */
+async function streamSizes(nc: NatsConnection): Promise<Record<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const out: Record<string, number> = {};
+  for (const [key, name] of [['events', EVENTS_STREAM], ['districts', DISTRICTS_STREAM]] as const) {
+    const st = await jsm.streams.info(name).then((i) => i.state).catch(() => null);
+    out[`jetstream_${key}_msgs`] = st?.messages ?? NaN;
+    out[`jetstream_${key}_bytes`] = st?.bytes ?? NaN;
+  }
+  return out;
+}
+
+/** The real players' local memory: content rows per retention class, tombstones, subscriptions, SQLite file bytes. */
+async function playerMemory(fleet: PlayerFleet, dir: string): Promise<Record<string, number>> {
+  const v = { player_ephemeral_rows: 0, player_standard_rows: 0, player_permanent_rows: 0, player_tombstones: 0, player_subscriptions: 0 };
+  for (const id of fleet.ids) {
+    const c = fleet.client(id);
+    c.prune(); // the game client prunes when convenient; the soak at every sample
+    const m = c.store.memory();
+    v.player_ephemeral_rows += m.content.ephemeral;
+    v.player_standard_rows += m.content.standard;
+    v.player_permanent_rows += m.content.permanent;
+    v.player_tombstones += m.tombstones;
+    v.player_subscriptions += m.subscriptions;
+  }
+  return { ...v, player_sqlite_bytes: await dirBytes(dir) };
+}
+
+/** A real player in one event: subscribe, wait for its canon, acknowledge (after the SQLite commit), leave. */
+async function deliverToRealPlayer(fleet: PlayerFleet, id: string, uid: string, baseUrl: string, tally: Record<string, number>): Promise<void> {
+  const c = fleet.client(id);
+  await fleet.enter(uid, [id]);
+  const deadline = Date.now() + 60_000;
+  let answer = 'timeout';
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (c.store.canonIdsOf(uid).length === 0) continue;
+    answer = await acknowledgeDelivered(c.store, uid, { baseUrl });
+    if (answer !== 'incomplete' && answer !== 'unavailable') break;
+  }
+  tally[answer] = (tally[answer] ?? 0) + 1;
+  await c.leave(uid);
+}
+
 export async function runSoakBench(o: SoakOptions): Promise<void> {
+  const w = soakWindows(o.journalWindowMs, o.minutes < 2);
   log(`soak: ${o.rate} events/s for ${o.minutes} min, ${o.compositors} compositor(s), sample every ${o.sampleMs} ms, journal window ${o.journalWindowMs} ms, warm-up ${Math.round(o.warmupShare * 100)}% (${load()})`);
-  const run = await startRun('soak', o.compositors, { deliveryTimeoutMs: 5_000, deliveryPollMs: 100, journalWindowMs: o.journalWindowMs, journalPruneMs: Math.max(100, Math.min(10_000, Math.floor(o.journalWindowMs / 4))) }, o.keep ?? false);
+  log(`soak windows: ${JSON.stringify(w)}`);
+  let fleet: PlayerFleet | null = null;
+  const realTally: Record<string, number> = {};
+  const realInflight = new Set<Promise<void>>();
+  const playerDir = makeTempDir('soak-players');
+  const realId = (i: number) => `${SOAK_PLAYER_PREFIX}${String(i % SOAK_REAL_PLAYERS).padStart(5, '0')}`;
+  const run = await startRun(
+    'soak',
+    o.compositors,
+    { deliveryTimeoutMs: 5_000, deliveryPollMs: 100, journalWindowMs: o.journalWindowMs, journalPruneMs: Math.max(100, Math.min(10_000, Math.floor(o.journalWindowMs / 4))) },
+    o.keep ?? false,
+    {
+      cluster: { streams: w.streams, relayJournalRetentionMs: w.relayJournalRetentionMs, raft: { snapshotEveryEntries: w.snapshotEveryEntries }, eventual: w.eventual },
+      realPlayer: (p) => p.startsWith(SOAK_PLAYER_PREFIX),
+      extraParticipants: (i) => [realId(i)],
+      onPosted: (uid, participants) => {
+        for (const p of participants.filter((x) => x.startsWith(SOAK_PLAYER_PREFIX))) {
+          if (fleet === null) continue;
+          const d = deliverToRealPlayer(fleet, p, uid, run.cluster.controllerUrl, realTally).catch(() => void (realTally.error = (realTally.error ?? 0) + 1));
+          realInflight.add(d);
+          void d.finally(() => realInflight.delete(d));
+        }
+        // Eventual state under load too: a login counter per event (CRDT increments, compaction).
+        void fetch(`${run.cluster.controllerUrl}/counters/soak_logins/increment`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":1}' }).then((r) => r.text()).catch(() => undefined);
+      },
+    },
+  );
   const samples: Array<{ tMs: number; values: Record<string, number> }> = [];
+  const nc = await connect({ servers: [...run.cluster.nats.urls] });
   try {
+    fleet = await PlayerFleet.start({ players: SOAK_REAL_PLAYERS, seed: 1, idPrefix: SOAK_PLAYER_PREFIX, dir: playerDir, eventsServers: [...run.cluster.nats.urls], client: { retention: w.player }, disconnectProbability: 0 });
     const nodesDir = path.join(run.cluster.dataDir, 'nodes');
     const t0 = Date.now();
     let stopSampling = false;
@@ -220,32 +352,54 @@ export async function runSoakBench(o: SoakOptions): Promise<void> {
       while (!stopSampling) {
         const values: Record<string, number> = {};
         for (const [name, sql] of Object.entries(SOAK_LAYERS)) values[name] = Number((await run.pool.query<{ count: string }>(`${sql} AS count`).catch(() => ({ rows: [{ count: 'NaN' }] }))).rows[0]!.count);
+        const m = await nodeMetrics(run.cluster, ['nimmer_directors', 'nimmer_raft_log_entries', 'nimmer_crdt_doc_bytes', 'nimmer_process_process_resident_memory_bytes'], (name, labels) => name !== 'nimmer_directors' || labels.includes('stat="live"'));
+        values.directors_live = m.nimmer_directors!;
+        values.raft_log_entries = m.nimmer_raft_log_entries!;
         values.raft_dir_bytes = await dirBytes(nodesDir);
+        Object.assign(values, await streamSizes(nc));
+        values.crdt_doc_bytes = m.nimmer_crdt_doc_bytes!;
+        Object.assign(values, await playerMemory(fleet!, playerDir));
         values.postgres_db_bytes = Number((await run.pool.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n').catch(() => ({ rows: [{ n: 'NaN' }] }))).rows[0]!.n);
         values.shard_active_events = await activeEvents(run.cluster.controllerUrl, run.cluster.shards.map((x) => x.id));
+        values.node_rss_bytes = m.nimmer_process_process_resident_memory_bytes!; // prom-client's default series under the node's prefix
         samples.push({ tMs: Date.now() - t0, values });
         log(`t=${Math.round((Date.now() - t0) / 1000)}s ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(' ')}`);
         await new Promise((r) => setTimeout(r, o.sampleMs));
       }
     })();
-    await run.postFor(o.minutes * 60, o.rate, 3);
+    await run.postFor(o.minutes * 60, o.rate, 2);
     stopSampling = true;
     await sampler;
     const verdicts: Record<string, SlopeVerdict> = {};
     for (const name of Object.keys(samples[0]?.values ?? {})) {
       const pts = afterWarmup(samples, o.warmupShare).map((s) => ({ tMs: s.tMs, value: s.values[name]! })).filter((p) => Number.isFinite(p.value));
-      verdicts[name] = slopeVerdict(pts, name.endsWith('bytes') ? { relativeTolerance: 0.1, absoluteTolerance: 1 << 20 } : {});
+      verdicts[name] = slopeVerdict(pts, name.endsWith('bytes') ? SOAK_BYTES_TOLERANCE : SOAK_COUNT_TOLERANCE);
     }
-    log('layer                 mean        slope/min   trend over window  noise      verdict');
+    log('layer                     mean        slope/min   trend over window  noise      verdict');
     for (const [name, v] of Object.entries(verdicts)) {
-      log(`${name.padEnd(21)} ${v.mean.toFixed(0).padStart(11)} ${v.slopePerMin.toFixed(1).padStart(11)} ${v.trendGrowth.toFixed(0).padStart(18)} ${v.noise.toFixed(1).padStart(10)}  ${v.verdict}`);
+      log(`${name.padEnd(25)} ${v.mean.toFixed(0).padStart(11)} ${v.slopePerMin.toFixed(1).padStart(11)} ${v.trendGrowth.toFixed(0).padStart(18)} ${v.noise.toFixed(1).padStart(10)}  ${v.verdict}`);
     }
-    log(`posted ${run.posted.size}, rejected ${JSON.stringify(Object.fromEntries(run.rejected))}, acks ${JSON.stringify(run.acks)}`);
-    await report(o.out, { options: o, verdicts, samples, posted: run.posted.size, rejected: Object.fromEntries(run.rejected) });
+    const notFlat = Object.entries(verdicts).filter(([, v]) => v.verdict !== 'flat').map(([k, v]) => `${k} (${v.verdict})`);
+    log(`posted ${run.posted.size}, rejected ${JSON.stringify(Object.fromEntries(run.rejected))}, stand-in acks ${JSON.stringify(run.acks)}, real players ${JSON.stringify(realTally)} (${load()})`);
+    log(notFlat.length === 0 ? 'every layer flat' : `not flat: ${notFlat.join(', ')}`);
+    await report(o.out, { options: o, windows: w, verdicts, notFlat, samples, posted: run.posted.size, rejected: Object.fromEntries(run.rejected), realPlayers: realTally, loadAverage: os.loadavg() });
   } finally {
+    await Promise.allSettled([...realInflight]);
+    await fleet?.close();
+    await nc.close().catch(() => undefined);
     await run.stop();
+    if (!o.keep) removeDir(playerDir);
   }
 }
+
+/**
+ * Flat: the growth the fitted slope predicts over the measured window is within 3 residual standard
+ * deviations (noise), or 10% of the layer's mean (a windowed layer swings by what one pruning pass
+ * removes: rate × prune interval), or 2 rows / 1 MiB (a handful of in-flight rows; files grow in
+ * pages and segments). README "Soak" explains the choice.
+ */
+const SOAK_COUNT_TOLERANCE = { noiseSigmas: 3, relativeTolerance: 0.1, absoluteTolerance: 2 };
+const SOAK_BYTES_TOLERANCE = { noiseSigmas: 3, relativeTolerance: 0.1, absoluteTolerance: 1 << 20 };
 
 /** Events in the shards' active registers (GET /shards/:id/equilibrium on the controller). */
 async function activeEvents(controllerUrl: string, shardIds: readonly string[]): Promise<number> {

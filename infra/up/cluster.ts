@@ -287,6 +287,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       raft: opts.raft,
       gm: opts.gm,
       directors: opts.directors,
+      eventual: opts.eventual,
       postgres: postgres.url,
       nats: nats.urls,
       ...(peerAddresses !== undefined ? { peerAddresses } : {}),

@@ -33,6 +33,8 @@ export const UpOptionsSchema = z.strictObject({
   compositors: z.number().int().min(0).max(64).default(1),
   /** Director settings passed to every node (directors/config.ts validates them there), e.g. { deliveryTimeoutMs }. */
   directors: z.record(z.string(), z.unknown()).default({}),
+  /** Eventual-state (CRDT) settings passed to every node (shards/node/eventual_settings.ts validates them), e.g. { compactBytes }. */
+  eventual: z.record(z.string(), z.unknown()).default({}),
   /** The transport's JetStream limits (omitted: transportStreams' defaults); a soak scales them down so pruning happens within its run. */
   streams: z
     .strictObject({
