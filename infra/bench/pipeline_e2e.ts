@@ -243,8 +243,17 @@ export function soakWindows(journalWindowMs: number, smoke: boolean) {
     streams: { eventsMaxAgeMs: streamMaxAgeMs, districtsMaxAgeMs: streamMaxAgeMs, duplicateWindowMs: Math.max(100, Math.floor(streamMaxAgeMs / 2)) },
     /** The relay's repair journal: past nats-server 2.9.10's 2-minute fsync interval (what it is for); the smoke run cannot afford that. */
     relayJournalRetentionMs: smoke ? 15_000 : 150_000,
-    /** Raft: at the soak's ~15 entries/s a snapshot every 500 entries compacts the log about twice a minute. */
-    snapshotEveryEntries: 500,
+    /**
+     * Raft: at the soak's ~15 entries/s a snapshot every 500 entries compacts the log about twice a
+     * minute; 1 MiB WAL segments (256 KiB preallocated) roll every few minutes and are collected once
+     * compacted (at 64 MiB they would roll every ~2 h, far past the run).
+     */
+    raft: { snapshotEveryEntries: 500, walSegmentBytesMax: 1024 * 1024, walPreallocateBytes: 256 * 1024 },
+    /**
+     * The GM's FIFO tables (command dedup, outcome records): bounded, but at 10,000 entries they fill
+     * for 22 and 66 min at the soak's rate, growing every snapshot meanwhile; these fill in ~2 min.
+     */
+    gm: { dedupEntriesMax: 1_000, outcomeRecordsMax: 300 },
     /** CRDT: a new epoch (compaction) once the document passes 16 KiB (the crdt bench's 3-replica threshold). */
     eventual: { compactBytes: 16 * 1024 },
     /** Player SQLite: content by class, then tombstones, which must outlive the stream's max_age (config.ts). */
@@ -326,7 +335,7 @@ export async function runSoakBench(o: SoakOptions): Promise<void> {
     { deliveryTimeoutMs: 5_000, deliveryPollMs: 100, journalWindowMs: o.journalWindowMs, journalPruneMs: Math.max(100, Math.min(10_000, Math.floor(o.journalWindowMs / 4))) },
     o.keep ?? false,
     {
-      cluster: { streams: w.streams, relayJournalRetentionMs: w.relayJournalRetentionMs, raft: { snapshotEveryEntries: w.snapshotEveryEntries }, eventual: w.eventual },
+      cluster: { streams: w.streams, relayJournalRetentionMs: w.relayJournalRetentionMs, raft: w.raft, gm: { enabled: false, ...w.gm }, eventual: w.eventual },
       realPlayer: (p) => p.startsWith(SOAK_PLAYER_PREFIX),
       extraParticipants: (i) => [realId(i)],
       onPosted: (uid, participants) => {

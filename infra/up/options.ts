@@ -26,7 +26,7 @@ export const UpOptionsSchema = z.strictObject({
   nats: z.string().min(1).default('local'),
   raft: RaftSettingsSchema.pick({ tickMs: true, electionTicks: true, heartbeatTicks: true })
     // Omitted: the node's default (shards/node/config.ts). A soak lowers it to see the log compacted within its run.
-    .extend({ snapshotEveryEntries: z.number().int().min(1).optional() })
+    .extend({ snapshotEveryEntries: z.number().int().min(1).optional(), walSegmentBytesMax: z.number().int().min(1024).optional(), walPreallocateBytes: z.number().int().min(0).optional() })
     .prefault({}),
   gm: GmSettingsSchema.prefault({}),
   /** Compositor worker processes (issue 6); 0 runs none (events then wait in the register). */

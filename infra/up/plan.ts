@@ -66,8 +66,8 @@ export interface ClusterConfigFile {
   /** httpPeerAddresses[i][j]: how node i forwards HTTP requests to node j; omitted pairs go directly. */
   httpPeerAddresses?: Record<string, Record<string, Address>>;
   metaVoters: number[];
-  raft: { tickMs: number; electionTicks: number; heartbeatTicks: number; snapshotEveryEntries?: number };
-  gm: { enabled: boolean; tickMs: number; budgetActiveEventsMax: number };
+  raft: { tickMs: number; electionTicks: number; heartbeatTicks: number; snapshotEveryEntries?: number; walSegmentBytesMax?: number; walPreallocateBytes?: number };
+  gm: { enabled: boolean; tickMs: number; budgetActiveEventsMax: number; dedupEntriesMax?: number; outcomeRecordsMax?: number };
   postgres?: string;
   nats?: string[];
   /** natsPerNode[i]: the NATS URLs node i dials (its fault proxies); omitted: `nats`. */
