@@ -245,10 +245,12 @@ export function soakWindows(journalWindowMs: number, smoke: boolean) {
     relayJournalRetentionMs: smoke ? 15_000 : 150_000,
     /**
      * Raft: at the soak's ~15 entries/s a snapshot every 500 entries compacts the log about twice a
-     * minute; 1 MiB WAL segments (256 KiB preallocated) roll every few minutes and are collected once
-     * compacted (at 64 MiB they would roll every ~2 h, far past the run).
+     * minute. The WAL writes ~3.5 KB/s; a segment is collected once every group compacted past it, and
+     * idle groups (the meta group never snapshots) are rewritten out of it once the tail is 2 segments
+     * ahead, so the WAL holds about 3 segments: 128 KiB segments (64 KiB preallocated) turn over in
+     * ~2 min. At the default 64 MiB the same bound is reached after hours, far past the run.
      */
-    raft: { snapshotEveryEntries: 500, walSegmentBytesMax: 1024 * 1024, walPreallocateBytes: 256 * 1024 },
+    raft: { snapshotEveryEntries: 500, walSegmentBytesMax: 128 * 1024, walPreallocateBytes: 64 * 1024 },
     /**
      * The GM's FIFO tables (command dedup, outcome records): bounded, but at 10,000 entries they fill
      * for 22 and 66 min at the soak's rate, growing every snapshot meanwhile; these fill in ~2 min.
