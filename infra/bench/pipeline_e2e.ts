@@ -363,7 +363,7 @@ export async function runSoakBench(o: SoakOptions): Promise<void> {
       while (!stopSampling) {
         const values: Record<string, number> = {};
         for (const [name, sql] of Object.entries(SOAK_LAYERS)) values[name] = Number((await run.pool.query<{ count: string }>(`${sql} AS count`).catch(() => ({ rows: [{ count: 'NaN' }] }))).rows[0]!.count);
-        const m = await nodeMetrics(run.cluster, ['nimmer_directors', 'nimmer_raft_log_entries', 'nimmer_crdt_doc_bytes', 'nimmer_process_process_resident_memory_bytes'], (name, labels) => name !== 'nimmer_directors' || labels.includes('stat="live"'));
+        const m = await nodeMetrics(run.cluster, ['nimmer_directors', 'nimmer_raft_log_entries', 'nimmer_crdt_doc_bytes', 'nimmer_process_process_resident_memory_bytes', 'nimmer_process_nodejs_heap_size_used_bytes'], (name, labels) => name !== 'nimmer_directors' || labels.includes('stat="live"'));
         values.directors_live = m.nimmer_directors!;
         values.raft_log_entries = m.nimmer_raft_log_entries!;
         values.raft_dir_bytes = await dirBytes(nodesDir);
@@ -373,6 +373,8 @@ export async function runSoakBench(o: SoakOptions): Promise<void> {
         values.postgres_db_bytes = Number((await run.pool.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n').catch(() => ({ rows: [{ n: 'NaN' }] }))).rows[0]!.n);
         values.shard_active_events = await activeEvents(run.cluster.controllerUrl, run.cluster.shards.map((x) => x.id));
         values.node_rss_bytes = m.nimmer_process_process_resident_memory_bytes!; // prom-client's default series under the node's prefix
+        // The V8 heap in use: what the process's own data holds, without the allocator's slack RSS carries.
+        values.node_heap_used_bytes = m.nimmer_process_nodejs_heap_size_used_bytes!;
         samples.push({ tMs: Date.now() - t0, values });
         log(`t=${Math.round((Date.now() - t0) / 1000)}s ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(' ')}`);
         await new Promise((r) => setTimeout(r, o.sampleMs));
