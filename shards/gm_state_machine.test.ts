@@ -253,6 +253,11 @@ describe('events', () => {
     expect(smallSm.outcomeRecord(uids[0]!)).toBeUndefined();
     expect(uids.slice(1).map((u) => smallSm.outcomeRecord(u)?.applied)).toEqual([1, 1]);
     expect(smallSm.equilibrium().outcomesApplied).toBe(3);
+    // Listed in application order after a Raft index, at most `limit`.
+    expect(smallSm.outcomeRecordsAfter(0, 10).map(([u]) => u)).toEqual(uids.slice(1));
+    const second = smallSm.outcomeRecord(uids[1]!)!.atIndex;
+    expect(smallSm.outcomeRecordsAfter(second, 10).map(([u]) => u)).toEqual([uids[2]]);
+    expect(smallSm.outcomeRecordsAfter(0, 1)).toEqual([[uids[1], smallSm.outcomeRecord(uids[1]!)]]);
   });
 
   it('the register stays flat under a constant load of propose, outcome, close', () => {

@@ -182,6 +182,11 @@ export class GmStateMachine implements StateMachine<GmResult> {
     return this.outcomes.get(eventUid);
   }
 
+  /** Outcome records applied after the Raft index, in application order, at most `limit`. */
+  outcomeRecordsAfter(index: number, limit: number): Array<[eventUid: string, record: OutcomeRecord]> {
+    return this.outcomes.after(index, limit);
+  }
+
   /** Cheap views for hot paths (no copy of the whole state). */
   get applied(): number {
     return this.appliedIndex;

@@ -63,6 +63,17 @@ export class OutcomeRecords {
     while (this.rows.size > this.capacity) this.rows.delete(this.rows.keys().next().value as string);
   }
 
+  /** Records applied after `index` (by their last application), oldest first, at most `limit`. */
+  after(index: number, limit: number): Array<[eventUid: string, record: OutcomeRecord]> {
+    const out: Array<[string, OutcomeRecord]> = [];
+    // Insertion order is application order (a re-application moves its row to the end).
+    for (const [uid, r] of this.rows) {
+      if (out.length >= limit) break;
+      if (r.atIndex > index) out.push([uid, structuredClone(r)]);
+    }
+    return out;
+  }
+
   toJSON(): OutcomeRecordsSnapshot {
     return { rows: [...this.rows].map(([uid, r]) => [uid, structuredClone(r)]), appliedTotal: this.total };
   }

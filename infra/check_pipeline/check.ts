@@ -6,9 +6,9 @@
 //   - every acknowledged (202) event reaches `pruned` with its outcome applied and delivery
 //     `complete` — every participant delivered;
 //   - its outcome took effect exactly once, by exactly the template's effect: the shard's replicated
-//     outcome record (GET /shards/:shard/events/:uid/outcome) counts one application, and when every
-//     posted event was acknowledged the applications chain from the equilibrium before the load to
-//     the one after it (outcomes.ts);
+//     outcome record (GET /shards/:shard/events/:uid/outcome) counts one application, and every
+//     application during the run (GET /shards/:shard/outcomes) chains from the equilibrium before
+//     the load to the one after it (outcomes.ts);
 //   - every (event, participant) was recorded as delivered exactly once (one `acked`, the rest
 //     `already`), and the journal agrees with GET /events/:uid;
 //   - GET /events/:uid never went backwards through the stages, and never answered 404 for an
@@ -19,7 +19,7 @@ import pg from 'pg';
 import { COMPOSED_CHANNEL, PIPELINE_STAGES, type PipelineStage } from '../../directors/index.ts';
 import type { Outcome } from '../../shards/index.ts';
 import type { ClusterHandle } from '../up/cluster.ts';
-import { checkOutcomesOnce, readEquilibria, readOutcomeRecord, templateEffects, type DeliveredEvent } from './outcomes.ts';
+import { checkOutcomesOnce, readEquilibria, readOutcomeRecord, readShardApplications, templateEffects, type DeliveredEvent, type ShardApplication } from './outcomes.ts';
 
 export type Nemesis = 'none' | 'mixed';
 
@@ -263,14 +263,21 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     else if (row.delivery !== t.delivery || row.outcome !== t.outcome || row.delivered.length !== participants.length) violations.push(`event ${uid}: journal ${JSON.stringify(row)} disagrees with GET ${JSON.stringify({ delivery: t.delivery, outcome: t.outcome })}`);
   }
   // Outcome applied exactly once: one application per delivered event, by the template's effect,
-  // and (when every posted event was acknowledged, so the run knows every event) chained from the
-  // equilibrium before the load to the one after it.
+  // and every application the shards made during the run (acknowledged events or not) chained from
+  // the equilibrium before the load to the one after it (once nothing is left to apply).
   const effects = await templateEffects(url, CHECK_TEMPLATE);
   if (effects === null) violations.push(`the catalogue has no template ${CHECK_TEMPLATE}: the outcome effects cannot be checked`);
   else {
-    const complete = acknowledged.size === seq && pending.size === 0 && equilibriumBefore.size === shardIds.length;
-    if (!complete) log(`outcome chain not checked: ${seq - acknowledged.size} posted event(s) never acknowledged or ${pending.size} not pruned (each delivered event is still checked alone)`);
-    violations.push(...checkOutcomesOnce({ events: delivered, effects, before: equilibriumBefore, after: await readEquilibria(url, shardIds), complete }));
+    let applications: Map<string, ShardApplication[]> | null = pending.size === 0 && equilibriumBefore.size === shardIds.length ? new Map() : null;
+    const after = await readEquilibria(url, shardIds);
+    for (const [shard, before] of applications === null ? [] : equilibriumBefore) {
+      const listed = await readShardApplications(url, shard, before.index);
+      if (listed === null) applications = null;
+      else applications?.set(shard, listed);
+    }
+    if (applications !== null) log(`outcome check: ${delivered.length} delivered events, ${[...applications.values()].reduce((n, l) => n + l.length, 0)} applications listed by the shards since the load began`);
+    if (applications === null) log(`outcome chain not checked: ${pending.size} event(s) not pruned, or a shard's equilibrium or outcome list was not readable (each delivered event is still checked alone)`);
+    violations.push(...checkOutcomesOnce({ events: delivered, effects, before: equilibriumBefore, after, applications }));
   }
   await listener.end().catch(() => undefined);
   await pool.end().catch(() => undefined);

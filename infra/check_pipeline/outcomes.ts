@@ -2,15 +2,24 @@
 // GM state machine records, per event, how many times an outcome took effect and how every axis
 // moved (GET /shards/:shard/events/:uid/outcome). The checker asserts, per delivered event, one
 // application of the outcome the trace names, moving each axis by exactly the template's effect
-// scaled by the outcome (clamped to the axis range) — and, when every event the run posted is
-// known, that the applications chain: each one starts where the previous one on that shard left
-// the axis, from the equilibrium before the load to the one after it. A second, unrecorded
-// application (or any other write) would break the chain.
+// scaled by the outcome (clamped to the axis range) — and that every application the shard made
+// during the run (GET /shards/:shard/outcomes after the index of the equilibrium read before the
+// load, acknowledged events or not) happened once and that they chain: each starts where the
+// previous one on that shard left the axis, from the equilibrium before the load to the one after
+// it. A second, unrecorded application (or any other write) would break the chain.
 import { OUTCOME_EFFECT_SCALE, type Outcome, type OutcomeRecord } from '../../shards/index.ts';
 
 export interface ShardEquilibrium {
   readonly axes: Readonly<Record<string, { readonly value: number; readonly min: number; readonly max: number }>>;
   readonly outcomesApplied: number;
+  /** The shard's applied Raft index when read. */
+  readonly index: number;
+}
+
+/** One application the shard recorded. */
+export interface ShardApplication {
+  readonly uid: string;
+  readonly record: OutcomeRecord;
 }
 
 export interface DeliveredEvent {
@@ -29,8 +38,8 @@ export interface OutcomeCheckInput {
   /** Each shard's equilibrium before the load and after the settle. */
   readonly before: ReadonlyMap<string, ShardEquilibrium>;
   readonly after: ReadonlyMap<string, ShardEquilibrium>;
-  /** Every event the run posted was acknowledged (so `events` is every event on the shards): check the chain too. */
-  readonly complete: boolean;
+  /** Per shard, every application after the `before` equilibrium's index (null: not read, the chain is not checked). */
+  readonly applications: ReadonlyMap<string, readonly ShardApplication[]> | null;
 }
 
 const EPSILON = 1e-9;
@@ -59,17 +68,21 @@ export function checkOutcomesOnce(input: OutcomeCheckInput): string[] {
       if (Math.abs(m.after - want) > EPSILON) violations.push(`event ${e.uid}: ${r.outcome} moved ${a} from ${m.before} to ${m.after}; the template's effect once gives ${want}`);
     }
   }
-  if (!input.complete) return violations;
+  if (input.applications === null) return violations;
   for (const [shard, before] of input.before) {
     const after = input.after.get(shard);
-    if (after === undefined) {
-      violations.push(`shard ${shard}: no equilibrium after the run`);
+    const listed = input.applications.get(shard);
+    if (after === undefined || listed === undefined) {
+      violations.push(`shard ${shard}: no equilibrium or outcome list after the run`);
       continue;
     }
-    const records = input.events.filter((e) => e.shard === shard && e.record !== null).map((e) => ({ uid: e.uid, r: e.record! })).sort((x, y) => x.r.atIndex - y.r.atIndex);
+    // Only what the `after` equilibrium includes: an application committed after that read is not in it.
+    const records = listed.filter((x) => x.record.atIndex > before.index && x.record.atIndex <= after.index).map((x) => ({ uid: x.uid, r: x.record })).sort((x, y) => x.r.atIndex - y.r.atIndex);
+    for (const { uid, r } of records) if (r.applied !== 1 && !input.events.some((e) => e.uid === uid)) violations.push(`event ${uid} (not acknowledged to the check): its outcome took effect ${r.applied} times on shard ${shard}, not once`);
+    for (const e of input.events) if (e.shard === shard && e.record !== null && !records.some((x) => x.uid === e.uid)) violations.push(`event ${e.uid}: shard ${shard} lists no application for it after index ${before.index}`);
     const applications = records.reduce((n, x) => n + x.r.applied, 0);
     if (after.outcomesApplied - before.outcomesApplied !== applications) {
-      violations.push(`shard ${shard}: ${after.outcomesApplied - before.outcomesApplied} outcome applications during the run, the delivered events account for ${applications}`);
+      violations.push(`shard ${shard}: ${after.outcomesApplied - before.outcomesApplied} outcome applications during the run, its records account for ${applications}`);
     }
     for (const [axis, start] of Object.entries(before.axes)) {
       let value = start.value;
@@ -101,6 +114,13 @@ async function getJson(url: string, attempts: number, allow404: boolean): Promis
     await sleep(250);
   }
   return null;
+}
+
+/** Every application the shard recorded after `afterIndex`, oldest first (null when it does not answer). */
+export async function readShardApplications(baseUrl: string, shard: string, afterIndex: number): Promise<ShardApplication[] | null> {
+  const r = await getJson(`${baseUrl}/shards/${shard}/outcomes?afterIndex=${afterIndex}&limit=10000`, 40, false);
+  if (r === null) return null;
+  return (r.json as { outcomes: Array<OutcomeRecord & { eventUid: string }> }).outcomes.map(({ eventUid, ...record }) => ({ uid: eventUid, record }));
 }
 
 /** Each shard's equilibrium (linearizable read); a shard that does not answer is left out. */

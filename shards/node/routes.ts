@@ -23,6 +23,10 @@ const nodeName = (id: number) => `n${id}`;
 const ConsistencySchema = z.strictObject({ consistency: z.enum(['linearizable', 'stale']).default('linearizable') });
 const ShardParams = z.strictObject({ shard: ShardIdSchema });
 const AxisParams = z.strictObject({ shard: ShardIdSchema, axis: AxisIdSchema });
+const OutcomesQuery = ConsistencySchema.extend({
+  afterIndex: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(shardLimits.outcomeRecordsMax).default(1000),
+});
 const ShardEventParams = z.strictObject({ shard: ShardIdSchema, uid: z.string().min(1).max(256) });
 const finiteNumber = z.number({ error: 'must be a number' }).refine(Number.isFinite, 'must be a finite number');
 const SetAxisBody = z.strictObject({ value: finiteNumber });
@@ -247,6 +251,19 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
       closedEvents: st.closedCount,
       outcomesApplied: hosted(shard)!.sm.equilibrium().outcomesApplied,
     };
+  });
+
+  // Every outcome application the shard remembers after a Raft index, in application order: a
+  // checker chains them from an equilibrium it read before (whose `index` it passes) to the current one.
+  app.get('/shards/:shard/outcomes', async (req, reply) => {
+    const { shard } = parseInput(ShardParams, req.params, 'path');
+    const q = parseInput(OutcomesQuery, req.query, 'query');
+    const rec = await shardRecord(shard);
+    if (!hosted(shard)) return forward(req, reply, rec);
+    if (q.consistency === 'linearizable') await barrier(rec.groupId);
+    const sm = hosted(shard)!.sm;
+    const outcomes = sm.outcomeRecordsAfter(q.afterIndex, q.limit).map(([eventUid, r]) => ({ eventUid, ...r }));
+    return { shard, index: sm.applied, outcomesApplied: sm.equilibrium().outcomesApplied, outcomes };
   });
 
   // How an event's outcome took effect on its shard, from replicated state (the GM state
