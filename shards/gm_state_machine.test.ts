@@ -215,6 +215,51 @@ describe('events', () => {
     expect(sm.axis('order')?.value).toBe(50);
   });
 
+  it('records each outcome application (count, axes before/after), kept after close, in the snapshot, FIFO-bounded', () => {
+    const uid = eventUidOf(d.apply(propose()));
+    const outcome: GmCommand = { type: 'applyOutcome', commandId: 'outcome-r', eventUid: uid, outcome: 'partial' };
+    expect(sm.outcomeRecord(uid)).toBeUndefined();
+    d.apply(outcome);
+    const atIndex = d.index;
+    const record = { outcome: 'partial', applied: 1, atIndex, axes: { order: { before: 50, after: 60 }, prosperity: { before: 20, after: 0 } } };
+    expect(sm.outcomeRecord(uid)).toEqual(record);
+    // A retry (same id) and a second outcome (new id) take no effect: still one application.
+    d.apply(outcome);
+    d.apply({ ...outcome, commandId: 'outcome-r2', outcome: 'success' });
+    expect(sm.outcomeRecord(uid)).toEqual(record);
+    expect(sm.equilibrium().outcomesApplied).toBe(1);
+    d.apply({ type: 'closeEvent', commandId: cid(), eventUid: uid });
+    expect(sm.event(uid)).toBeUndefined();
+    expect(sm.outcomeRecord(uid)).toEqual(record);
+    const restored = new GmStateMachine();
+    restored.restore(sm.snapshot());
+    expect(restored.outcomeRecord(uid)).toEqual(record);
+    expect(restored.equilibrium().outcomesApplied).toBe(1);
+    // A snapshot written before outcome records existed restores with none.
+    const old = JSON.parse(snapshotText(sm)) as Record<string, unknown>;
+    delete old.outcomes;
+    restored.restore(new TextEncoder().encode(JSON.stringify(old)));
+    expect(restored.outcomeRecord(uid)).toBeUndefined();
+    expect(restored.equilibrium().outcomesApplied).toBe(0);
+
+    const small = new Driver(new GmStateMachine({ outcomeRecordsMax: 2 }));
+    small.apply(init);
+    const uids = [0, 1, 2].map(() => {
+      const u = eventUidOf(small.apply(propose({ effects: { order: 1 } })));
+      small.apply({ type: 'applyOutcome', commandId: cid(), eventUid: u, outcome: 'success' });
+      return u;
+    });
+    const smallSm = small.sm as GmStateMachine;
+    expect(smallSm.outcomeRecord(uids[0]!)).toBeUndefined();
+    expect(uids.slice(1).map((u) => smallSm.outcomeRecord(u)?.applied)).toEqual([1, 1]);
+    expect(smallSm.equilibrium().outcomesApplied).toBe(3);
+    // Listed in application order after a Raft index, at most `limit`.
+    expect(smallSm.outcomeRecordsAfter(0, 10).map(([u]) => u)).toEqual(uids.slice(1));
+    const second = smallSm.outcomeRecord(uids[1]!)!.atIndex;
+    expect(smallSm.outcomeRecordsAfter(second, 10).map(([u]) => u)).toEqual([uids[2]]);
+    expect(smallSm.outcomeRecordsAfter(0, 1)).toEqual([[uids[1], smallSm.outcomeRecord(uids[1]!)]]);
+  });
+
   it('the register stays flat under a constant load of propose, outcome, close', () => {
     for (let i = 0; i < 500; i++) {
       const uid = eventUidOf(d.apply(propose({ effects: { order: i % 2 === 0 ? 1 : -1 } })));

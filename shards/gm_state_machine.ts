@@ -33,6 +33,7 @@ import { DedupTable, dedupRowsSchema } from './dedup_table.ts';
 import { applyEffects, clamp, deviation, OUTCOME_EFFECT_SCALE } from './equilibrium.ts';
 import { emptyGmState, GmStateSchema, type ActiveEvent, type AxisState, type GmState } from './gm_state.ts';
 import { shardLimits } from './limits.ts';
+import { OutcomeRecords, OutcomeRecordsSnapshotSchema, type OutcomeRecord } from './outcome_records.ts';
 import { z } from 'zod';
 
 export interface GmStateMachineOptions {
@@ -44,6 +45,8 @@ export interface GmStateMachineOptions {
   readonly transfersInDoubtMax?: number;
   /** Finished transfers remembered per table (default shardLimits.transfersFinishedMax). Equal on every replica. */
   readonly transfersFinishedMax?: number;
+  /** Outcome applications remembered per event (default shardLimits.outcomeRecordsMax, FIFO). Equal on every replica. */
+  readonly outcomeRecordsMax?: number;
 }
 
 const isTxCommand = (cmd: GmCommand): cmd is TxCommand => (TX_COMMAND_TYPES as readonly string[]).includes(cmd.type);
@@ -56,12 +59,16 @@ export interface EquilibriumView {
   readonly deviation: number;
   readonly activeEvents: number;
   readonly closedCount: number;
+  /** Outcome applications that took effect on this shard, ever. */
+  readonly outcomesApplied: number;
 }
 
 const SnapshotSchema = z.strictObject({
   format: z.literal('nimmer/gm-state/v1'),
   state: GmStateSchema,
   dedup: dedupRowsSchema(z.looseObject({ ok: z.boolean() })),
+  // Absent in snapshots written before outcome applications were recorded: restored as none.
+  outcomes: OutcomeRecordsSnapshotSchema.optional(),
 });
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
@@ -78,6 +85,8 @@ export class GmStateMachine implements StateMachine<GmResult> {
   private closedCount = 0;
   private appliedIndex = 0;
   private dedup: DedupTable<GmResult>;
+  private readonly outcomeRecordsMax: number;
+  private outcomes: OutcomeRecords;
   private readonly transferLimits: { inDoubtMax: number; finishedMax: number };
   private transfers: GmTransfers;
 
@@ -85,6 +94,8 @@ export class GmStateMachine implements StateMachine<GmResult> {
     this.dedupEntriesMax = options.dedupEntriesMax ?? shardLimits.dedupEntriesMax;
     this.activeEventsMax = options.activeEventsMax ?? shardLimits.activeEventsMax;
     this.dedup = new DedupTable<GmResult>(this.dedupEntriesMax);
+    this.outcomeRecordsMax = options.outcomeRecordsMax ?? shardLimits.outcomeRecordsMax;
+    this.outcomes = new OutcomeRecords(this.outcomeRecordsMax);
     this.transferLimits = {
       inDoubtMax: options.transfersInDoubtMax ?? shardLimits.transfersInDoubtMax,
       finishedMax: options.transfersFinishedMax ?? shardLimits.transfersFinishedMax,
@@ -117,13 +128,13 @@ export class GmStateMachine implements StateMachine<GmResult> {
   }
 
   snapshot(): Uint8Array {
-    return canonicalJsonBytes({ format: 'nimmer/gm-state/v1', state: this.state(), dedup: this.dedup.toCanonicalJson() });
+    return canonicalJsonBytes({ format: 'nimmer/gm-state/v1', state: this.state(), dedup: this.dedup.toCanonicalJson(), outcomes: this.outcomes.toJSON() });
   }
 
   /** Replaces the whole state; empty bytes mean the initial state. Throws on a corrupt snapshot. */
   restore(data: Uint8Array): void {
     if (data.byteLength === 0) {
-      this.load(emptyGmState(), []);
+      this.load(emptyGmState(), [], undefined);
       return;
     }
     let raw: unknown;
@@ -134,7 +145,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
     }
     const parsed = SnapshotSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`GM snapshot is invalid: ${z.prettifyError(parsed.error)}`);
-    this.load(parsed.data.state as GmState, parsed.data.dedup as unknown as [string, string, GmResult][]);
+    this.load(parsed.data.state as GmState, parsed.data.dedup as unknown as [string, string, GmResult][], parsed.data.outcomes);
   }
 
   /** A copy of the whole state (plain JSON data). */
@@ -162,7 +173,18 @@ export class GmStateMachine implements StateMachine<GmResult> {
       deviation: deviation(axes),
       activeEvents: [...this.active.values()].filter((e) => e.status === 'active').length,
       closedCount: this.closedCount,
+      outcomesApplied: this.outcomes.appliedTotal,
     };
+  }
+
+  /** How the event's outcome took effect (how many times, how each axis moved); undefined: never applied, or forgotten (FIFO). */
+  outcomeRecord(eventUid: string): OutcomeRecord | undefined {
+    return this.outcomes.get(eventUid);
+  }
+
+  /** Outcome records applied after the Raft index, in application order, at most `limit`. */
+  outcomeRecordsAfter(index: number, limit: number): Array<[eventUid: string, record: OutcomeRecord]> {
+    return this.outcomes.after(index, limit);
   }
 
   /** Cheap views for hot paths (no copy of the whole state). */
@@ -193,7 +215,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
     return this.dedup.size;
   }
 
-  private load(state: GmState, dedupRows: readonly (readonly [string, string, GmResult])[]): void {
+  private load(state: GmState, dedupRows: readonly (readonly [string, string, GmResult])[], outcomes: z.infer<typeof OutcomeRecordsSnapshotSchema> | undefined): void {
     this.shardId = state.shardId;
     this.groupId = state.groupId;
     this.catalogueVersion = state.catalogueVersion;
@@ -202,6 +224,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
     this.closedCount = state.closedCount;
     this.appliedIndex = state.appliedIndex;
     this.dedup = DedupTable.fromJSON(this.dedupEntriesMax, dedupRows);
+    this.outcomes = OutcomeRecords.fromJSON(this.outcomeRecordsMax, outcomes);
     this.transfers = new GmTransfers(this.transferLimits);
     this.transfers.load(state.transfers);
   }
@@ -334,13 +357,17 @@ export class GmStateMachine implements StateMachine<GmResult> {
     const before = Object.fromEntries(this.axes);
     const after = applyEffects(before, effects, OUTCOME_EFFECT_SCALE[cmd.outcome]);
     const moved: Record<string, AxisState> = {};
+    const movedValues: Record<string, { before: number; after: number }> = {};
     for (const id of Object.keys(effects).sort()) {
       // An outcome moves an axis only as far as in-doubt transfers leave it room.
       const { low, high } = this.transfers.writableRange(id, before[id]!);
       this.axes.set(id, { ...after[id]!, value: clamp(after[id]!.value, low, high) });
       moved[id] = { ...this.axes.get(id)! };
+      movedValues[id] = { before: before[id]!.value, after: moved[id].value };
     }
     this.active.set(cmd.eventUid, { ...event, status: 'resolved', outcome: cmd.outcome, resolvedAtIndex: index });
+    // Counted here, where the equilibrium moved: the one place an outcome takes effect.
+    this.outcomes.recordApplied(cmd.eventUid, cmd.outcome, index, movedValues);
     return { ok: true, type: 'applyOutcome', eventUid: cmd.eventUid, outcome: cmd.outcome, axes: moved, catalogueVersion: this.catalogueVersion };
   }
 

@@ -159,4 +159,5 @@ export {
 } from './commands.ts';
 export { TRANSFER_REASONS, type TransferTablesState } from './gm_transfers.ts';
 export { shardLimits } from './limits.ts';
+export { type OutcomeRecord } from './outcome_records.ts';
 export { canonicalJson } from './canonical_json.ts';

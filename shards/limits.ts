@@ -17,6 +17,8 @@ export const shardLimits = {
   /** Axes per shard: as many as a catalogue may define. */
   axesMax: 64,
   activeEventsMax: 10_000,
+  /** Outcome applications remembered per shard (FIFO), for the exactly-once check after an event closed. */
+  outcomeRecordsMax: 10_000,
   participantsPerEventMax: 10_000,
   participantIdCharsMax: 64,
   /** |value| of an axis bound or value; keeps sums of deltas exact doubles (as the catalogue does). */

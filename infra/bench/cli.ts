@@ -125,12 +125,11 @@ export function registerBenchCommands(program: Command): void {
     });
   bench
     .command('e2e')
-    .description('the whole pipeline in a real nimmer up cluster: POST /events at a constant rate → composed → relay → JetStream → player clients’ SQLite → their own acks; latency p50/p99 and events/s per compositor count')
+    .description('the pipeline in a real nimmer up cluster: POST /events at a constant rate → Raft → director → compositor → canon, acknowledged by a stand-in fleet reading canon from Postgres; latency p50/p99 and events/s per compositor count')
     .option('--compositors <list>', 'compositor processes, one cluster run each', '1,4')
     .option('--rate <n>', 'events posted per second', '10')
     .option('--seconds <n>', 'seconds of posting per run', '30')
     .option('--participants <n>', 'participants per event', '3')
-    .option('--players <n>', 'player clients in the fleet (participants are drawn from them)', '30')
     .option('--delivery-timeout-ms <n>', 'director delivery deadline', '10000')
     .option('--out <file>', 'write the JSON report here', 'bench-results/e2e.json')
     .option('--keep', 'keep the data directories')
@@ -140,7 +139,6 @@ export function registerBenchCommands(program: Command): void {
         rate: Number(o.rate),
         seconds: Number(o.seconds),
         participants: Number(o.participants),
-        players: Number(o.players),
         deliveryTimeoutMs: Number(o.deliveryTimeoutMs),
         out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),
@@ -148,15 +146,14 @@ export function registerBenchCommands(program: Command): void {
     });
   bench
     .command('soak')
-    .description('constant load for --minutes (full mode: 10) in a real nimmer up cluster; samples every layer (register, flags, acks, journal, canon, Raft dirs, Postgres size, shard registers) and reports each slope after warm-up with a verdict')
+    .description('constant load for --minutes (full mode: 10) in a real nimmer up cluster with every retention window scaled to the run (stream max_age, relay journal, player TTLs, Raft snapshots, CRDT compaction); samples every layer (directors, register, flags, acks, journals, canon, participation, Raft log and dirs, JetStream, CRDT doc, real players\' SQLite by retention class, Postgres, node RSS) and reports each slope after warm-up with a verdict')
     .option('--minutes <n>', 'minutes of constant load (10 for the full soak; 1 to try it)', '10')
     .option('--smoke', 'a short try: 1 minute, samples every 2 s, journal window 10 s')
     .option('--rate <n>', 'events posted per second', '5')
     .option('--compositors <n>', 'compositor processes', '1')
-    .option('--players <n>', 'player clients in the fleet', '30')
     .option('--sample-ms <n>', 'sampling interval', '5000')
     .option('--warmup <share>', 'share of the run ignored as warm-up', '0.3')
-    .option('--journal-window-ms <n>', 'how long ended events (journal and canon rows) are kept', '60000')
+    .option('--journal-window-ms <n>', 'how long ended events (journal and canon rows) are kept; the streams\' max_age and the players\' TTLs scale with it', '60000')
     .option('--out <file>', 'write the JSON report here', 'bench-results/soak.json')
     .option('--keep', 'keep the data directory')
     .action(async (o: Record<string, string | boolean>) => {
@@ -165,7 +162,6 @@ export function registerBenchCommands(program: Command): void {
         minutes: smoke ? 1 : Number(o.minutes),
         rate: Number(o.rate),
         compositors: Number(o.compositors),
-        players: Number(o.players),
         sampleMs: smoke ? 2_000 : Number(o.sampleMs),
         warmupShare: Number(o.warmup),
         journalWindowMs: smoke ? 10_000 : Number(o.journalWindowMs),

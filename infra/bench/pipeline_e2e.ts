@@ -1,16 +1,20 @@
 // `nimmer bench e2e` and `nimmer bench soak`: the whole pipeline inside a real `nimmer up` cluster
-// (node processes, Postgres, NATS, relays, the district fallback, compositor processes) with a real
-// player fleet (infra/testing/pipeline_players.ts): events are POSTed at a constant rate for players
-// of the fleet, whose clients read the canon from JetStream into their SQLite files and acknowledge
-// delivery themselves. Latency: POST /events → delivered (the journal's delivered_at, same host
-// clock). Soak: samples every layer's size and reports its slope after warm-up.
+// (node processes, Postgres, NATS, compositor processes). Events are POSTed at a constant rate;
+// a stand-in player fleet acknowledges delivery the way the player client does (POST
+// /events/:uid/delivered with the canon ids naming the player), as soon as an event's canon is
+// committed — until the transport relay lands on main, canon reaches players through this
+// stand-in, not through JetStream. Latency: POST /events → delivered (the journal's delivered_at,
+// same host clock). Soak: samples every layer's size and reports its slope after warm-up.
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { COMPOSED_CHANNEL } from '../../directors/index.ts';
 import { makeTempDir, removeDir } from '../launcher/testdata/helpers.ts';
-import { PipelinePlayers } from '../testing/pipeline_players.ts';
-import { startCluster, type ClusterHandle } from '../up/cluster.ts';
+import { startCluster, type ClusterHandle, type StartClusterOptions } from '../up/cluster.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { acknowledgeDelivered, DISTRICTS_STREAM, EVENTS_STREAM, PlayerFleet } from '../../transport/index.ts';
 import { afterWarmup, slopeVerdict, type SlopeVerdict } from './slope.ts';
 
 export interface E2eBenchOptions {
@@ -20,8 +24,6 @@ export interface E2eBenchOptions {
   rate: number;
   seconds: number;
   participants: number;
-  /** Player clients in the fleet (each its own SQLite file and NATS connection); participants are drawn from them. */
-  players: number;
   /** Director delivery deadline (events whose acks do not all arrive end partial). */
   deliveryTimeoutMs: number;
   out?: string;
@@ -32,7 +34,6 @@ export interface SoakOptions {
   minutes: number;
   rate: number;
   compositors: number;
-  players: number;
   sampleMs: number;
   /** Share of the run ignored as warm-up. */
   warmupShare: number;
@@ -51,25 +52,55 @@ interface Run {
   pool: pg.Pool;
   posted: Map<string, number>;
   rejected: Map<number, number>;
-  acks: { final: Record<string, number>; retried: number };
+  acks: { sent: number; failed: number };
   stop(): Promise<void>;
 }
 
-/** Starts a cluster, the player fleet and the constant-rate poster. */
-async function startRun(label: string, compositors: number, players: number, directors: Record<string, unknown>, keep: boolean): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<void> }> {
+/** Starts a cluster, the stand-in fleet (LISTEN composed → ack every participant) and the constant-rate poster. */
+interface RunExtras {
+  /** More cluster options (stream limits, relay journal retention, snapshot interval). */
+  cluster?: Partial<StartClusterOptions>;
+  /** Participants the stand-in fleet leaves alone (real player clients acknowledge for themselves). */
+  realPlayer?: (participant: string) => boolean;
+  /** Extra participants for the i-th event (e.g. one real player). */
+  extraParticipants?: (i: number) => string[];
+  /** Called with each accepted event (the game session enters its real players). */
+  onPosted?: (eventUid: string, participants: string[]) => void;
+}
+
+async function startRun(label: string, compositors: number, directors: Record<string, unknown>, keep: boolean, extras: RunExtras = {}): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<void> }> {
   const dataDir = makeTempDir(`bench-${label}`);
-  const cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 2, replicas: 1, compositors, gm: { enabled: false }, directors, handleSignals: false });
+  const cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 2, replicas: 1, compositors, gm: { enabled: false }, directors, handleSignals: false, ...extras.cluster });
   const pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 8 });
   pool.on('error', () => undefined);
   const url = cluster.controllerUrl;
   const posted = new Map<string, number>();
   const rejected = new Map<number, number>();
+  const acks = { sent: 0, failed: 0 };
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  const fleet = await PipelinePlayers.start({ baseUrls: [url], natsUrls: cluster.nats.urls, players, seed: 1, dir: path.join(dataDir, 'players') });
+  const ackEvent = async (uid: string): Promise<void> => {
+    const rows = await pool.query<{ id: string; participants: string[] }>('SELECT id, participants FROM nimmer.canon WHERE event_uid = $1', [uid]);
+    const reg = await pool.query<{ participants: string[] }>(`SELECT ARRAY(SELECT jsonb_array_elements_text(event->'participants')) AS participants FROM nimmer.register_events WHERE event_uid = $1`, [uid]);
+    for (const p of reg.rows[0]?.participants ?? []) {
+      if (extras.realPlayer?.(p)) continue;
+      const canonIds = rows.rows.filter((r) => r.participants.includes(p)).map((r) => Number(r.id));
+      const res = await fetch(`${url}/events/${uid}/delivered`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ participant: p, canonIds }) }).catch(() => null);
+      if (res?.status === 200) acks.sent++;
+      else acks.failed++;
+      await res?.text();
+    }
+  };
+  const listener = new pg.Client({ connectionString: cluster.postgres.url });
+  listener.on('error', () => undefined);
+  await listener.connect();
+  listener.on('notification', (n) => {
+    if (n.channel === COMPOSED_CHANNEL && n.payload) track(ackEvent(n.payload).catch(() => acks.failed++));
+  });
+  await listener.query(`LISTEN ${COMPOSED_CHANNEL}`);
   const shards = cluster.shards;
   let seq = 0;
   const postOne = async (participants: number): Promise<void> => {
@@ -78,15 +109,15 @@ async function startRun(label: string, compositors: number, players: number, dir
     const body = {
       key: { geography: shard.key.geography, theme: 'economic', tier: 'everyday', faction: 'guilds' },
       template: 'market_festival',
-      district: `d${i % 8}`,
-      participants: fleet.pick(participants),
+      district: `d${i % 50}`,
+      participants: [...Array.from({ length: participants }, (_, k) => `p${(i * participants + k) % 10_000}`), ...(extras.extraParticipants?.(i) ?? [])],
     };
     const t0 = Date.now();
     const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch(() => null);
     if (res?.status === 202) {
       const uid = ((await res.json()) as { eventUid: string }).eventUid;
       posted.set(uid, t0);
-      await fleet.enter(uid, body.participants);
+      extras.onPosted?.(uid, body.participants);
     } else {
       rejected.set(res?.status ?? 0, (rejected.get(res?.status ?? 0) ?? 0) + 1);
       await res?.text();
@@ -97,7 +128,7 @@ async function startRun(label: string, compositors: number, players: number, dir
     pool,
     posted,
     rejected,
-    acks: fleet.stats,
+    acks,
     async postFor(seconds, rate, participants) {
       const start = Date.now();
       const intervalMs = 1000 / rate;
@@ -110,7 +141,7 @@ async function startRun(label: string, compositors: number, players: number, dir
     },
     async stop() {
       await Promise.allSettled([...inflight]);
-      await fleet.stop();
+      await listener.end().catch(() => undefined);
       await pool.end().catch(() => undefined);
       await cluster.stop();
       if (!keep) removeDir(dataDir);
@@ -132,9 +163,9 @@ async function waitDelivered(pool: pg.Pool, uids: string[], timeoutMs: number): 
 
 export async function runE2eBench(o: E2eBenchOptions): Promise<void> {
   const results: object[] = [];
-  log(`e2e bench: ${o.rate} events/s for ${o.seconds} s, ${o.participants} participants each (of ${o.players} player clients), compositors ${o.compositors.join(', ')} (${load()})`);
+  log(`e2e bench: ${o.rate} events/s for ${o.seconds} s, ${o.participants} participants each, compositors ${o.compositors.join(', ')} (${load()})`);
   for (const c of o.compositors) {
-    const run = await startRun(`e2e-c${c}`, c, o.players, { deliveryTimeoutMs: o.deliveryTimeoutMs, deliveryPollMs: 100 }, o.keep ?? false);
+    const run = await startRun(`e2e-c${c}`, c, { deliveryTimeoutMs: o.deliveryTimeoutMs, deliveryPollMs: 100 }, o.keep ?? false);
     try {
       const t0 = Date.now();
       await run.postFor(o.seconds, o.rate, o.participants);
@@ -193,15 +224,140 @@ const SOAK_LAYERS: Record<string, string> = {
   canon_rows: 'SELECT count(*) FROM nimmer.canon',
   director_fence_rows: 'SELECT count(*) FROM nimmer.director_fence',
   participation_rows: 'SELECT count(*) FROM nimmer.participation',
+  relay_journal_rows: 'SELECT count(*) FROM nimmer.journal',
   district_backlog_rows: 'SELECT count(*) FROM nimmer.district_backlog',
   district_delivery_rows: 'SELECT count(*) FROM nimmer.district_delivery',
 };
 
+/** Real player clients in the soak (each event names one of them besides its stand-in participants). */
+const SOAK_REAL_PLAYERS = 6;
+const SOAK_PLAYER_PREFIX = 'sp';
+
+/**
+ * Every retention window of the system, scaled so each one turns over several times within the
+ * soak's warm-up and the measured part sees only steady state (see README "Soak"). The production
+ * defaults are hours to days; their rules are the same, only the durations shrink.
+ */
+export function soakWindows(journalWindowMs: number, smoke: boolean) {
+  const streamMaxAgeMs = Math.max(1_000, journalWindowMs);
+  return {
+    /** EVENTS and DISTRICTS: JetStream prunes by max_age (and max_bytes, far above what the soak writes). */
+    streams: { eventsMaxAgeMs: streamMaxAgeMs, districtsMaxAgeMs: streamMaxAgeMs, duplicateWindowMs: Math.max(100, Math.floor(streamMaxAgeMs / 2)) },
+    /** The relay's repair journal: past nats-server 2.9.10's 2-minute fsync interval (what it is for); the smoke run cannot afford that. */
+    relayJournalRetentionMs: smoke ? 15_000 : 150_000,
+    /**
+     * Raft: at the soak's ~15 entries/s a snapshot every 500 entries compacts the log about twice a
+     * minute. The WAL writes ~3.5 KB/s; a segment is collected once every group compacted past it, and
+     * idle groups (the meta group never snapshots) are rewritten out of it once the tail is 2 segments
+     * ahead, so the WAL holds about 3 segments: 128 KiB segments (64 KiB preallocated) turn over in
+     * ~2 min. At the default 64 MiB the same bound is reached after hours, far past the run.
+     */
+    raft: { snapshotEveryEntries: 500, walSegmentBytesMax: 128 * 1024, walPreallocateBytes: 64 * 1024 },
+    /**
+     * The GM's FIFO tables (command dedup, outcome records): bounded, but at 10,000 entries they fill
+     * for 22 and 66 min at the soak's rate, growing every snapshot meanwhile; these fill in ~2 min.
+     */
+    gm: { dedupEntriesMax: 1_000, outcomeRecordsMax: 300 },
+    /** CRDT: a new epoch (compaction) once the document passes 16 KiB (the crdt bench's 3-replica threshold). */
+    eventual: { compactBytes: 16 * 1024 },
+    /** Player SQLite: content by class, then tombstones, which must outlive the stream's max_age (config.ts). */
+    player: { ephemeralTtlMs: Math.floor(streamMaxAgeMs / 3), standardTtlMs: Math.floor((2 * streamMaxAgeMs) / 3), standardRowsMax: 200, tombstoneTtlMs: Math.floor(1.5 * streamMaxAgeMs) },
+  };
+}
+
+/** Sums of Prometheus series by name (label sets added up) from every node's /metrics. */
+async function nodeMetrics(cluster: ClusterHandle, names: readonly string[], filter: (name: string, labels: string) => boolean = () => true): Promise<Record<string, number>> {
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const n of cluster.config.nodes) {
+    const res = await fetch(`http://${n.http.host}:${n.http.port}/metrics`, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
+    if (res?.status !== 200) return Object.fromEntries(names.map((x) => [x, NaN]));
+    for (const line of (await res.text()).split('\n')) {
+      const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+NaInf]+)$/.exec(line);
+      if (m === null || !(m[1]! in out) || !filter(m[1]!, m[2] ?? '')) continue;
+      out[m[1]!]! += Number(m[3]);
+    }
+  }
+  return out;
+}
+
+/** Messages and bytes each transport stream holds (JetStream's own accounting). */
+async function streamSizes(nc: NatsConnection): Promise<Record<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const out: Record<string, number> = {};
+  for (const [key, name] of [['events', EVENTS_STREAM], ['districts', DISTRICTS_STREAM]] as const) {
+    const st = await jsm.streams.info(name).then((i) => i.state).catch(() => null);
+    out[`jetstream_${key}_msgs`] = st?.messages ?? NaN;
+    out[`jetstream_${key}_bytes`] = st?.bytes ?? NaN;
+  }
+  return out;
+}
+
+/** The real players' local memory: content rows per retention class, tombstones, subscriptions, SQLite file bytes. */
+async function playerMemory(fleet: PlayerFleet, dir: string): Promise<Record<string, number>> {
+  const v = { player_ephemeral_rows: 0, player_standard_rows: 0, player_permanent_rows: 0, player_tombstones: 0, player_subscriptions: 0 };
+  for (const id of fleet.ids) {
+    const c = fleet.client(id);
+    c.prune(); // the game client prunes when convenient; the soak at every sample
+    const m = c.store.memory();
+    v.player_ephemeral_rows += m.content.ephemeral;
+    v.player_standard_rows += m.content.standard;
+    v.player_permanent_rows += m.content.permanent;
+    v.player_tombstones += m.tombstones;
+    v.player_subscriptions += m.subscriptions;
+  }
+  return { ...v, player_sqlite_bytes: await dirBytes(dir) };
+}
+
+/** A real player in one event: subscribe, wait for its canon, acknowledge (after the SQLite commit), leave. */
+async function deliverToRealPlayer(fleet: PlayerFleet, id: string, uid: string, baseUrl: string, tally: Record<string, number>): Promise<void> {
+  const c = fleet.client(id);
+  await fleet.enter(uid, [id]);
+  const deadline = Date.now() + 60_000;
+  let answer = 'timeout';
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (c.store.canonIdsOf(uid).length === 0) continue;
+    answer = await acknowledgeDelivered(c.store, uid, { baseUrl });
+    if (answer !== 'incomplete' && answer !== 'unavailable') break;
+  }
+  tally[answer] = (tally[answer] ?? 0) + 1;
+  await c.leave(uid);
+}
+
 export async function runSoakBench(o: SoakOptions): Promise<void> {
+  const w = soakWindows(o.journalWindowMs, o.minutes < 2);
   log(`soak: ${o.rate} events/s for ${o.minutes} min, ${o.compositors} compositor(s), sample every ${o.sampleMs} ms, journal window ${o.journalWindowMs} ms, warm-up ${Math.round(o.warmupShare * 100)}% (${load()})`);
-  const run = await startRun('soak', o.compositors, o.players, { deliveryTimeoutMs: 5_000, deliveryPollMs: 100, journalWindowMs: o.journalWindowMs, journalPruneMs: Math.max(100, Math.min(10_000, Math.floor(o.journalWindowMs / 4))) }, o.keep ?? false);
+  log(`soak windows: ${JSON.stringify(w)}`);
+  let fleet: PlayerFleet | null = null;
+  const realTally: Record<string, number> = {};
+  const realInflight = new Set<Promise<void>>();
+  const playerDir = makeTempDir('soak-players');
+  const realId = (i: number) => `${SOAK_PLAYER_PREFIX}${String(i % SOAK_REAL_PLAYERS).padStart(5, '0')}`;
+  const run = await startRun(
+    'soak',
+    o.compositors,
+    { deliveryTimeoutMs: 5_000, deliveryPollMs: 100, journalWindowMs: o.journalWindowMs, journalPruneMs: Math.max(100, Math.min(10_000, Math.floor(o.journalWindowMs / 4))) },
+    o.keep ?? false,
+    {
+      cluster: { streams: w.streams, relayJournalRetentionMs: w.relayJournalRetentionMs, raft: w.raft, gm: { enabled: false, ...w.gm }, eventual: w.eventual },
+      realPlayer: (p) => p.startsWith(SOAK_PLAYER_PREFIX),
+      extraParticipants: (i) => [realId(i)],
+      onPosted: (uid, participants) => {
+        for (const p of participants.filter((x) => x.startsWith(SOAK_PLAYER_PREFIX))) {
+          if (fleet === null) continue;
+          const d = deliverToRealPlayer(fleet, p, uid, run.cluster.controllerUrl, realTally).catch(() => void (realTally.error = (realTally.error ?? 0) + 1));
+          realInflight.add(d);
+          void d.finally(() => realInflight.delete(d));
+        }
+        // Eventual state under load too: a login counter per event (CRDT increments, compaction).
+        void fetch(`${run.cluster.controllerUrl}/counters/soak_logins/increment`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":1}' }).then((r) => r.text()).catch(() => undefined);
+      },
+    },
+  );
   const samples: Array<{ tMs: number; values: Record<string, number> }> = [];
+  const nc = await connect({ servers: [...run.cluster.nats.urls] });
   try {
+    fleet = await PlayerFleet.start({ players: SOAK_REAL_PLAYERS, seed: 1, idPrefix: SOAK_PLAYER_PREFIX, dir: playerDir, eventsServers: [...run.cluster.nats.urls], client: { retention: w.player }, disconnectProbability: 0 });
     const nodesDir = path.join(run.cluster.dataDir, 'nodes');
     const t0 = Date.now();
     let stopSampling = false;
@@ -209,32 +365,56 @@ export async function runSoakBench(o: SoakOptions): Promise<void> {
       while (!stopSampling) {
         const values: Record<string, number> = {};
         for (const [name, sql] of Object.entries(SOAK_LAYERS)) values[name] = Number((await run.pool.query<{ count: string }>(`${sql} AS count`).catch(() => ({ rows: [{ count: 'NaN' }] }))).rows[0]!.count);
+        const m = await nodeMetrics(run.cluster, ['nimmer_directors', 'nimmer_raft_log_entries', 'nimmer_crdt_doc_bytes', 'nimmer_process_process_resident_memory_bytes', 'nimmer_process_nodejs_heap_size_used_bytes'], (name, labels) => name !== 'nimmer_directors' || labels.includes('stat="live"'));
+        values.directors_live = m.nimmer_directors!;
+        values.raft_log_entries = m.nimmer_raft_log_entries!;
         values.raft_dir_bytes = await dirBytes(nodesDir);
+        Object.assign(values, await streamSizes(nc));
+        values.crdt_doc_bytes = m.nimmer_crdt_doc_bytes!;
+        Object.assign(values, await playerMemory(fleet!, playerDir));
         values.postgres_db_bytes = Number((await run.pool.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n').catch(() => ({ rows: [{ n: 'NaN' }] }))).rows[0]!.n);
         values.shard_active_events = await activeEvents(run.cluster.controllerUrl, run.cluster.shards.map((x) => x.id));
+        values.node_rss_bytes = m.nimmer_process_process_resident_memory_bytes!; // prom-client's default series under the node's prefix
+        // The V8 heap in use: what the process's own data holds, without the allocator's slack RSS carries.
+        values.node_heap_used_bytes = m.nimmer_process_nodejs_heap_size_used_bytes!;
         samples.push({ tMs: Date.now() - t0, values });
         log(`t=${Math.round((Date.now() - t0) / 1000)}s ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(' ')}`);
         await new Promise((r) => setTimeout(r, o.sampleMs));
       }
     })();
-    await run.postFor(o.minutes * 60, o.rate, 3);
+    await run.postFor(o.minutes * 60, o.rate, 2);
     stopSampling = true;
     await sampler;
     const verdicts: Record<string, SlopeVerdict> = {};
     for (const name of Object.keys(samples[0]?.values ?? {})) {
       const pts = afterWarmup(samples, o.warmupShare).map((s) => ({ tMs: s.tMs, value: s.values[name]! })).filter((p) => Number.isFinite(p.value));
-      verdicts[name] = slopeVerdict(pts, name.endsWith('bytes') ? { relativeTolerance: 0.1, absoluteTolerance: 1 << 20 } : {});
+      verdicts[name] = slopeVerdict(pts, name.endsWith('bytes') ? SOAK_BYTES_TOLERANCE : SOAK_COUNT_TOLERANCE);
     }
-    log('layer                 mean        slope/min   trend over window  noise      verdict');
+    log('layer                     mean        slope/min   trend over window  noise      verdict');
     for (const [name, v] of Object.entries(verdicts)) {
-      log(`${name.padEnd(21)} ${v.mean.toFixed(0).padStart(11)} ${v.slopePerMin.toFixed(1).padStart(11)} ${v.trendGrowth.toFixed(0).padStart(18)} ${v.noise.toFixed(1).padStart(10)}  ${v.verdict}`);
+      log(`${name.padEnd(25)} ${v.mean.toFixed(0).padStart(11)} ${v.slopePerMin.toFixed(1).padStart(11)} ${v.trendGrowth.toFixed(0).padStart(18)} ${v.noise.toFixed(1).padStart(10)}  ${v.verdict}`);
     }
-    log(`posted ${run.posted.size}, rejected ${JSON.stringify(Object.fromEntries(run.rejected))}, acks ${JSON.stringify(run.acks)}`);
-    await report(o.out, { options: o, verdicts, samples, posted: run.posted.size, rejected: Object.fromEntries(run.rejected) });
+    const notFlat = Object.entries(verdicts).filter(([, v]) => v.verdict !== 'flat').map(([k, v]) => `${k} (${v.verdict})`);
+    log(`posted ${run.posted.size}, rejected ${JSON.stringify(Object.fromEntries(run.rejected))}, stand-in acks ${JSON.stringify(run.acks)}, real players ${JSON.stringify(realTally)} (${load()})`);
+    log(notFlat.length === 0 ? 'every layer flat' : `not flat: ${notFlat.join(', ')}`);
+    await report(o.out, { options: o, windows: w, verdicts, notFlat, samples, posted: run.posted.size, rejected: Object.fromEntries(run.rejected), realPlayers: realTally, loadAverage: os.loadavg() });
   } finally {
+    await Promise.allSettled([...realInflight]);
+    await fleet?.close();
+    await nc.close().catch(() => undefined);
     await run.stop();
+    if (!o.keep) removeDir(playerDir);
   }
 }
+
+/**
+ * Flat: the growth the fitted slope predicts over the measured window is within 3 residual standard
+ * deviations (noise), or 10% of the layer's mean (a windowed layer swings by what one pruning pass
+ * removes: rate × prune interval), or 2 rows / 1 MiB (a handful of in-flight rows; files grow in
+ * pages and segments). README "Soak" explains the choice.
+ */
+const SOAK_COUNT_TOLERANCE = { noiseSigmas: 3, relativeTolerance: 0.1, absoluteTolerance: 2 };
+const SOAK_BYTES_TOLERANCE = { noiseSigmas: 3, relativeTolerance: 0.1, absoluteTolerance: 1 << 20 };
 
 /** Events in the shards' active registers (GET /shards/:id/equilibrium on the controller). */
 async function activeEvents(controllerUrl: string, shardIds: readonly string[]): Promise<number> {

@@ -6,6 +6,10 @@
 // throughout. The checker verifies, after the heal:
 //   - every acknowledged (202) event reaches `pruned` with its outcome applied and delivery
 //     `complete` — every participant delivered;
+//   - its outcome took effect exactly once, by exactly the template's effect: the shard's replicated
+//     outcome record (GET /shards/:shard/events/:uid/outcome) counts one application, and every
+//     application during the run (GET /shards/:shard/outcomes) chains from the equilibrium before
+//     the load to the one after it (outcomes.ts);
 //   - every (event, participant) was recorded as delivered exactly once (one `acked`, the rest
 //     `already`), and the journal agrees with GET /events/:uid;
 //   - GET /events/:uid never went backwards through the stages, and never answered 404 for an
@@ -13,8 +17,10 @@
 import path from 'node:path';
 import pg from 'pg';
 import { PIPELINE_STAGES, type PipelineStage } from '../../directors/index.ts';
+import type { Outcome } from '../../shards/index.ts';
 import { PipelinePlayers } from '../testing/pipeline_players.ts';
 import type { ClusterHandle } from '../up/cluster.ts';
+import { checkOutcomesOnce, readEquilibria, readOutcomeRecord, readShardApplications, templateEffects, type DeliveredEvent, type ShardApplication } from './outcomes.ts';
 
 export type Nemesis = 'none' | 'mixed';
 
@@ -49,6 +55,8 @@ export interface PipelineCheckResult {
   readonly traces: number;
 }
 
+/** The template every event of the check uses. */
+const CHECK_TEMPLATE = 'market_festival';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rank = (s: PipelineStage) => PIPELINE_STAGES.indexOf(s);
 
@@ -126,7 +134,7 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     const i = seq++;
     const shard = shards[i % shards.length]!;
     const participants = players.pick(1 + Math.floor(random() * 3));
-    const body = { key: { geography: shard.key.geography, theme: 'economic', tier: 'everyday', faction: 'guilds' }, template: 'market_festival', district: `d${i % 7}`, participants };
+    const body = { key: { geography: shard.key.geography, theme: 'economic', tier: 'everyday', faction: 'guilds' }, template: CHECK_TEMPLATE, district: `d${i % 7}`, participants };
     const key = `check-${o.seed}-${i}`;
     for (let attempt = 0; attempt < 20 && !stopping; attempt++) {
       const r = await post(url, '/events', body, { 'idempotency-key': key }).catch(() => ({ status: 0, json: null }));
@@ -177,6 +185,9 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     }
   };
 
+  // The equilibrium before the load: the exactly-once outcome check chains every application from it.
+  const shardIds = cluster.shards.map((s) => s.id);
+  const equilibriumBefore = await readEquilibria(url, shardIds);
   const t0 = Date.now();
   const nem = nemesis();
   const samp = sampler();
@@ -216,6 +227,7 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
   await Promise.allSettled([...inflight]);
   for (const uid of pending) violations.push(`event ${uid} was acknowledged but not pruned within ${o.settleMs} ms after the heal (last stage ${lastStage.get(uid) ?? 'never seen'})`);
 
+  const delivered: DeliveredEvent[] = [];
   for (const [uid, { participants }] of acknowledged) {
     if (pending.has(uid)) continue;
     const res = await fetch(`${url}/events/${uid}`).catch(() => null);
@@ -223,7 +235,8 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
       violations.push(`final GET /events/${uid}: ${res?.status ?? 'no answer'}`);
       continue;
     }
-    const t = (await res.json()) as { stage: string; outcomeApplied: boolean; delivery: string; outcome: string | null; participants: Record<string, { delivered: boolean; late?: boolean }> };
+    const t = (await res.json()) as { shard: string; stage: string; outcomeApplied: boolean; delivery: string; outcome: Outcome | null; participants: Record<string, { delivered: boolean; late?: boolean }> };
+    delivered.push({ uid, shard: t.shard, outcome: t.outcome, record: await readOutcomeRecord(url, t.shard, uid) });
     if (!t.outcomeApplied || t.outcome === null) violations.push(`event ${uid}: pruned but its outcome is not applied (${JSON.stringify(t)})`);
     if (t.delivery !== 'complete') violations.push(`event ${uid}: delivery ${t.delivery}, not complete`);
     for (const p of participants) {
@@ -236,6 +249,23 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     const row = j.rows[0];
     if (row === undefined) violations.push(`event ${uid}: no journal row`);
     else if (row.delivery !== t.delivery || row.outcome !== t.outcome || row.delivered.length !== participants.length) violations.push(`event ${uid}: journal ${JSON.stringify(row)} disagrees with GET ${JSON.stringify({ delivery: t.delivery, outcome: t.outcome })}`);
+  }
+  // Outcome applied exactly once: one application per delivered event, by the template's effect,
+  // and every application the shards made during the run (acknowledged events or not) chained from
+  // the equilibrium before the load to the one after it (once nothing is left to apply).
+  const effects = await templateEffects(url, CHECK_TEMPLATE);
+  if (effects === null) violations.push(`the catalogue has no template ${CHECK_TEMPLATE}: the outcome effects cannot be checked`);
+  else {
+    let applications: Map<string, ShardApplication[]> | null = pending.size === 0 && equilibriumBefore.size === shardIds.length ? new Map() : null;
+    const after = await readEquilibria(url, shardIds);
+    for (const [shard, before] of applications === null ? [] : equilibriumBefore) {
+      const listed = await readShardApplications(url, shard, before.index);
+      if (listed === null) applications = null;
+      else applications?.set(shard, listed);
+    }
+    if (applications !== null) log(`outcome check: ${delivered.length} delivered events, ${[...applications.values()].reduce((n, l) => n + l.length, 0)} applications listed by the shards since the load began`);
+    if (applications === null) log(`outcome chain not checked: ${pending.size} event(s) not pruned, or a shard's equilibrium or outcome list was not readable (each delivered event is still checked alone)`);
+    violations.push(...checkOutcomesOnce({ events: delivered, effects, before: equilibriumBefore, after, applications }));
   }
   acks.retried = players.stats.retried;
   await players.stop();

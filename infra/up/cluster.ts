@@ -248,7 +248,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     const postgres = pgResult.value;
     const nats = natsResult.value;
     progress(`Postgres ready at ${postgres.url}; NATS ready at ${nats.urls.join(', ')}`);
-    const relays = await startRelays({ supervisor, postgresUrl: postgres.url, natsUrls: nats.urls });
+    const relays = await startRelays({ supervisor, postgresUrl: postgres.url, natsUrls: nats.urls, streams: opts.streams, ...(opts.relayJournalRetentionMs !== undefined ? { journalRetentionMs: opts.relayJournalRetentionMs } : {}) });
     teardown.push(() => relays.stop());
     progress(`transport relays (active + standby): ${relays.relays.map((r) => `${r.name} ${r.metricsUrl}`).join(', ')}`);
 
@@ -293,6 +293,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       raft: opts.raft,
       gm: opts.gm,
       directors: opts.directors,
+      eventual: opts.eventual,
       postgres: postgres.url,
       nats: nats.urls,
       ...(peerAddresses !== undefined ? { peerAddresses } : {}),

@@ -26,7 +26,10 @@ export const UpOptionsSchema = z.strictObject({
   pg: z.string().min(1).default('embedded'),
   /** `local`, `local-cluster`, or nats:// URLs (comma-separated). */
   nats: z.string().min(1).default('local'),
-  raft: RaftSettingsSchema.pick({ tickMs: true, electionTicks: true, heartbeatTicks: true }).prefault({}),
+  raft: RaftSettingsSchema.pick({ tickMs: true, electionTicks: true, heartbeatTicks: true })
+    // Omitted: the node's default (shards/node/config.ts). A soak lowers it to see the log compacted within its run.
+    .extend({ snapshotEveryEntries: z.number().int().min(1).optional(), walSegmentBytesMax: z.number().int().min(1024).optional(), walPreallocateBytes: z.number().int().min(0).optional() })
+    .prefault({}),
   gm: GmSettingsSchema.prefault({}),
   /** A fixed number of compositor worker processes (issue 6); 0 runs none (events then wait in the register). Overrides min/max. */
   compositors: z.number().int().min(0).max(64).optional(),
@@ -43,6 +46,21 @@ export const UpOptionsSchema = z.strictObject({
   districts: z.record(z.string(), z.unknown()).optional(),
   /** Director settings passed to every node (directors/config.ts validates them there), e.g. { deliveryTimeoutMs }. */
   directors: z.record(z.string(), z.unknown()).default({}),
+  /** Eventual-state (CRDT) settings passed to every node (shards/node/eventual_settings.ts validates them), e.g. { compactBytes }. */
+  eventual: z.record(z.string(), z.unknown()).default({}),
+  /** The transport's JetStream limits (omitted: transportStreams' defaults); a soak scales them down so pruning happens within its run. */
+  streams: z
+    .strictObject({
+      eventsMaxAgeMs: z.number().int().min(1000).optional(),
+      eventsMaxBytes: z.number().int().min(1024).optional(),
+      districtsMaxAgeMs: z.number().int().min(1000).optional(),
+      districtsMaxBytes: z.number().int().min(1024).optional(),
+      /** JetStream refuses a duplicate window longer than max_age: scale it with eventsMaxAgeMs. */
+      duplicateWindowMs: z.number().int().min(100).optional(),
+    })
+    .default({}),
+  /** How long the relays keep journal rows after JetStream acknowledged them (omitted: the relay's default). */
+  relayJournalRetentionMs: z.number().int().min(0).optional(),
   nodeReadyTimeoutMs: z.number().int().min(1).default(90_000),
   bootstrapTimeoutMs: z.number().int().min(1).default(90_000),
 });

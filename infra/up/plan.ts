@@ -66,14 +66,16 @@ export interface ClusterConfigFile {
   /** httpPeerAddresses[i][j]: how node i forwards HTTP requests to node j; omitted pairs go directly. */
   httpPeerAddresses?: Record<string, Record<string, Address>>;
   metaVoters: number[];
-  raft: { tickMs: number; electionTicks: number; heartbeatTicks: number };
-  gm: { enabled: boolean; tickMs: number; budgetActiveEventsMax: number };
+  raft: { tickMs: number; electionTicks: number; heartbeatTicks: number; snapshotEveryEntries?: number; walSegmentBytesMax?: number; walPreallocateBytes?: number };
+  gm: { enabled: boolean; tickMs: number; budgetActiveEventsMax: number; dedupEntriesMax?: number; outcomeRecordsMax?: number };
   postgres?: string;
   nats?: string[];
   /** natsPerNode[i]: the NATS URLs node i dials (its fault proxies); omitted: `nats`. */
   natsPerNode?: Record<string, string[]>;
   /** Director settings (directors/config.ts); omitted: the defaults. */
   directors?: Record<string, unknown>;
+  /** Eventual-state settings (shards/node/eventual_settings.ts); omitted: the defaults. */
+  eventual?: Record<string, unknown>;
 }
 
 export interface ClusterConfigInput {
@@ -89,6 +91,7 @@ export interface ClusterConfigInput {
   httpPeerAddresses?: ClusterConfigFile['httpPeerAddresses'];
   natsPerNode?: ClusterConfigFile['natsPerNode'];
   directors?: ClusterConfigFile['directors'];
+  eventual?: ClusterConfigFile['eventual'];
 }
 
 /** Meta-group voters: the first three nodes (or all of them in a smaller cluster). */
@@ -112,5 +115,6 @@ export function buildClusterConfig(input: ClusterConfigInput): ClusterConfigFile
     ...(input.nats !== undefined ? { nats: [...input.nats] } : {}),
     ...(input.natsPerNode !== undefined ? { natsPerNode: input.natsPerNode } : {}),
     ...(input.directors !== undefined && Object.keys(input.directors).length > 0 ? { directors: { ...input.directors } } : {}),
+    ...(input.eventual !== undefined && Object.keys(input.eventual).length > 0 ? { eventual: { ...input.eventual } } : {}),
   };
 }

@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { applyStreams, DISTRICT_MIGRATIONS, installTransport, migrate, PLAYER_MIGRATIONS, transportStreams } from '../../transport/index.ts';
+import { applyStreams, DISTRICT_MIGRATIONS, installTransport, migrate, PLAYER_MIGRATIONS, transportStreams, type TransportStreamsOptions } from '../../transport/index.ts';
 import { allocatePorts, type SupervisedProcess, type Supervisor } from '../launcher/index.ts';
 import { waitReady } from './ready.ts';
 
@@ -19,20 +19,30 @@ export interface Relays {
   stop(): Promise<void>;
 }
 
-export async function startRelays(options: { supervisor: Supervisor; postgresUrl: string; natsUrls: readonly string[] }): Promise<Relays> {
+export interface StartRelaysOptions {
+  supervisor: Supervisor;
+  postgresUrl: string;
+  natsUrls: readonly string[];
+  /** Stream limits (omitted: the transport's defaults). */
+  streams?: Omit<TransportStreamsOptions, 'replicas'>;
+  /** The relays' journal retention (omitted: the relay's default). */
+  journalRetentionMs?: number;
+}
+
+export async function startRelays(options: StartRelaysOptions): Promise<Relays> {
   const db = new pg.Client({ connectionString: options.postgresUrl });
   await db.connect();
   try {
     await installTransport(db);
-    // The player login feed (nimmer.participation) and the district backlog: both fill from triggers on
-    // canon, so they exist before the first canon row is written.
+    // The player login feed (nimmer.participation; the active relay prunes it) and the district backlog:
+    // both fill from triggers on canon, so they exist before the first canon row is written.
     for (const set of [PLAYER_MIGRATIONS, DISTRICT_MIGRATIONS]) await migrate(db, set);
   } finally {
     await db.end();
   }
   const nc = await connect({ servers: [...options.natsUrls] });
   try {
-    await applyStreams(nc, transportStreams({ replicas: options.natsUrls.length >= 3 ? 3 : 1 }));
+    await applyStreams(nc, transportStreams({ ...options.streams, replicas: options.natsUrls.length >= 3 ? 3 : 1 }));
   } finally {
     await nc.close();
   }
@@ -43,7 +53,7 @@ export async function startRelays(options: { supervisor: Supervisor; postgresUrl
       const proc = options.supervisor.spawnTs({
         name,
         entry: RELAY_ENTRY,
-        args: ['--pg', options.postgresUrl, '--nats', options.natsUrls.join(','), '--name', name, '--metrics-port', String(port)],
+        args: ['--pg', options.postgresUrl, '--nats', options.natsUrls.join(','), '--name', name, '--metrics-port', String(port), ...(options.journalRetentionMs !== undefined ? ['--journal-retention-ms', String(options.journalRetentionMs)] : [])],
       });
       await waitReady(proc, READY_TIMEOUT_MS);
       return { name, metricsUrl: `http://127.0.0.1:${port}/metrics`, proc };

@@ -15,6 +15,9 @@ export const RaftSettingsSchema = z.strictObject({
   heartbeatTicks: z.number().int().min(1).default(2),
   snapshotEveryEntries: z.number().int().min(1).default(10_000),
   proposalTimeoutMs: z.number().int().min(1).default(5_000),
+  /** The node-wide WAL's segment size and preallocation (omitted: consensus/ defaults, 64 MiB and 8 MiB). A soak shrinks them to see segments collected within its run. */
+  walSegmentBytesMax: z.number().int().min(1024).optional(),
+  walPreallocateBytes: z.number().int().min(0).optional(),
 });
 
 /** The GM tick: how often a shard leader decides, and how many events may be active at once. */
@@ -22,6 +25,9 @@ export const GmSettingsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   tickMs: z.number().int().min(10).default(2000),
   budgetActiveEventsMax: z.number().int().min(0).default(2),
+  /** The GM state machine's FIFO tables (omitted: shardLimits). They decide results, so every replica must use the same: this file is shared. */
+  dedupEntriesMax: z.number().int().min(1).optional(),
+  outcomeRecordsMax: z.number().int().min(1).optional(),
 });
 
 export const ClusterConfigSchema = z.strictObject({

@@ -64,6 +64,10 @@ export class GmNode {
       heartbeatTicks: this.config.raft.heartbeatTicks,
       snapshotEveryEntries: this.config.raft.snapshotEveryEntries,
       proposalTimeoutMs: this.config.raft.proposalTimeoutMs,
+      wal: {
+        ...(this.config.raft.walSegmentBytesMax !== undefined ? { segmentBytesMax: this.config.raft.walSegmentBytesMax } : {}),
+        ...(this.config.raft.walPreallocateBytes !== undefined ? { preallocateBytes: this.config.raft.walPreallocateBytes } : {}),
+      },
       seed: this.id,
       onFatal: (e) => this.log.error({ err: e.message }, 'raft runtime stopped after a storage failure'),
       onTransportLog: (e) => {
@@ -146,7 +150,8 @@ export class GmNode {
         hosted.record = record;
         continue;
       }
-      const sm = new GmStateMachine();
+      const { dedupEntriesMax, outcomeRecordsMax } = this.config.gm;
+      const sm = new GmStateMachine({ ...(dedupEntriesMax !== undefined ? { dedupEntriesMax } : {}), ...(outcomeRecordsMax !== undefined ? { outcomeRecordsMax } : {}) });
       // Founders bootstrap the group with identical first entries (ignored when the WAL already
       // has the group); a replica added by a move starts empty and learns from the leader.
       const founding = record.founders.includes(this.id);

@@ -16,6 +16,7 @@ export class NodeMetrics {
   private readonly commit = new Gauge({ name: 'nimmer_raft_commit_index', help: 'Raft commit index per group', labelNames: ['group', 'shard'], registers: [this.registry] });
   private readonly applied = new Gauge({ name: 'nimmer_raft_applied_index', help: 'Raft applied index per group', labelNames: ['group', 'shard'], registers: [this.registry] });
   private readonly leader = new Gauge({ name: 'nimmer_raft_is_leader', help: '1 when this node leads the group', labelNames: ['group', 'shard'], registers: [this.registry] });
+  private readonly logEntries = new Gauge({ name: 'nimmer_raft_log_entries', help: 'Raft log entries kept after the last snapshot, per group (bounded by snapshotEveryEntries)', labelNames: ['group', 'shard'], registers: [this.registry] });
   private readonly quiesced = new Gauge({ name: 'nimmer_raft_quiesced', help: '1 when the group is quiesced here', labelNames: ['group', 'shard'], registers: [this.registry] });
   private readonly runtime = new Gauge({ name: 'nimmer_raft_runtime', help: 'Runtime counters (proposals, applied, messages, syncs, snapshots, ...)', labelNames: ['counter'], registers: [this.registry] });
   private readonly deviationGauge = new Gauge({ name: 'nimmer_gm_deviation', help: 'Equilibrium deviation per hosted shard', labelNames: ['shard'], registers: [this.registry] });
@@ -65,6 +66,7 @@ export class NodeMetrics {
       this.applied.set(labels, st.appliedIndex);
       this.leader.set(labels, st.role === 'leader' ? 1 : 0);
       this.quiesced.set(labels, st.quiesced ? 1 : 0);
+      this.logEntries.set(labels, Math.max(0, st.lastIndex - st.snapshotIndex));
     }
     for (const [k, v] of Object.entries(node.raft.metrics.snapshot())) this.runtime.set({ counter: k }, v);
     for (const id of node.hostedShardIds()) {

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseUid, UidError, templatesForKey } from '../../catalogue/index.ts';
 import type { GmResult, MetaResult, ShardRecord } from '../index.ts';
-import { ConcreteShardKeySchema, ShardKeySchema, errorCodeHttpStatus, ReplicasSchema, ShardIdSchema, AxisIdSchema, TemplateIdSchema, deviation } from '../index.ts';
+import { ConcreteShardKeySchema, ShardKeySchema, errorCodeHttpStatus, ReplicasSchema, ShardIdSchema, AxisIdSchema, TemplateIdSchema, deviation, shardLimits } from '../index.ts';
 import { ApiError, badRequest, conflict, indeterminate, notFound, unavailable } from '../http/errors.ts';
 import { parseInput } from '../http/validate.ts';
 import type { GmNode } from './gm_node.ts';
@@ -15,7 +15,7 @@ import { peerHttpUrl } from './config.ts';
 import { readBarrier, runtimeError, shardRecordOf } from './shard_access.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { Directing } from './directing.ts';
-import { eventTracer, registerPipelineRoutes } from './routes_pipeline.ts';
+import { eventTracer, gmEventOfUid, registerPipelineRoutes } from './routes_pipeline.ts';
 import { RequestLatency } from './latency.ts';
 
 const FORWARDED_HEADER = 'x-nimmer-forwarded';
@@ -24,6 +24,11 @@ const nodeName = (id: number) => `n${id}`;
 const ConsistencySchema = z.strictObject({ consistency: z.enum(['linearizable', 'stale']).default('linearizable') });
 const ShardParams = z.strictObject({ shard: ShardIdSchema });
 const AxisParams = z.strictObject({ shard: ShardIdSchema, axis: AxisIdSchema });
+const OutcomesQuery = ConsistencySchema.extend({
+  afterIndex: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(shardLimits.outcomeRecordsMax).default(1000),
+});
+const ShardEventParams = z.strictObject({ shard: ShardIdSchema, uid: z.string().min(1).max(256) });
 const finiteNumber = z.number({ error: 'must be a number' }).refine(Number.isFinite, 'must be a finite number');
 const SetAxisBody = z.strictObject({ value: finiteNumber });
 const CasBody = z.strictObject({ expect: finiteNumber, value: finiteNumber });
@@ -245,7 +250,38 @@ export function registerRoutes(app: FastifyInstance, node: GmNode, metrics: Node
       axes,
       deviation: deviation(st.axes),
       activeEvents: Object.values(st.active).filter((e) => e.status === 'active').length,
+      closedEvents: st.closedCount,
+      outcomesApplied: hosted(shard)!.sm.equilibrium().outcomesApplied,
     };
+  });
+
+  // Every outcome application the shard remembers after a Raft index, in application order: a
+  // checker chains them from an equilibrium it read before (whose `index` it passes) to the current one.
+  app.get('/shards/:shard/outcomes', async (req, reply) => {
+    const { shard } = parseInput(ShardParams, req.params, 'path');
+    const q = parseInput(OutcomesQuery, req.query, 'query');
+    const rec = await shardRecord(shard);
+    if (!hosted(shard)) return forward(req, reply, rec);
+    if (q.consistency === 'linearizable') await barrier(rec.groupId);
+    const sm = hosted(shard)!.sm;
+    const outcomes = sm.outcomeRecordsAfter(q.afterIndex, q.limit).map(([eventUid, r]) => ({ eventUid, ...r }));
+    return { shard, index: sm.applied, outcomesApplied: sm.equilibrium().outcomesApplied, outcomes };
+  });
+
+  // How an event's outcome took effect on its shard, from replicated state (the GM state
+  // machine's outcome records): how many times, and how each axis moved. Kept after the event
+  // closed (FIFO, shardLimits.outcomeRecordsMax per shard), so an exactly-once check can read it.
+  app.get('/shards/:shard/events/:uid/outcome', async (req, reply) => {
+    const { shard, uid } = parseInput(ShardEventParams, req.params, 'path');
+    const eventUid = gmEventOfUid(uid);
+    const q = parseInput(ConsistencySchema, req.query, 'query');
+    const rec = await shardRecord(shard);
+    if (!hosted(shard)) return forward(req, reply, rec);
+    if (q.consistency === 'linearizable') await barrier(rec.groupId);
+    const h = hosted(shard)!;
+    const r = h.sm.outcomeRecord(eventUid);
+    if (r === undefined) throw notFound(`shard ${shard} has no outcome applied for event ${eventUid} (never applied, or older than its last ${shardLimits.outcomeRecordsMax} applications)`);
+    return { shard, eventUid, applied: r.applied, outcome: r.outcome, atIndex: r.atIndex, axes: r.axes, index: h.sm.applied };
   });
 
   app.get('/shards/:shard/axes/:axis', async (req, reply) => {

@@ -16,6 +16,16 @@ const DeliveredBody = z.strictObject({
   canonIds: z.array(z.number().int().positive()).max(100_000).optional(),
 });
 
+/** The GM event a UID names; a malformed UID is a 400 naming the position. */
+export function gmEventOfUid(uid: string): string {
+  try {
+    return parseUid(uid).gmEvent;
+  } catch (e) {
+    if (e instanceof UidError) throw badRequest(e.message, { code: e.code, position: e.position });
+    throw e;
+  }
+}
+
 export type EventTracer = (uid: string, shard: ShardEventState | null) => Promise<EventTrace | Record<string, unknown> | null>;
 
 /** The shard-only answer (no Postgres in this cluster, or it is unreachable right now). */
@@ -47,13 +57,7 @@ export function eventTracer(directing: Directing | null): EventTracer {
 export function registerPipelineRoutes(app: FastifyInstance, directing: Directing | null): void {
   app.post('/events/:uid/delivered', async (req) => {
     const { uid } = req.params as { uid: string };
-    let eventUid: string;
-    try {
-      eventUid = parseUid(uid).gmEvent;
-    } catch (e) {
-      if (e instanceof UidError) throw badRequest(e.message, { code: e.code, position: e.position });
-      throw e;
-    }
+    const eventUid = gmEventOfUid(uid);
     const body = parseInput(DeliveredBody, req.body, 'delivery');
     if (directing === null) throw unavailable('this cluster has no register (no Postgres): delivery is not followed');
     let result;

@@ -49,6 +49,7 @@ describe('local store', () => {
     // After the ephemeral TTL: the ephemeral content goes; permanent and recent standard stay.
     expect(s.prune(policy, t0 + HOUR_MS)).toEqual({ contentDropped: 1, tombstonesDropped: 0 });
     expect(s.row(1)).toMatchObject({ body: null, retention: 'ephemeral' });
+    expect(s.memory()).toEqual({ content: { ephemeral: 0, standard: 3, permanent: 1 }, tombstones: 3, subscriptions: 1 });
     expect(s.row(3)?.body).toEqual({ line: 'canon 3' });
     // A pruned id is a tombstone: the district path re-delivering it is a duplicate, not a new apply.
     expect(s.applyFallback([ms[0]!], t0 + HOUR_MS)).toMatchObject({ applied: 0, duplicates: 1 });
@@ -58,6 +59,7 @@ describe('local store', () => {
     expect(s.prune(policy, t0 + 40 * HOUR_MS).tombstonesDropped).toBe(6);
     expect(s.canonIds()).toEqual([3]);
     expect(s.row(3)?.body).toEqual({ line: 'canon 3' });
+    expect(s.memory()).toEqual({ content: { ephemeral: 0, standard: 0, permanent: 1 }, tombstones: 0, subscriptions: 1 });
     s.close();
   });
 

@@ -302,6 +302,19 @@ export class LocalStore {
     return (this.db.all('SELECT canon_id FROM canon ORDER BY canon_id') as { canon_id: number }[]).map((r) => r.canon_id);
   }
 
+  /** Local memory by retention class: rows holding content per class, tombstones, live subscriptions (a soak samples it). */
+  memory(): { content: Record<'ephemeral' | 'standard' | 'permanent', number>; tombstones: number; subscriptions: number } {
+    const rows = this.db.all('SELECT retention, count(message) AS c, count(*) - count(message) AS t FROM canon GROUP BY retention') as { retention: number; c: number; t: number }[];
+    const content = { ephemeral: 0, standard: 0, permanent: 0 };
+    let tombstones = 0;
+    for (const r of rows) {
+      content[RETENTION_CLASSES[r.retention] as keyof typeof content] = r.c;
+      tombstones += r.t;
+    }
+    const s = this.db.get('SELECT count(*) AS n FROM subscription') as { n: number };
+    return { content, tombstones, subscriptions: s.n };
+  }
+
   counts(): { rows: number; withContent: number; byPath: Record<'stream' | 'district', number> } {
     const r = this.db.get(
       `SELECT count(*) AS n, count(message) AS c, sum(path = ${PATH_STREAM}) AS s, sum(path = ${PATH_DISTRICT}) AS d FROM canon`,

@@ -21,3 +21,20 @@ export async function eventsOfPlayer(db: pg.ClientBase | pg.Pool, playerId: stri
   );
   return r.rows.map((x) => x.event_uid);
 }
+
+/**
+ * Deletes participation rows older than `windowMs` (the EVENTS stream's max_age: past it the stream
+ * no longer holds the event's canon, so a login could replay nothing from the row), at most
+ * `rowsMax` per statement until none is left. Returns the rows deleted. The active relay calls it.
+ */
+export async function pruneParticipation(db: pg.ClientBase | pg.Pool, windowMs: number, rowsMax: number): Promise<number> {
+  if (!Number.isInteger(windowMs) || windowMs < 0) throw new Error(`pruneParticipation: windowMs must be a non-negative integer, got ${windowMs}`);
+  if (!Number.isInteger(rowsMax) || rowsMax < 1) throw new Error(`pruneParticipation: rowsMax must be a positive integer, got ${rowsMax}`);
+  let total = 0;
+  for (;;) {
+    const r = await db.query<{ n: number }>('SELECT nimmer.participation_prune($1, $2) AS n', [windowMs, rowsMax]);
+    const n = r.rows[0]!.n;
+    total += n;
+    if (n < rowsMax) return total;
+  }
+}

@@ -1,5 +1,6 @@
 // The relay's settings, validated, with every default in one place.
 import { z } from 'zod';
+import { EVENTS_STREAM } from '../subject.ts';
 
 export const RelayConfigSchema = z.object({
   /** Postgres URL (a normal connection and a replication connection are opened to it). */
@@ -24,7 +25,9 @@ export const RelayConfigSchema = z.object({
   journalRetentionMs: z.number().int().min(0).default(10 * 60_000),
   /** How often the active relay prunes the journal and samples the slot's lag. */
   housekeepingIntervalMs: z.number().int().min(50).default(5_000),
-  /** Journal rows deleted per statement, at most. */
+  /** The stream canon lands in: its max_age is the login feed's (nimmer.participation) retention. */
+  eventsStream: z.string().min(1).default(EVENTS_STREAM),
+  /** Journal (and login-feed) rows deleted per statement, at most. */
   pruneBatchRows: z.number().int().min(1).default(50_000),
   /** Per-message stage times kept for the benchmark (stage_trace.ts), most recent first; 0 = off. */
   stageTraceCapacity: z.number().int().min(0).max(10_000_000).default(0),

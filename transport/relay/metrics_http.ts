@@ -18,6 +18,7 @@ function prometheus(s: RelayStats): string {
     ['nimmer_relay_commit_to_ack_ms_p99', 'gauge', 'commit to JetStream ack, recent transactions', s.commitToAckMsP99],
     ['nimmer_relay_session_failures_total', 'counter', 'replication sessions that ended in an error', s.sessionFailuresTotal],
     ['nimmer_relay_journal_pruned_total', 'counter', 'journal rows pruned', s.journalPrunedTotal],
+    ['nimmer_relay_participation_pruned_total', 'counter', 'login-feed rows (nimmer.participation) pruned past the EVENTS max_age', s.participationPrunedTotal],
   ];
   return lines.map(([n, t, h, v]) => `# HELP ${n} ${h}\n# TYPE ${n} ${t}\n${n}${label} ${Number.isFinite(v) ? v : 'NaN'}`).join('\n') + '\n';
 }

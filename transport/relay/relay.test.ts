@@ -7,6 +7,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CanonMessageSchema } from '../canon.ts';
 import { installTransport } from '../install.ts';
+import { eventsOfPlayer, PLAYER_MIGRATIONS } from '../player/login_feed.ts';
+import { migrate } from '../sql/migrate.ts';
 import { applyStreams } from '../streams/apply.ts';
 import { transportStreams } from '../streams/config.ts';
 import { EVENTS_STREAM } from '../subject.ts';
@@ -167,6 +169,32 @@ describe('journal retention', () => {
       const count = async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM nimmer.journal WHERE lsn = ANY($1::pg_lsn[])', [lsns])).rows[0]!.n);
       await waitFor('the journal rows to be pruned', async () => (await count()) === 0, 30_000);
       expect(relay.stats().journalPrunedTotal).toBeGreaterThanOrEqual(50);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('login-feed retention', () => {
+  it('prunes nimmer.participation rows older than the EVENTS stream\'s max_age (read from the server), keeps the rest', async () => {
+    await migrate(db, PLAYER_MIGRATIONS);
+    // The stream as the suite applied it: the transport's default max_age (7 days).
+    const maxAgeMs = transportStreams(SMALL).find((x) => x.name === EVENTS_STREAM)!.maxAgeMs;
+    // Canon naming players fills the feed through the trigger; then half the rows are aged past max_age.
+    await db.query(`INSERT INTO nimmer.canon (event_uid, district, scene, participants, body) SELECT 'ev-feed' || i, 'd', 's', ARRAY['pf' || i, 'pg' || i], '{}'::jsonb FROM generate_series(1, 20) i`);
+    await db.query(`UPDATE nimmer.participation SET created_at = clock_timestamp() - make_interval(secs => $1::float8 / 1000 + 60) WHERE player_id LIKE 'pf%'`, [maxAgeMs]);
+    await db.query(`UPDATE nimmer.participation SET created_at = clock_timestamp() - make_interval(secs => $1::float8 / 1000 - 60) WHERE player_id LIKE 'pg%'`, [maxAgeMs]);
+    const feed = async (prefix: string) => Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM nimmer.participation WHERE player_id LIKE $1 AND event_uid LIKE 'ev-feed%'`, [`${prefix}%`])).rows[0]!.n);
+    expect([await feed('pf'), await feed('pg')]).toEqual([20, 20]);
+    const relay = new Relay({ pgUrl, natsServers: [natsUrl], name: 'feed-pruner', acquireRetryMs: 100, housekeepingIntervalMs: 100, pruneBatchRows: 7 }, pino({ level: 'warn' }));
+    void relay.start();
+    try {
+      await waitFor('the aged login-feed rows to be pruned', async () => (await feed('pf')) === 0, 30_000);
+      // A minute younger than max_age: kept.
+      expect(await feed('pg')).toBe(20);
+      expect(relay.stats().participationPrunedTotal).toBeGreaterThanOrEqual(20);
+      expect(await eventsOfPlayer(db, 'pg3', 10)).toEqual(['ev-feed3']);
+      expect(await eventsOfPlayer(db, 'pf3', 10)).toEqual([]);
     } finally {
       await relay.stop();
     }

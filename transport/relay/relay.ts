@@ -1,11 +1,15 @@
 // The relay: committed nimmer.publish messages, from the WAL to JetStream. Run several: the logical slot
 // admits one active consumer, so exactly one relay streams while the others wait as standbys and take the
 // slot within acquireRetryMs once the active one's connection is gone (process death closes it at once).
-// The active relay also prunes the journal, keeping rows for journalRetentionMs after JetStream acked them.
+// The active relay also prunes the journal, keeping rows for journalRetentionMs after JetStream acked them,
+// and the login feed (nimmer.participation, when the player migrations are installed), keeping rows for
+// the EVENTS stream's max_age: past it the stream holds none of the event's canon a login could replay.
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { Completed } from './ack_window.ts';
 import { parseRelayConfig, type RelayConfig, type RelayConfigInput } from './config.ts';
+import { pruneParticipation } from '../player/login_feed.ts';
 import { pruneJournal } from './journal.ts';
 import { LatencyReservoir } from './latency.ts';
 import { formatLsn, parseLsn, type Lsn } from './lsn.ts';
@@ -41,6 +45,8 @@ export interface RelayStats {
   sessionsTotal: number;
   sessionFailuresTotal: number;
   journalPrunedTotal: number;
+  /** Login-feed rows (nimmer.participation) pruned past the stream's max_age. */
+  participationPrunedTotal: number;
   /** CPU time this process has used (user + system), for cost per message. */
   processCpuMs: number;
 }
@@ -59,7 +65,7 @@ export class Relay {
   readonly trace: StageTrace | null;
   private confirmed: Lsn = 0n;
   private lagBytes = 0;
-  private counters = { published: 0, acked: 0, duplicates: 0, txns: 0, sessions: 0, failures: 0, pruned: 0 };
+  private counters = { published: 0, acked: 0, duplicates: 0, txns: 0, sessions: 0, failures: 0, pruned: 0, participationPruned: 0 };
   /** (time, confirmed position) samples: a journal row may go once it was confirmed journalRetentionMs ago. */
   private confirmedSamples: Array<{ atMs: number; lsn: Lsn }> = [];
 
@@ -88,6 +94,7 @@ export class Relay {
       sessionsTotal: this.counters.sessions,
       sessionFailuresTotal: this.counters.failures,
       journalPrunedTotal: this.counters.pruned,
+      participationPrunedTotal: this.counters.participationPruned,
       processCpuMs: (() => {
         const u = process.cpuUsage();
         return (u.user + u.system) / 1000;
@@ -226,6 +233,7 @@ export class Relay {
         cutoff = this.confirmedSamples.shift()!.lsn;
       }
       if (cutoff !== null && cutoff > 0n) this.counters.pruned += await pruneJournal(this.admin, cutoff, this.config.pruneBatchRows);
+      await this.pruneLoginFeed();
       const r = await this.admin.query<{ lag: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS lag', [formatLsn(this.confirmed)]);
       this.lagBytes = Math.max(0, Number(r.rows[0]?.lag ?? 0));
     } catch (e) {
@@ -233,6 +241,16 @@ export class Relay {
     } finally {
       this.housekeeping = false;
     }
+  }
+
+  /** The login feed's window is the stream's own max_age, read from the server (one source of truth). */
+  private async pruneLoginFeed(): Promise<void> {
+    const installed = await this.admin!.query<{ f: string | null }>("SELECT to_regproc('nimmer.participation_prune')::text AS f");
+    if (installed.rows[0]?.f == null || this.nc === null) return;
+    const maxAgeNs = (await (await jetstreamManager(this.nc)).streams.info(this.config.eventsStream)).config.max_age;
+    // max_age 0 means the stream keeps messages forever: so does the feed.
+    if (!(maxAgeNs > 0)) return;
+    this.counters.participationPruned += await pruneParticipation(this.admin!, Math.ceil(maxAgeNs / 1e6), this.config.pruneBatchRows);
   }
 
   private sleep(ms: number): Promise<void> {

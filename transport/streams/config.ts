@@ -45,6 +45,7 @@ export interface TransportStreamsOptions {
   replicas?: number;
   eventsMaxAgeMs?: number;
   eventsMaxBytes?: number;
+  districtsMaxAgeMs?: number;
   districtsMaxBytes?: number;
   duplicateWindowMs?: number;
 }
@@ -53,7 +54,7 @@ export interface TransportStreamsOptions {
 export function transportStreams(options: TransportStreamsOptions = {}): StreamDecl[] {
   const common = { replicas: options.replicas ?? 1, duplicateWindowMs: options.duplicateWindowMs ?? 2 * MINUTE_MS };
   return [
-    StreamDeclSchema.parse({ name: DISTRICTS_STREAM, subjects: [`${DISTRICT_FEED_PREFIX}.>`], maxAgeMs: 24 * HOUR_MS, maxBytes: options.districtsMaxBytes ?? GIB, ...common }),
+    StreamDeclSchema.parse({ name: DISTRICTS_STREAM, subjects: [`${DISTRICT_FEED_PREFIX}.>`], maxAgeMs: options.districtsMaxAgeMs ?? 24 * HOUR_MS, maxBytes: options.districtsMaxBytes ?? GIB, ...common }),
     StreamDeclSchema.parse({
       name: EVENTS_STREAM,
       subjects: [EVENTS_SUBJECTS],
