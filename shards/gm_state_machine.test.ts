@@ -344,9 +344,9 @@ describe('idempotency by commandId', () => {
     const propose: GmCommand = { type: 'proposeEvent', commandId: 'p-1', template: 't', district: 'd', participants: ['p1', 'p2'], source: 'gm', effects: { order: 1 } };
     d.apply(propose);
     for (let i = 0; i < 20; i++) d.apply({ type: 'setAxis', commandId: `s-${i}`, axis: 'order', value: i - 0.5 });
-    const rows = JSON.parse(snapshotText(sm)).dedup as unknown[];
+    const { dedup: rows, outcomes } = JSON.parse(snapshotText(sm)) as { dedup: unknown[]; outcomes: unknown };
     expect(rows).toHaveLength(22);
-    expect(snapshotText(sm)).toBe(canonicalJson({ format: 'nimmer/gm-state/v1', state: sm.state(), dedup: rows }));
+    expect(snapshotText(sm)).toBe(canonicalJson({ format: 'nimmer/gm-state/v1', state: sm.state(), dedup: rows, outcomes }));
     // The remembered result is a copy: changing what apply returned does not change a retry's answer.
     const r = d.apply({ type: 'setAxis', commandId: 'copy', axis: 'order', value: 7 }) as GmResult & { previous?: number };
     r.previous = -1;

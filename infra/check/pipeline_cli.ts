@@ -27,7 +27,7 @@ export async function runPipelineFromCli(o: PipelineCliOptions): Promise<number>
   try {
     await cluster.waitHealthy(90_000);
     const seconds = Math.max(1, Math.round(o.timeMs / 1000));
-    const r = await runPipelineCheck(cluster, { seconds, seed, nemesis: o.nemesis as Nemesis, rate: 3, faultMs: 3_000, minFaults: o.nemesis === 'none' ? 0 : 3, settleMs: 150_000, log: (l) => console.log(`[pipeline] ${l}`) });
+    const r = await runPipelineCheck(cluster, { seconds, seed, nemesis: o.nemesis as Nemesis, rate: 3, faultMs: 3_000, minFaults: o.nemesis === 'none' ? 0 : 4, settleMs: 150_000, log: (l) => console.log(`[pipeline] ${l}`) });
     console.log(`posted ${r.posted}, acknowledged ${r.acknowledged}, faults ${r.faults.length}, acks ${JSON.stringify(r.acks)}, GET samples ${r.traces}`);
     for (const v of r.violations) console.error(`violation: ${v}`);
     ok = r.violations.length === 0;

@@ -57,6 +57,9 @@ export interface PipelineCheckResult {
 
 /** The template every event of the check uses. */
 const CHECK_TEMPLATE = 'market_festival';
+/** The mixed nemesis's faults, in turn. */
+const FAULT_KINDS = ['isolate', 'kill', 'relay-kill', 'nats-kill'] as const;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rank = (s: PipelineStage) => PIPELINE_STAGES.indexOf(s);
 
@@ -160,15 +163,24 @@ export async function runPipelineCheck(cluster: ClusterHandle, o: PipelineCheckO
     while (!stopping) {
       await sleep(o.faultMs);
       if (stopping) break;
-      // Every kind in turn (so a short run sees each), on a random node / server.
-      const kind = ['isolate', 'kill', 'nats-kill'][faults.length % 3]!;
-      const node = `n${nodeIds[Math.floor(random() * nodeIds.length)]!}`;
-      const fault = kind === 'nats-kill' ? { type: kind, server: Math.floor(random() * Math.max(1, natsServers)) } : { type: kind, node };
-      const r = await post(url, '/faults', fault).catch((e: unknown) => ({ status: 0, json: String(e) }));
-      faults.push(`${JSON.stringify(fault)} → ${r.status}`);
-      log(`nemesis: ${JSON.stringify(fault)} → ${r.status}`);
+      // Every kind in turn (so a short run sees each), on a random node / server; the relay kill
+      // SIGKILLs whichever relay holds the slot (the standby takes over) and the heal restarts it.
+      const kind = FAULT_KINDS[faults.length % FAULT_KINDS.length]!;
+      if (kind === 'relay-kill') {
+        const killed = await cluster.relays.killActive().catch((e: unknown) => `error: ${String(e)}`);
+        faults.push(`{"type":"relay-kill"} → ${killed ?? 'no active relay'}`);
+        log(`nemesis: relay-kill → ${killed ?? 'no active relay'}`);
+      } else {
+        const node = `n${nodeIds[Math.floor(random() * nodeIds.length)]!}`;
+        const fault = kind === 'nats-kill' ? { type: kind, server: Math.floor(random() * Math.max(1, natsServers)) } : { type: kind, node };
+        const r = await post(url, '/faults', fault).catch((e: unknown) => ({ status: 0, json: String(e) }));
+        faults.push(`${JSON.stringify(fault)} → ${r.status}`);
+        log(`nemesis: ${JSON.stringify(fault)} → ${r.status}`);
+      }
       await sleep(o.faultMs);
       await fetch(`${url}/faults`, { method: 'DELETE' }).then((x) => x.text()).catch(() => undefined);
+      const restarted = await cluster.relays.restartDead().catch((e: unknown) => [`error: ${String(e)}`]);
+      if (restarted.length > 0) log(`nemesis: relays restarted: ${restarted.join(', ')}`);
       healedFaults += 1;
       log('nemesis: healed');
     }

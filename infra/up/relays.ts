@@ -13,9 +13,19 @@ export const RELAY_ENTRY = fileURLToPath(new URL('../../transport/relay/main.ts'
 export const RELAY_COUNT = 2;
 const READY_TIMEOUT_MS = 30_000;
 
+export interface RelayProcess {
+  name: string;
+  metricsUrl: string;
+  proc: SupervisedProcess;
+}
+
 export interface Relays {
-  /** One per relay: its name and metrics URL. */
-  relays: Array<{ name: string; metricsUrl: string; proc: SupervisedProcess }>;
+  /** One per relay: its name, metrics URL and current process (replaced by restart()). */
+  relays: RelayProcess[];
+  /** SIGKILLs the relay holding the slot (the standby takes over); its name, or null when none is active. */
+  killActive(): Promise<string | null>;
+  /** Starts every relay that is not running again, on its own metrics port. */
+  restartDead(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -47,17 +57,38 @@ export async function startRelays(options: StartRelaysOptions): Promise<Relays> 
     await nc.close();
   }
   const ports = await allocatePorts(RELAY_COUNT);
-  const relays = await Promise.all(
-    ports.map(async (port, i) => {
-      const name = `relay-${i + 1}`;
-      const proc = options.supervisor.spawnTs({
-        name,
-        entry: RELAY_ENTRY,
-        args: ['--pg', options.postgresUrl, '--nats', options.natsUrls.join(','), '--name', name, '--metrics-port', String(port), ...(options.journalRetentionMs !== undefined ? ['--journal-retention-ms', String(options.journalRetentionMs)] : [])],
-      });
-      await waitReady(proc, READY_TIMEOUT_MS);
-      return { name, metricsUrl: `http://127.0.0.1:${port}/metrics`, proc };
-    }),
-  );
-  return { relays, stop: async () => void (await Promise.all(relays.map((r) => r.proc.stop()))) };
+  const spawn = async (port: number, name: string): Promise<RelayProcess> => {
+    const proc = options.supervisor.spawnTs({
+      name,
+      entry: RELAY_ENTRY,
+      args: ['--pg', options.postgresUrl, '--nats', options.natsUrls.join(','), '--name', name, '--metrics-port', String(port), ...(options.journalRetentionMs !== undefined ? ['--journal-retention-ms', String(options.journalRetentionMs)] : [])],
+    });
+    await waitReady(proc, READY_TIMEOUT_MS);
+    return { name, metricsUrl: `http://127.0.0.1:${port}/metrics`, proc };
+  };
+  const relays = await Promise.all(ports.map((port, i) => spawn(port, `relay-${i + 1}`)));
+  const running = (r: RelayProcess) => r.proc.running;
+  return {
+    relays,
+    async killActive() {
+      for (const r of relays.filter(running)) {
+        const text = await fetch(r.metricsUrl, { signal: AbortSignal.timeout(2_000) }).then((x) => x.text()).catch(() => '');
+        if (/^nimmer_relay_active 1$/m.test(text)) {
+          await r.proc.kill();
+          return r.name;
+        }
+      }
+      return null;
+    },
+    async restartDead() {
+      const restarted: string[] = [];
+      for (const [i, r] of relays.entries()) {
+        if (running(r)) continue;
+        relays[i] = await spawn(ports[i]!, r.name);
+        restarted.push(r.name);
+      }
+      return restarted;
+    },
+    stop: async () => void (await Promise.all(relays.map((r) => r.proc.stop()))),
+  };
 }
