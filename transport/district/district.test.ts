@@ -224,7 +224,9 @@ describe('district fallback (Option B)', () => {
         throw e;
       });
       await waitUntil('d4 recorded the acknowledgements', () => d4.stats.delivered === 3 * 25);
-      expect(d3.stats.handedToNeighbour).toBeGreaterThan(0);
+      // Every delivery of d3's rows moved to d4 exactly once: handed over by d3, or taken by d4 from a
+      // neighbour whose path is down (whichever tick runs first — both are the handover).
+      expect(d3.stats.handedToNeighbour + d4.stats.adoptedFromNeighbour + d4.stats.adoptedBacklog).toBe(3 * 25);
       expect(d3.stats.delivered).toBe(0);
 
       // d3's coordinator dies: d4 delivers d3's overdue backlog (the stream is still stalled).
