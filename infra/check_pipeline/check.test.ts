@@ -33,5 +33,6 @@ describe('nimmer check --workload pipeline', () => {
     expect(r.violations).toEqual([]);
     expect(r.acknowledged).toBeGreaterThan(SECONDS); // the load got through the faults
     expect(r.faults.length).toBeGreaterThanOrEqual(4); // isolate, kill, relay kill, NATS kill
+    expect(r.faults.some((f) => /relay-kill.*→ relay-\d/.test(f)), `a relay was killed: ${JSON.stringify(r.faults)}`).toBe(true);
   });
 });

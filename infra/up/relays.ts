@@ -73,7 +73,7 @@ export async function startRelays(options: StartRelaysOptions): Promise<Relays> 
     async killActive() {
       for (const r of relays.filter(running)) {
         const text = await fetch(r.metricsUrl, { signal: AbortSignal.timeout(2_000) }).then((x) => x.text()).catch(() => '');
-        if (/^nimmer_relay_active 1$/m.test(text)) {
+        if (/^nimmer_relay_active(\{[^}]*\})? 1$/m.test(text)) {
           await r.proc.kill();
           return r.name;
         }
