@@ -119,7 +119,7 @@ describe('transfers under leader kills', () => {
     console.info(`load ran ${(stoppingMs - loadStartMs).toFixed(0)} ms; clients stopped ${(performance.now() - stoppingMs).toFixed(0)} ms later`);
     const loadEndMs = Date.now();
     const t0 = performance.now();
-    await waitHealthy(c, NODES);
+    await waitHealthy(c, NODES, 120_000); // a liveness bound, generous: CI runs two cluster tests at once on 2 cores
     const healthyMs = performance.now() - t0;
 
     // Settle every transfer: ?from fences the ids that never began, so each answer is final.
