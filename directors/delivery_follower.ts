@@ -51,6 +51,7 @@ export class DeliveryFollower {
   /** The routine hook (SupervisorOptions.awaitDelivered). */
   readonly awaitDelivered = async (child: RoutineChild): Promise<void> => {
     const { uid, shard } = child.event;
+    this.dropStopped(uid);
     if (this.follows.has(uid)) throw new Error(`invariant: two delivery waiters for ${uid}`);
     let dueMs: number;
     try {
@@ -62,6 +63,9 @@ export class DeliveryFollower {
       throw fencedOr(e, child);
     }
     if (child.stopped) throw new RoutineStopped(`routine ${uid} stopped before following delivery`);
+    // A routine of an earlier term may still be registered here (stopped, not yet seen by a poll).
+    this.dropStopped(uid);
+    if (this.follows.has(uid)) throw new Error(`invariant: two delivery waiters for ${uid}`);
     await new Promise<void>((resolve, reject) => {
       this.follows.set(uid, { child, participants: new Set(child.event.participants), dueMs, resolve, reject });
       this.wake();
@@ -73,6 +77,14 @@ export class DeliveryFollower {
       throw fencedOr(e, child);
     }
   };
+
+  /** Ends the wait of a stopped routine for `uid` (a leader change replaced it) at once, not at the next poll. */
+  private dropStopped(uid: string): void {
+    const f = this.follows.get(uid);
+    if (f === undefined || !f.child.stopped) return;
+    this.follows.delete(uid);
+    f.reject(new RoutineStopped(`routine ${uid} stopped while following delivery`));
+  }
 
   /** A notification arrived (or anything else worth an early poll). */
   wake(): void {
