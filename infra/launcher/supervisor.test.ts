@@ -136,7 +136,8 @@ describe('no orphans when the launcher dies', () => {
     const parent = await startLauncherParent(parentDir, detectOrphanGuard(), 'idle', ['ts-paused']);
     const pid = parent.pids.tsPaused!;
     strayPids.add(pid);
-    expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) T /);
+    // SIGSTOP is delivered asynchronously: wait for the kernel to show the process stopped.
+    await expect.poll(() => readFileSync(`/proc/${pid}/stat`, 'utf8'), { timeout: 10_000 }).toMatch(/\) T /);
     parent.child.kill('SIGKILL');
     await parent.exited;
     expect(await waitForProcessGone(pid, ORPHAN_DEADLINE_MS + 10_000)).toBe(true);
