@@ -138,7 +138,7 @@ async function faultRound(tag: string, round: number, fault: () => Promise<Round
   // (the district path's rows arrive there as duplicates once the relay caught up).
   const want = (p: PlayerClient) => [...expected.get(p.config.playerId)!].sort((a, b) => a - b);
   const settled = (p: PlayerClient) => p.store.canonIds().length === want(p).length && p.totals.stream.applied + p.totals.stream.duplicates === want(p).length;
-  await waitUntil(`${tag}: every player holds its canon (seed ${SEED})`, () => players.every(settled), 30_000, 50).catch((e: Error) => {
+  await waitUntil(`${tag}: every player holds its canon (seed ${SEED})`, () => players.every(settled), 90_000, 50).catch((e: Error) => {
     const behind = players.map((p) => `${p.config.playerId}: ${p.store.canonIds().length}/${want(p).length} (last error: ${p.lastError?.message ?? 'none'})`);
     throw new Error(`${e.message}; ${behind.join('; ')}`);
   });
@@ -240,15 +240,15 @@ function stallRelays(coordinator: DistrictCoordinator): () => Promise<RoundOutco
 describe('transport faults: zero lost, zero doubled', () => {
   it('Postgres fast shutdown and restart mid-load: the relay resumes from the slot', async () => {
     await faultRound('pgfast', 1, () => restartPostgres('fast', 'pgfast'));
-  }, 120_000);
+  }, 240_000);
 
   it('Postgres immediate shutdown (crash) and restart mid-load: the relay resumes from the slot', async () => {
     await faultRound('pgcrash', 2, () => restartPostgres('immediate', 'pgcrash'));
-  }, 120_000);
+  }, 240_000);
 
   it('the EVENTS stream leader SIGKILLed (3 servers, R3) mid-load: relay and players carry on through the new leader', async () => {
     await faultRound('natskill', 3, killStreamLeader);
-  }, 120_000);
+  }, 240_000);
 
   it('the relays stall mid-load: the district fails over to Option B and back; each row once per player over both paths', async () => {
     const coordinator = await DistrictCoordinator.start(postgres.url, {
@@ -272,5 +272,5 @@ describe('transport faults: zero lost, zero doubled', () => {
     } finally {
       await coordinator.stop();
     }
-  }, 120_000);
+  }, 240_000);
 });
