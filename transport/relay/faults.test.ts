@@ -31,6 +31,8 @@ const PLAYERS = ['ann', 'bo', 'cy', 'di'];
 const ROWS_EACH_SIDE = 150;
 /** Rows of the one large transaction committed just before a Postgres fault. */
 const BURST_ROWS = 1_000;
+/** A small in-flight window keeps decoded messages queued in the relay when the fault hits. */
+const RELAY_ARGS = ['--acquire-retry-ms', '100', '--in-flight-max', '64'];
 
 let dir: string;
 let supervisor: Supervisor;
@@ -65,9 +67,7 @@ beforeAll(async () => {
   }
   nc = await connect({ servers: nats.urls, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
   await applyStreams(nc, transportStreams({ replicas: 3, eventsMaxBytes: 256 * 1024 ** 2, districtsMaxBytes: 64 * 1024 ** 2 }));
-  // A small in-flight window keeps decoded messages queued in the relay when the fault hits.
-  const relayArgs = ['--acquire-retry-ms', '100', '--in-flight-max', '64'];
-  for (const name of ['relay-a', 'relay-b']) relays.push(await startRelayProcess(supervisor, { name, pgUrl: postgres.url, natsUrls: nats.urls, args: relayArgs }));
+  for (const name of ['relay-a', 'relay-b']) relays.push(await startRelayProcess(supervisor, { name, pgUrl: postgres.url, natsUrls: nats.urls, args: RELAY_ARGS }));
   await waitUntil('one relay holds the slot', async () => (await activeRelayOf(db, relays)) !== null, 30_000, 50);
   for (const id of PLAYERS) {
     const p = PlayerClient.open({ playerId: id, dbPath: path.join(dir, `${id}.sqlite`), eventsServers: nats.urls, idleHeartbeatMs: 1_000 });
@@ -194,10 +194,16 @@ async function restartPostgres(mode: 'fast' | 'immediate', tag: string): Promise
   }
   await expect(doomed.client.query('COMMIT')).rejects.toThrow();
   await doomed.client.end().catch(() => undefined);
+  // A relay started while Postgres is down (machines booting in any order) waits for it, then joins.
+  const lateName = `relay-${tag}`;
+  const late = startRelayProcess(supervisor, { name: lateName, pgUrl: postgres.url, natsUrls: nats.urls, args: RELAY_ARGS });
+  late.catch(() => undefined); // awaited below; its failure is reported there
   // Down long enough for every relay and writer to fail and retry a few times.
   await new Promise((r) => setTimeout(r, 1_000));
+  expect(supervisor.get(lateName)?.running, `${lateName} gave up while Postgres was down; log:\n${supervisor.get(lateName)?.logTail()}`).toBe(true);
   postgres = await startPostgres({ dataDir: path.join(dir, 'pg'), supervisor });
   expect(postgres.port).toBe(port);
+  relays.push(await late);
   return { doomedIds: doomed.ids };
 }
 

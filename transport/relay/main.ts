@@ -5,11 +5,11 @@ import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import pino from 'pino';
-import { installTransport } from '../install.ts';
 import { EVENTS_STREAM } from '../subject.ts';
 import { repairJournalRange } from './journal.ts';
 import { serveRelayMetrics } from './metrics_http.ts';
 import { Relay } from './relay.ts';
+import { installTransportWhenReachable } from './startup.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -61,10 +61,12 @@ if (positionals[0] === 'repair') {
 } else if (positionals.length > 0) {
   usage(`unknown command ${positionals[0]}`);
 } else {
-  const setup = new pg.Client({ connectionString: values.pg });
-  await setup.connect();
-  await installTransport(setup);
-  await setup.end();
+  try {
+    await installTransportWhenReachable(values.pg, log);
+  } catch (e) {
+    log.error({}, e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  }
 
   const relay = new Relay(
     {
