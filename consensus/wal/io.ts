@@ -7,6 +7,13 @@ import fs from 'node:fs/promises';
 export interface WalFile {
   /** Writes all of `bytes` at `position`. */
   write(bytes: Uint8Array, position: number): Promise<void>;
+  /**
+   * Writes all of `bytes` at `position` and makes them durable, as write + fdatasync of that range
+   * would, in one call (an O_DSYNC write: one trip through libuv's thread pool instead of two, so a
+   * busy event loop delays the batch once, not twice). Earlier plain writes elsewhere in the file
+   * are not covered.
+   */
+  writeDurable(bytes: Uint8Array, position: number): Promise<void>;
   /** fdatasync: the written data (and the size) are durable when this resolves. */
   datasync(): Promise<void>;
   truncate(bytes: number): Promise<void>;
@@ -31,16 +38,31 @@ export interface WalIo {
   fsyncDir(path: string): Promise<void>;
 }
 
-class NodeWalFile implements WalFile {
-  constructor(private readonly handle: fs.FileHandle) {}
+async function writeAll(handle: fs.FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`write made no progress at position ${position + done}`);
+    done += bytesWritten;
+  }
+}
 
-  async write(bytes: Uint8Array, position: number): Promise<void> {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.byteLength - done, position + done);
-      if (bytesWritten <= 0) throw new Error(`write made no progress at position ${position + done}`);
-      done += bytesWritten;
-    }
+class NodeWalFile implements WalFile {
+  /** A second descriptor of the same file opened with O_DSYNC, for writeDurable(); opened on first use. */
+  private dsyncHandle: fs.FileHandle | undefined;
+
+  constructor(
+    private readonly handle: fs.FileHandle,
+    private readonly path: string,
+  ) {}
+
+  write(bytes: Uint8Array, position: number): Promise<void> {
+    return writeAll(this.handle, bytes, position);
+  }
+
+  async writeDurable(bytes: Uint8Array, position: number): Promise<void> {
+    this.dsyncHandle ??= await fs.open(this.path, fsConstants.O_WRONLY | fsConstants.O_DSYNC);
+    await writeAll(this.dsyncHandle, bytes, position);
   }
 
   datasync(): Promise<void> {
@@ -51,8 +73,14 @@ class NodeWalFile implements WalFile {
     return this.handle.truncate(bytes);
   }
 
-  close(): Promise<void> {
-    return this.handle.close();
+  async close(): Promise<void> {
+    const dsync = this.dsyncHandle;
+    this.dsyncHandle = undefined;
+    try {
+      await dsync?.close();
+    } finally {
+      await this.handle.close();
+    }
   }
 }
 
@@ -78,10 +106,10 @@ export const nodeWalIo: WalIo = {
   },
   async create(path, exclusive) {
     const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | (exclusive ? fsConstants.O_EXCL : fsConstants.O_TRUNC);
-    return new NodeWalFile(await fs.open(path, flags, 0o644));
+    return new NodeWalFile(await fs.open(path, flags, 0o644), path);
   },
   async openExisting(path) {
-    return new NodeWalFile(await fs.open(path, 'r+'));
+    return new NodeWalFile(await fs.open(path, 'r+'), path);
   },
   rename(from, to) {
     return fs.rename(from, to);

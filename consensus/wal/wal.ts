@@ -1,7 +1,7 @@
 // The node-wide write-ahead log shared by every Raft group on this node.
 //
 // append() encodes records straight into the pending batch buffer and updates the in-memory view
-// at once; sync() makes everything appended so far durable with one write and one fdatasync for
+// at once; sync() makes everything appended so far durable with one durable (O_DSYNC) write for
 // all groups (group commit): callers arriving while an fsync is in flight share the next one.
 // README.md describes the format, the recovery rules and the guarantees.
 
@@ -74,10 +74,10 @@ export interface WalGroupView {
 }
 
 export interface WalStats {
-  /** fdatasync/fsync calls on segment files, snapshot files and directories. */
+  /** fdatasync/fsync calls and durable (O_DSYNC) writes on segment files, snapshot files and directories. */
   fsyncCount: number;
   syncCallsCount: number;
-  /** Batches written (each ends with one fdatasync of the head segment). */
+  /** Batches written (each made durable by its O_DSYNC writes to the head segment). */
   batchesCount: number;
   recordsCount: number;
   bytesAppendedCount: number;
@@ -140,7 +140,7 @@ interface SegmentFile {
 
 interface HeadSegment extends SegmentFile {
   file: WalFile;
-  /** Written since the last fdatasync. */
+  /** Holds plain writes (zeros) or a truncation not yet fdatasync'd. */
   dirty: boolean;
   /** File size including preallocated zeros (≥ bytes). */
   allocatedBytes: number;
@@ -794,14 +794,17 @@ export class Wal {
       const head = this.head;
       assert(head !== undefined && head.seq === c.seq, 'a chunk must go to the head segment');
       const bytes = c.writer.written();
-      if (head.bytes + bytes.byteLength > head.allocatedBytes && this.opts.preallocateBytes > 0) await this.preallocate(head, head.bytes + bytes.byteLength);
-      await head.file.write(bytes, head.bytes);
+      if (head.bytes + bytes.byteLength > head.allocatedBytes && this.opts.preallocateBytes > 0) {
+        await this.preallocate(head, head.bytes + bytes.byteLength);
+        // The zeros durable first: a durable write inside them then changes no file metadata.
+        await this.datasync(head);
+      }
+      // Each chunk durable before the next is written bounds what a crash can tear to one chunk
+      // (≤ batchBytesMax), which recovery relies on. One O_DSYNC write: no separate fdatasync.
+      await head.file.writeDurable(bytes, head.bytes);
+      this.counters.fsyncCount++;
       head.bytes += bytes.byteLength;
-      head.dirty = true;
       this.segments[this.segments.length - 1].bytes = head.bytes;
-      const next = i + 1 < chunks.length ? chunks[i + 1] : undefined;
-      // Bound what a crash can tear to one chunk (≤ batchBytesMax), which recovery relies on.
-      if (next !== undefined && !next.newSegment) await this.datasync(head);
     }
     const head = this.head;
     if (head !== undefined && head.dirty) await this.datasync(head);
@@ -813,7 +816,7 @@ export class Wal {
     this.counters.batchesCount++;
   }
 
-  /** Writes zeros up to `neededBytes` + preallocateBytes; the batch's fdatasync makes them durable. */
+  /** Writes zeros up to `neededBytes` + preallocateBytes; the caller makes them durable. */
   private async preallocate(head: HeadSegment, neededBytes: number): Promise<void> {
     const phaseBytes = head.allocatedBytes === 0 ? Math.floor(this.opts.preallocatePhase * this.opts.preallocateBytes) : 0;
     const to = neededBytes + this.opts.preallocateBytes + phaseBytes;

@@ -45,12 +45,18 @@ export class FaultIo implements WalIo {
   private wrap(path: string, inner: WalFile): WalFile {
     const tracked = this.files.get(path) ?? { durable: 0, written: 0 };
     this.files.set(path, tracked);
-    return {
+    const file: WalFile = {
       write: (bytes, position) =>
         this.op(async () => {
           await inner.write(bytes, position);
           tracked.written = Math.max(tracked.written, position + bytes.byteLength);
         }),
+      // Modelled as a write and a datasync (same counts, delays and injected failures): a crash between
+      // the two keeps a random part of the bytes, as a torn O_DSYNC write may.
+      writeDurable: async (bytes, position) => {
+        await file.write(bytes, position);
+        await file.datasync();
+      },
       datasync: () =>
         this.op(async () => {
           const upTo = tracked.written;
@@ -75,6 +81,7 @@ export class FaultIo implements WalIo {
         }),
       close: () => inner.close(), // closing is allowed after a crash so handles do not leak
     };
+    return file;
   }
 
   mkdir(p: string) {
