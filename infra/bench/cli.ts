@@ -228,8 +228,10 @@ export function registerBenchCommands(program: Command): void {
     .option('--keep', 'keep the work directory')
     .option('--trace-gc', 'run the latency relays with node --trace-gc (GC pauses in their logs; implies --keep)')
     .option('--journal-retention-ms <n>', 'the latency relays\' journal retention (0: prune every 5 s round, as in steady state)')
+    .option('--nats-store-dir <dir>', 'put nats-server\'s JetStream store here (e.g. another file system than Postgres\')')
     .action(async (o: Record<string, string | boolean>) => {
       await runTransportBench({
+        ...(o.natsStoreDir !== undefined ? { natsStoreDir: String(o.natsStoreDir) } : {}),
         traceGc: Boolean(o.traceGc),
         ...(o.journalRetentionMs !== undefined ? { journalRetentionMs: Number(o.journalRetentionMs) } : {}),
         rates: intList(String(o.rates)),

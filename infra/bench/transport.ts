@@ -36,6 +36,11 @@ export interface TransportBenchOptions {
    * every housekeeping round (5 s), as a relay does in steady state, so its cost shows up in the latencies.
    */
   journalRetentionMs?: number;
+  /**
+   * Where nats-server keeps its JetStream store (default: the work dir, on the same file system as Postgres).
+   * A directory on another file system separates the two write streams, as separate disks do in production.
+   */
+  natsStoreDir?: string;
 }
 
 import { quantiles, type Quantiles } from './quantiles.ts';
@@ -257,10 +262,12 @@ export async function runTransportBench(o: TransportBenchOptions) {
   const supervisor = new Supervisor({ logDir: path.join(dataDir, 'logs') });
   const log = (m: string) => console.log(`[bench transport] ${m}`);
   log(`work dir ${dataDir}; the machine is shared with other work: numbers are indicative, compare ratios`);
+  const natsDir = o.natsStoreDir === undefined ? dataDir : await mkdtemp(path.join(o.natsStoreDir, 'nimmer-bench-transport-nats-'));
   let nc: NatsConnection | null = null;
   let db: pg.Client | null = null;
   try {
-    const [postgres, nats] = await Promise.all([startPostgres({ dataDir, supervisor }), startNats({ dataDir, supervisor, mode: 'local' })]);
+    if (o.natsStoreDir !== undefined) log(`nats-server store in ${natsDir} (--nats-store-dir)`);
+    const [postgres, nats] = await Promise.all([startPostgres({ dataDir, supervisor }), startNats({ dataDir: natsDir, supervisor, mode: 'local' })]);
     const natsUrl = nats.urls[0]!;
     db = new pg.Client({ connectionString: postgres.url });
     await db.connect();
@@ -415,5 +422,6 @@ export async function runTransportBench(o: TransportBenchOptions) {
     await db?.end().catch(() => undefined);
     await supervisor.stopAll();
     if (!o.keep) await rm(dataDir, { recursive: true, force: true });
+    if (!o.keep && natsDir !== dataDir) await rm(natsDir, { recursive: true, force: true });
   }
 }
