@@ -51,6 +51,7 @@ export function registerBenchCommands(program: Command): void {
     .description('3 nimmer node processes vs 3 etcd 3.4 members, end-to-end through HTTP with the same load generator: linearizable writes and reads, ratios, RSS')
     .option('--seconds <n>', 'measured seconds per load level', '10')
     .option('--warmup-seconds <n>', 'warm-up seconds before each level', '2')
+    .option('--prewarm-seconds <n>', 'unmeasured writes and reads on each system before the first level (JIT warm-up)', '6')
     .option('--clients <list>', 'concurrent closed-loop clients per level', '1,64,256')
     .option('--value-bytes <n>', 'etcd value size (nimmer values are integers 0..100)', '8')
     .option('--shards <n>', 'nimmer shards for the load (registers = shards × catalogue axes; etcd gets as many keys)', '4')
@@ -64,6 +65,7 @@ export function registerBenchCommands(program: Command): void {
       await runClusterBench({
         seconds: Number(o.seconds),
         warmupSeconds: Number(o.warmupSeconds),
+        prewarmSeconds: Number(o.prewarmSeconds),
         clients: intList(String(o.clients)),
         valueBytes: Number(o.valueBytes),
         shards: Number(o.shards),

@@ -27,6 +27,12 @@ const VALUES_PER_REGISTER = 4;
 export interface ClusterBenchOptions {
   seconds: number;
   warmupSeconds: number;
+  /**
+   * Unmeasured load on each system before the first level (writes, then reads, at the highest client
+   * count): nimmer's node processes run JIT-compiled JavaScript, whose first thousand requests or so
+   * are several times slower; without it the first level (1 client) measured mostly the warm-up.
+   */
+  prewarmSeconds: number;
   clients: number[];
   valueBytes: number;
   shards: number;
@@ -312,7 +318,7 @@ function machineCpuMs(): { busyMs: number } {
   return { busyMs: ((total - idle) * 1000) / CLOCK_TICKS_PER_SEC };
 }
 
-export async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: number, opts: ClusterBenchOptions, atMeasureStart?: () => Promise<unknown>): Promise<LevelResult> {
+export async function runLevel(worker: LoadWorker, target: Target, op: Op, clients: number, opts: ClusterBenchOptions & { prewarm?: boolean }, atMeasureStart?: () => Promise<unknown>): Promise<LevelResult> {
   const spec: LoadSpec = {
     label: `${target.system} ${op} c=${clients}`,
     clients,
@@ -352,6 +358,11 @@ export async function runLevel(worker: LoadWorker, target: Target, op: Op, clien
     otherCpuCores: Math.max(0, end.machineBusyMs - start.machineBusyMs - (end.ownCpuMs - start.ownCpuMs)) / spec.durationMs,
     serverLatency,
   };
+  if (opts.prewarm) {
+    // The unmeasured pre-warm level: one line, so it is not mistaken for a measurement.
+    log(`    ${target.system.padEnd(6)} ${op.padEnd(5)} pre-warm: ${r.ok} requests, ${r.errors} errors`);
+    return res;
+  }
   log(
     `    ${target.system.padEnd(6)} ${op.padEnd(5)} clients=${String(clients).padStart(4)}  ops/s=${fmt(r.opsPerSec, 0).padStart(7)}  p50=${fmt(r.latencyMsP50, 2).padStart(7)} ms  p99=${fmt(r.latencyMsP99, 2).padStart(7)} ms  p999=${fmt(r.latencyMsP999, 2).padStart(7)} ms  errors=${r.errors}${r.errors ? ` ${JSON.stringify(r.errorsByKind)}` : ''}`,
   );
@@ -382,6 +393,10 @@ function logServerLatency(l: ServerLatency): void {
  * machine runs fall on both alike. Writes first: they also give every key a value.
  */
 async function runLevels(worker: LoadWorker, targets: [Target, Target], opts: ClusterBenchOptions): Promise<LevelResult[]> {
+  if (opts.prewarmSeconds > 0) {
+    const prewarm = { ...opts, warmupSeconds: 0, seconds: opts.prewarmSeconds / 2, prewarm: true };
+    for (const t of targets) for (const op of ['write', 'read'] as const) await runLevel(worker, t, op, Math.max(...opts.clients), prewarm);
+  }
   const out: LevelResult[] = [];
   let flip = false;
   for (const op of ['write', 'read'] as const) {
@@ -499,7 +514,7 @@ function markdown(report: ClusterReport, opts: ClusterBenchOptions): string {
     `${report.startedAt} · ${report.machine.cpus} CPUs (${report.machine.cpuModel}) · Node ${report.machine.node} · etcd ${report.etcdVersion} · raw fsync ${fmt(report.fsyncBaseline.fsyncsPerSec, 0)}/s`,
     '',
     `3 nimmer node processes (tick ${opts.tickMs} ms, GM off, ${opts.shards} shards × ${report.axes} axes = ${report.registers} registers) vs 3 etcd members (defaults, fsync on; ${report.registers} keys). ` +
-      `Same load generator (undici, one child process, closed-loop clients picking a random register and a random node per request), ${opts.warmupSeconds} s warm-up + ${opts.seconds} s per level. ` +
+      `Same load generator (undici, one child process, closed-loop clients picking a random register and a random node per request), ${opts.prewarmSeconds} s of unmeasured load on each system before the first level, ${opts.warmupSeconds} s warm-up + ${opts.seconds} s per level. ` +
       `Writes: nimmer \`PUT /shards/:shard/axes/:axis {"value": 0..100}\`, etcd \`POST /v3/kv/put\` with a ${opts.valueBytes}-byte value. ` +
       `Linearizable reads: nimmer \`GET /shards/:shard/axes/:axis\`, etcd \`POST /v3/kv/range\` (serializable=false). Both clusters are up for the whole run; at each level the two systems are loaded back to back (ABBA order), never together.`,
     '',
@@ -640,7 +655,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     memory.push({ system: 'etcd', shards: null, when: 'idle, settled', rssBytesPerProcess: etcdIdleRss });
     log(`    RSS idle: nimmer ${nimmerIdleRss.map(mibText).join(', ')}; etcd ${etcdIdleRss.map(mibText).join(', ')}`);
 
-    log(`3/${steps} load: both systems at each level back to back, ${opts.warmupSeconds} s warm-up + ${opts.seconds} s each`);
+    log(`3/${steps} load: ${opts.prewarmSeconds} s of unmeasured writes and reads on each system first (JIT warm-up), then both systems at each level back to back, ${opts.warmupSeconds} s warm-up + ${opts.seconds} s each`);
     results.push(...(await runLevels(worker, [nimmerTgt, etcdTgt], opts)));
     memory.push({ system: 'nimmer', shards: opts.shards, when: 'after the load', rssBytesPerProcess: nimmerTgt.pids.map(rssBytesOf) });
     memory.push({ system: 'etcd', shards: null, when: 'after the load', rssBytesPerProcess: etcd.pids.map(rssBytesOf) });
