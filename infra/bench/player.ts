@@ -6,7 +6,7 @@
 //   node bin/nimmer.js bench player --messages 100000 --players 1,10
 import { jetstream, jetstreamManager, DeliverPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,6 +145,7 @@ export async function runPlayerBench(options: PlayerBenchOptions) {
       const connectMs = performance.now() - tConnect;
       const profiler = m === 1 && o.cpuProfDir !== undefined ? await startProfiler() : null;
       const workers0 = await Promise.all(clients.map((c) => c.eventsWorkerCpuMs()));
+      const threads0 = threadCpuMs();
       const cpu0 = process.cpuUsage();
       const main0 = procCpuMs('thread-self');
       const server0 = serverCpuMs();
@@ -158,6 +159,7 @@ export async function runPlayerBench(options: PlayerBenchOptions) {
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       const mainMs = procCpuMs('thread-self') - main0;
+      const threads1 = threadCpuMs();
       const workers1 = await Promise.all(clients.map((c) => c.eventsWorkerCpuMs()));
       const workerMs = workers1.reduce<number>((sum, w, i) => sum + (w ?? 0) - (workers0[i] ?? 0), 0);
       const serverMs = serverCpuMs() - server0;
@@ -184,12 +186,21 @@ export async function runPlayerBench(options: PlayerBenchOptions) {
         meanBatch: (o.messages * m) / batches,
       };
       levels.push(level);
+      // Where the process's CPU went, by OS thread (V8's helper threads do GC and compilation; Node 20 names
+      // every thread 'node', so they are told apart by id; the main thread's id is the pid).
+      const threadLine = [...threads1]
+        .map(([tid, t]) => [tid === String(process.pid) ? 'main' : `tid ${tid}`, t.ms - (threads0.get(tid)?.ms ?? 0)] as const)
+        .filter(([, ms]) => ms >= 0.02 * cpuMs)
+        .sort((a, b) => b[1] - a[1])
+        .map(([n, ms]) => `${n} ${((ms * 1000) / (o.messages * m)).toFixed(1)}`)
+        .join(', ');
       console.log(
         `[${mode}] ${m} player(s): all caught up in ${wallMs.toFixed(0)} ms: ${level.msgsPerSecPerClient.toFixed(0)} msg/s per client (wall), ${level.msgsPerSecAggregate.toFixed(0)} msg/s aggregate; ` +
           `client (bench process, all threads) CPU ${cpuMs.toFixed(0)} ms = ${level.clientCpuUsPerMsg.toFixed(1)} µs per message (${(1e6 / level.clientCpuUsPerMsg).toFixed(0)} msg per client CPU-second), main thread ${level.mainThreadCpuUsPerMsg.toFixed(1)} µs (${(1e6 / level.mainThreadCpuUsPerMsg).toFixed(0)} msg per main-thread CPU-second)` +
           (level.workerThreadCpuUsPerMsg === null ? '; ' : `, events worker thread(s) ${level.workerThreadCpuUsPerMsg.toFixed(1)} µs (${(1e6 / level.workerThreadCpuUsPerMsg).toFixed(0)} msg per worker CPU-second); `) +
           `nats-server CPU ${level.serverCpuUsPerMsg.toFixed(1)} µs per message; main event loop busy ${(elu * 100).toFixed(0)}% of the wall time; mean batch ${level.meanBatch.toFixed(0)} messages per SQLite commit; connect before the replay ${connectMs.toFixed(0)} ms; load ${os.loadavg()[0]!.toFixed(1)}`,
       );
+      console.log(`  CPU µs per message by thread (each ≥ 2% of the process's): ${threadLine}`);
     }
     const sqliteOnly = (o.messages / applyMs) * 1000;
     const consumerOnly = (o.messages / drainMs) * 1000;
@@ -260,6 +271,22 @@ function procCpuMs(pid: number | 'thread-self'): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_SEC;
 }
+/** CPU so far of each thread of this process (tid → name, ms). */
+function threadCpuMs(): Map<string, { name: string; ms: number }> {
+  const out = new Map<string, { name: string; ms: number }>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_SEC });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 /** USER_HZ: 100 on Linux for every architecture we run on (getconf CLK_TCK). */
 const CLOCK_TICKS_PER_SEC = 100;
 

@@ -26,7 +26,7 @@ export function parseCanonMessage(text: string): CanonMessage | null {
   if (typeof m.retention !== 'string' || !retention.has(m.retention)) return null;
   if (typeof m.createdAt !== 'string') return null;
   if (!('body' in m)) return null;
-  for (const k of Object.keys(m)) if (!KNOWN_KEYS.has(k)) delete m[k]; // zod's object() strips unknown keys too
+  for (const k in m) if (!KNOWN_KEYS.has(k)) delete m[k]; // zod's object() strips unknown keys too (JSON.parse gives no inherited keys)
   return m as unknown as CanonMessage;
 }
 

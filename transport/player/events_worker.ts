@@ -67,10 +67,34 @@ interface Pending extends Packed {
   used: number;
 }
 
-const INITIAL_BYTES = 64 * 1024;
+const MIN_MESSAGES = 16;
+const MIN_BYTES = 4 * 1024;
 
-function newPending(epoch: number, batchMax: number): Pending {
-  return { epoch, count: 0, meta: new Float64Array(batchMax * META), eventIndex: new Uint16Array(batchMax), events: [], bytes: new Uint8Array(INITIAL_BYTES), used: 0 };
+/**
+ * An empty batch sized like the previous one of its event (a replay's batches are full, a live event's small),
+ * so the buffers rarely grow: each is a new allocation (the previous ones were transferred), and V8 counts their
+ * bytes as external memory, which triggers garbage collections.
+ */
+function newPending(epoch: number, messages: number, bytes: number): Pending {
+  const n = Math.max(MIN_MESSAGES, messages);
+  return { epoch, count: 0, meta: new Float64Array(n * META), eventIndex: new Uint16Array(n), events: [], bytes: new Uint8Array(Math.max(MIN_BYTES, bytes)), used: 0 };
+}
+
+/** Room for one more message of `length` bytes (grown by doubling). */
+function reserve(p: Pending, length: number): void {
+  if (p.count === p.eventIndex.length) {
+    const meta = new Float64Array(2 * p.meta.length);
+    meta.set(p.meta);
+    p.meta = meta;
+    const eventIndex = new Uint16Array(2 * p.eventIndex.length);
+    eventIndex.set(p.eventIndex);
+    p.eventIndex = eventIndex;
+  }
+  if (p.used + length > p.bytes.length) {
+    const grown = new Uint8Array(Math.max(2 * p.bytes.length, p.used + length));
+    grown.set(p.bytes.subarray(0, p.used));
+    p.bytes = grown;
+  }
 }
 
 if (parentPort !== null && (workerData as { eventsWorker?: EventsWorkerData } | null)?.eventsWorker !== undefined) {
@@ -94,7 +118,7 @@ function runWorker(port: NonNullable<typeof parentPort>, o: EventsWorkerData): v
 
   const flushEvent = (eventUid: string, p: Pending) => {
     if (p.count === 0) return;
-    pending.set(eventUid, newPending(p.epoch, o.batchMax));
+    pending.set(eventUid, newPending(p.epoch, Math.min(o.batchMax, p.count), Math.ceil(p.used * 1.1)));
     outstanding += p.count;
     const batch: WorkerBatch = { op: 'batch', eventUid, epoch: p.epoch, count: p.count, meta: p.meta, eventIndex: p.eventIndex, events: p.events, bytes: p.bytes };
     post(batch, [p.meta.buffer as ArrayBuffer, p.eventIndex.buffer as ArrayBuffer, p.bytes.buffer as ArrayBuffer]);
@@ -107,11 +131,7 @@ function runWorker(port: NonNullable<typeof parentPort>, o: EventsWorkerData): v
   const append = (eventUid: string, epoch: number, streamSeq: number, data: Uint8Array) => {
     const p = pending.get(eventUid);
     if (p === undefined || p.epoch !== epoch) return;
-    if (p.used + data.length > p.bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * p.bytes.length, p.used + data.length));
-      grown.set(p.bytes.subarray(0, p.used));
-      p.bytes = grown;
-    }
+    reserve(p, data.length);
     p.bytes.set(data, p.used);
     const parsed = parseForStore(data, o.playerId);
     const b = p.count * META;
@@ -147,7 +167,7 @@ function runWorker(port: NonNullable<typeof parentPort>, o: EventsWorkerData): v
           const c = await getConnection();
           await streams.get(m.eventUid)?.stop();
           streams.delete(m.eventUid);
-          pending.set(m.eventUid, newPending(m.epoch, o.batchMax));
+          pending.set(m.eventUid, newPending(m.epoch, 0, 0));
           const s = await OrderedStream.start(c, {
             stream: o.stream,
             filterSubject: m.filterSubject,
