@@ -49,7 +49,9 @@ export class PlayerClient {
   private readonly epochs = new Map<string, number>();
   private nextEpoch = 1;
   private pending: StreamDelivery[] = [];
-  private flushScheduled = false;
+  /** Cancels the scheduled flush (linger timer or immediate): a full batch that flushes first cancels it, so the
+   *  next batch gets its whole linger instead of being cut short by the previous one's timer. */
+  private cancelFlush: (() => void) | null = null;
   private readonly listeners: ApplyListener[] = [];
 
   private constructor(config: PlayerClientConfig, store: LocalStore) {
@@ -277,12 +279,16 @@ export class PlayerClient {
   }
 
   private onWorkerBatch(eventUid: string, epoch: number, deliveries: StreamDelivery[]): void {
-    if (!this.online || this.epochs.get(eventUid) !== epoch) {
-      this.eventsThread?.consumed(deliveries.length);
-      return;
+    for (let i = 0; i < deliveries.length; i++) {
+      // Checked per message: a failed apply (flush) restarts the consumers, and the rest of this batch is then stale.
+      if (!this.online || this.epochs.get(eventUid) !== epoch) {
+        this.eventsThread?.consumed(deliveries.length - i);
+        return;
+      }
+      this.pending.push(deliveries[i]!);
+      if (this.pending.length >= this.config.applyBatchMax) this.flush(); // at most applyBatchMax per transaction
     }
-    for (const d of deliveries) this.pending.push(d);
-    this.scheduleFlush();
+    if (this.pending.length > 0) this.scheduleFlush();
   }
 
   /** The worker crashed: its consumers are gone; reconcile starts a new one from the checkpoints. */
@@ -303,17 +309,22 @@ export class PlayerClient {
 
   private scheduleFlush(): void {
     if (this.pending.length >= this.config.applyBatchMax) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
+    else if (this.cancelFlush === null) {
       // A short linger lets a replay fill batches (one fsync each) instead of committing per socket read.
-      if (this.config.applyLingerMs === 0) setImmediate(() => this.flush());
-      else setTimeout(() => this.flush(), this.config.applyLingerMs);
+      if (this.config.applyLingerMs === 0) {
+        const t = setImmediate(() => this.flush());
+        this.cancelFlush = () => clearImmediate(t);
+      } else {
+        const t = setTimeout(() => this.flush(), this.config.applyLingerMs);
+        this.cancelFlush = () => clearTimeout(t);
+      }
     }
   }
 
   /** Applies what arrived as one SQLite transaction (one fsync for the whole batch). */
   private flush(): void {
-    this.flushScheduled = false;
+    this.cancelFlush?.();
+    this.cancelFlush = null;
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
