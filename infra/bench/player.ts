@@ -144,7 +144,7 @@ export async function runPlayerBench(options: PlayerBenchOptions) {
       await Promise.all(clients.map((c) => c.connect()));
       const connectMs = performance.now() - tConnect;
       const profiler = m === 1 && o.cpuProfDir !== undefined ? await startProfiler() : null;
-      const workers0 = await Promise.all(clients.map((c) => c.eventsWorkerCpuMs()));
+      const workers0 = await Promise.all(clients.map((c) => c.eventsWorkerStats()));
       const threads0 = threadCpuMs();
       const cpu0 = process.cpuUsage();
       const main0 = procCpuMs('thread-self');
@@ -160,8 +160,11 @@ export async function runPlayerBench(options: PlayerBenchOptions) {
       const cpu = process.cpuUsage(cpu0);
       const mainMs = procCpuMs('thread-self') - main0;
       const threads1 = threadCpuMs();
-      const workers1 = await Promise.all(clients.map((c) => c.eventsWorkerCpuMs()));
-      const workerMs = workers1.reduce<number>((sum, w, i) => sum + (w ?? 0) - (workers0[i] ?? 0), 0);
+      const workers1 = await Promise.all(clients.map((c) => c.eventsWorkerStats()));
+      const workerMs = workers1.reduce<number>((sum, w, i) => sum + (w?.cpuMs ?? 0) - (workers0[i]?.cpuMs ?? 0), 0);
+      const backpressure = eventsWorker
+        ? `; events workers: at most ${Math.max(...workers1.map((w) => w?.outstandingPeak ?? 0))} messages handed over and not yet applied, flow control held ${workers1.reduce((n, w) => n + (w?.flowControlHeld ?? 0), 0)}× (answered ${workers1.reduce((n, w) => n + (w?.flowControlAnswers ?? 0), 0)}×), consumers paused ${workers1.reduce((n, w) => n + (w?.pauses ?? 0), 0)}×`
+        : '';
       const serverMs = serverCpuMs() - server0;
       const elu = performance.eventLoopUtilization(elu0).utilization;
       if (profiler !== null) await stopProfiler(profiler, o.cpuProfDir!);
@@ -200,7 +203,7 @@ export async function runPlayerBench(options: PlayerBenchOptions) {
           (level.workerThreadCpuUsPerMsg === null ? '; ' : `, events worker thread(s) ${level.workerThreadCpuUsPerMsg.toFixed(1)} µs (${(1e6 / level.workerThreadCpuUsPerMsg).toFixed(0)} msg per worker CPU-second); `) +
           `nats-server CPU ${level.serverCpuUsPerMsg.toFixed(1)} µs per message; main event loop busy ${(elu * 100).toFixed(0)}% of the wall time; mean batch ${level.meanBatch.toFixed(0)} messages per SQLite commit; connect before the replay ${connectMs.toFixed(0)} ms; load ${os.loadavg()[0]!.toFixed(1)}`,
       );
-      console.log(`  CPU µs per message by thread (each ≥ 2% of the process's): ${threadLine}`);
+      console.log(`  CPU µs per message by thread (each ≥ 2% of the process's): ${threadLine}${backpressure}`);
     }
     const sqliteOnly = (o.messages / applyMs) * 1000;
     const consumerOnly = (o.messages / drainMs) * 1000;

@@ -7,6 +7,7 @@ import { DeliveryRequestSchema, playerInboxSubject, PRESENCE_SUBJECT, type Deliv
 import { subjectFilterFor } from '../subject.ts';
 import { DeliveryAcker } from './delivery_acker.ts';
 import { EventsThread } from './events_thread.ts';
+import type { EventsWorkerStats } from './events_worker.ts';
 import { PlayerClientConfigSchema, type PlayerClientConfig, type PlayerClientConfigInput } from './config.ts';
 import { emptyResult, LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
 import { OrderedStream } from './ordered_stream.ts';
@@ -176,9 +177,9 @@ export class PlayerClient {
     return this.reconciling;
   }
 
-  /** With `eventsWorker`: the events worker thread's CPU time so far (ms; null without a worker running). */
-  async eventsWorkerCpuMs(): Promise<number | null> {
-    return this.eventsThread === null ? null : this.eventsThread.cpuMs();
+  /** With `eventsWorker`: the events worker's CPU time and backpressure figures (null without a worker running). */
+  async eventsWorkerStats(): Promise<EventsWorkerStats | null> {
+    return this.eventsThread === null ? null : this.eventsThread.stats();
   }
 
   private eventsPathUp(): boolean {

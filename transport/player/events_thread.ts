@@ -1,7 +1,7 @@
 // The client's side of the events worker (events_worker.ts): starts it, sends it consumer starts and stops,
 // and turns its batches back into StreamDeliveries (pre-parsed) for the client's apply.
 import { Worker } from 'node:worker_threads';
-import type { EventsWorkerData, FromWorker, ToWorker, WorkerBatch } from './events_worker.ts';
+import type { EventsWorkerData, EventsWorkerStats, FromWorker, ToWorker, WorkerBatch } from './events_worker.ts';
 import type { StreamDelivery } from './local_store.ts';
 
 const META = 5; // events_worker.ts META (not imported: that module starts the worker's loop when loaded in one)
@@ -21,7 +21,7 @@ export interface EventsThreadHandlers {
 export class EventsThread {
   private readonly worker: Worker;
   private nextId = 1;
-  private readonly calls = new Map<number, { resolve: (cpuMs: number | undefined) => void; reject: (e: Error) => void }>();
+  private readonly calls = new Map<number, { resolve: (stats: EventsWorkerStats | undefined) => void; reject: (e: Error) => void }>();
   private closing = false;
   private readonly exited: Promise<void>;
 
@@ -66,9 +66,11 @@ export class EventsThread {
     await this.call({ op: 'stop', id: 0, eventUid });
   }
 
-  /** The worker thread's CPU time so far, ms. */
-  async cpuMs(): Promise<number> {
-    return (await this.call({ op: 'cpu', id: 0 })) ?? Number.NaN;
+  /** The worker thread's CPU time so far, backpressure figures. */
+  async stats(): Promise<EventsWorkerStats> {
+    const s = await this.call({ op: 'stats', id: 0 });
+    if (s === undefined) throw new Error('the events worker answered stats without them');
+    return s;
   }
 
   /** The client is done with n delivered messages (applied or dropped): lets the worker read on. */
@@ -85,7 +87,7 @@ export class EventsThread {
     await this.exited;
   }
 
-  private call(m: ToWorker & { id: number }): Promise<number | undefined> {
+  private call(m: ToWorker & { id: number }): Promise<EventsWorkerStats | undefined> {
     if (this.closing) return Promise.reject(new Error('the events worker is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -99,7 +101,7 @@ export class EventsThread {
       case 'reply': {
         const c = this.calls.get(m.id);
         this.calls.delete(m.id);
-        if (m.error === undefined) c?.resolve(m.cpuMs);
+        if (m.error === undefined) c?.resolve(m.stats);
         else c?.reject(new Error(m.error));
         return;
       }

@@ -2,14 +2,26 @@
 // OrderedStream per event, and the canon parse, so reading and parsing the stream overlap the SQLite apply on
 // the client's thread (two cores instead of one). The worker applies nothing and keeps no state the client
 // relies on: it hands (stream sequence, bytes, parsed fields) over in batches, and the client applies them
-// with its checkpoints exactly as it applies what its own consumers read. Backpressure: the worker holds the
-// server's flow-control requests while more than `outstandingMax` messages are handed over but not yet
-// applied, so the server stops pushing and nothing piles up in memory.
+// with its checkpoints exactly as it applies what its own consumers read. Backpressure (see pauseAll): while
+// more than `outstandingMax` messages are handed over but not yet applied the worker holds the server's
+// flow-control requests; beyond PAUSE_FACTOR times that it pauses its consumers, so memory stays bounded.
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parseForStore } from './canon_parse.ts';
 import { OrderedStream } from './ordered_stream.ts';
+
+export interface EventsWorkerStats {
+  /** The worker thread's CPU time so far, ms. */
+  cpuMs: number;
+  /** The most messages handed over and not yet applied at once. */
+  outstandingPeak: number;
+  /** Flow-control requests held back (backpressure) and answered, by the current consumers. */
+  flowControlHeld: number;
+  flowControlAnswers: number;
+  /** Times the consumers were paused (deleted, then created again from where they were). */
+  pauses: number;
+}
 
 export interface EventsWorkerData {
   servers: string[];
@@ -20,7 +32,8 @@ export interface EventsWorkerData {
   idleHeartbeatMs: number;
   /** Messages per batch handed over at most. */
   batchMax: number;
-  /** Handed over and not yet reported applied: above this, flow control is held. */
+  /** Handed over and not yet reported applied: above this, flow control is held; above PAUSE_FACTOR times
+   *  this, the consumers are paused (deleted, created again from where they were). */
   outstandingMax: number;
 }
 
@@ -28,8 +41,8 @@ export type ToWorker =
   | { op: 'start'; id: number; eventUid: string; filterSubject: string; afterSeq: number; epoch: number }
   | { op: 'stop'; id: number; eventUid: string }
   | { op: 'close'; id: number }
-  /** The worker thread's CPU time so far (benches report CPU per thread). */
-  | { op: 'cpu'; id: number }
+  /** EventsWorkerStats (benches report them). */
+  | { op: 'stats'; id: number }
   /** The client is done with n messages handed over (applied or dropped). */
   | { op: 'consumed'; n: number };
 
@@ -55,7 +68,7 @@ export interface WorkerBatch extends Packed {
 
 export type FromWorker =
   | { op: 'ready' }
-  | { op: 'reply'; id: number; error?: string; cpuMs?: number }
+  | { op: 'reply'; id: number; error?: string; stats?: EventsWorkerStats }
   | { op: 'error'; message: string }
   | WorkerBatch;
 
@@ -101,11 +114,26 @@ if (parentPort !== null && (workerData as { eventsWorker?: EventsWorkerData } | 
   runWorker(parentPort, (workerData as { eventsWorker: EventsWorkerData }).eventsWorker);
 }
 
+/** An event's consumer in the worker: paused (its server consumer deleted) while too much waits to be applied. */
+interface Consumer {
+  epoch: number;
+  filterSubject: string;
+  /** The last stream sequence handed on (a resumed consumer starts after it). */
+  lastSeq: number;
+  stream: OrderedStream | null;
+  paused: boolean;
+  /** Held flow-control requests and answers of the consumer's earlier streams (stats). */
+  flowControlHeld: number;
+  flowControlAnswers: number;
+}
+
 function runWorker(port: NonNullable<typeof parentPort>, o: EventsWorkerData): void {
   const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
-  const streams = new Map<string, OrderedStream>();
+  const consumers = new Map<string, Consumer>();
   const pending = new Map<string, Pending>();
   let outstanding = 0;
+  let outstandingPeak = 0;
+  let pauses = 0;
   let flushScheduled = false;
   let closing = false;
   // A failed first connect is retried at the next start (the client's reconcile retries those).
@@ -116,21 +144,79 @@ function runWorker(port: NonNullable<typeof parentPort>, o: EventsWorkerData): v
       throw e;
     }));
 
+  /** Creates the consumer's server side from its lastSeq; a stream created for an entry that was stopped,
+   *  replaced or paused meanwhile is stopped again. */
+  const open = async (eventUid: string, c: Consumer): Promise<void> => {
+    const s = await OrderedStream.start(await getConnection(), {
+      stream: o.stream,
+      filterSubject: c.filterSubject,
+      afterSeq: c.lastSeq,
+      idleHeartbeatMs: o.idleHeartbeatMs,
+      holdFlowControl: () => outstanding > o.outstandingMax,
+      onMessage: (streamSeq, data) => append(eventUid, c, streamSeq, data),
+      onError: (e) => post({ op: 'error', message: e.message }),
+    });
+    if (closing || consumers.get(eventUid) !== c || c.paused || c.stream !== null) {
+      await s.stop();
+      if (closing || consumers.get(eventUid) !== c) throw new Error(`the consumer of ${eventUid} was stopped meanwhile`);
+      return;
+    }
+    c.stream = s;
+  };
+  const retire = (c: Consumer): OrderedStream | null => {
+    const s = c.stream;
+    c.stream = null;
+    if (s !== null) {
+      c.flowControlHeld += s.flowControlHeld;
+      c.flowControlAnswers += s.flowControlAnswers;
+    }
+    return s;
+  };
+  // Backpressure in two steps. Beyond outstandingMax the flow-control requests are held (holdFlowControl): the
+  // server stops once its own window is full (measured: ~16k messages of ~344 B for one consumer). Beyond
+  // PAUSE_FACTOR × outstandingMax (several consumers, a slow apply) the server's consumers are deleted — what
+  // they had pushed lies after lastSeq and is dropped — and created again from lastSeq once the client is back
+  // to outstandingMax: a strict bound, paid for with the server sending the dropped part again.
+  const pauseAll = () => {
+    pauses++;
+    for (const c of consumers.values()) {
+      if (c.paused) continue;
+      c.paused = true;
+      void retire(c)?.stop();
+    }
+  };
+  const resumeAll = () => {
+    for (const [eventUid, c] of consumers) {
+      if (!c.paused) continue;
+      c.paused = false;
+      const attempt = (): void =>
+        void open(eventUid, c).catch((e: Error) => {
+          if (closing || consumers.get(eventUid) !== c || c.paused) return;
+          post({ op: 'error', message: e.message });
+          setTimeout(attempt, RESUME_RETRY_MS);
+        });
+      attempt();
+    }
+  };
+
   const flushEvent = (eventUid: string, p: Pending) => {
     if (p.count === 0) return;
     pending.set(eventUid, newPending(p.epoch, Math.min(o.batchMax, p.count), Math.ceil(p.used * 1.1)));
     outstanding += p.count;
+    outstandingPeak = Math.max(outstandingPeak, outstanding);
     const batch: WorkerBatch = { op: 'batch', eventUid, epoch: p.epoch, count: p.count, meta: p.meta, eventIndex: p.eventIndex, events: p.events, bytes: p.bytes };
     post(batch, [p.meta.buffer as ArrayBuffer, p.eventIndex.buffer as ArrayBuffer, p.bytes.buffer as ArrayBuffer]);
+    if (outstanding > PAUSE_FACTOR * o.outstandingMax) pauseAll();
   };
   const flushAll = () => {
     flushScheduled = false;
     for (const [eventUid, p] of pending) flushEvent(eventUid, p);
   };
   /** Parses the message and appends it to its event's batch (one copy of its bytes: the connection reuses its read buffer). */
-  const append = (eventUid: string, epoch: number, streamSeq: number, data: Uint8Array) => {
+  const append = (eventUid: string, c: Consumer, streamSeq: number, data: Uint8Array) => {
     const p = pending.get(eventUid);
-    if (p === undefined || p.epoch !== epoch) return;
+    if (p === undefined || p.epoch !== c.epoch || consumers.get(eventUid) !== c || c.paused) return;
+    c.lastSeq = streamSeq;
     reserve(p, data.length);
     p.bytes.set(data, p.used);
     const parsed = parseForStore(data, o.playerId);
@@ -159,52 +245,55 @@ function runWorker(port: NonNullable<typeof parentPort>, o: EventsWorkerData): v
     switch (m.op) {
       case 'consumed': {
         outstanding = Math.max(0, outstanding - m.n);
-        if (outstanding <= o.outstandingMax) for (const s of streams.values()) s.releaseFlowControl();
+        if (outstanding <= o.outstandingMax) {
+          for (const c of consumers.values()) c.stream?.releaseFlowControl();
+          resumeAll();
+        }
         return;
       }
-      case 'start':
+      case 'start': {
+        const old = consumers.get(m.eventUid);
+        const c: Consumer = { epoch: m.epoch, filterSubject: m.filterSubject, lastSeq: m.afterSeq, stream: null, paused: false, flowControlHeld: 0, flowControlAnswers: 0 };
+        consumers.set(m.eventUid, c);
+        pending.set(m.eventUid, newPending(m.epoch, 0, 0));
         void (async () => {
-          const c = await getConnection();
-          await streams.get(m.eventUid)?.stop();
-          streams.delete(m.eventUid);
-          pending.set(m.eventUid, newPending(m.epoch, 0, 0));
-          const s = await OrderedStream.start(c, {
-            stream: o.stream,
-            filterSubject: m.filterSubject,
-            afterSeq: m.afterSeq,
-            idleHeartbeatMs: o.idleHeartbeatMs,
-            holdFlowControl: () => outstanding > o.outstandingMax,
-            onMessage: (streamSeq, data) => append(m.eventUid, m.epoch, streamSeq, data),
-            onError: (e) => post({ op: 'error', message: e.message }),
-          });
-          if (closing) {
-            await s.stop();
-            throw new Error('the events worker is closing');
-          }
-          streams.set(m.eventUid, s);
+          if (old !== undefined) await retire(old)?.stop();
+          await open(m.eventUid, c);
         })().then(
           () => post({ op: 'reply', id: m.id }),
-          (e: Error) => post({ op: 'reply', id: m.id, error: e.message }),
+          (e: Error) => {
+            if (consumers.get(m.eventUid) === c) consumers.delete(m.eventUid);
+            post({ op: 'reply', id: m.id, error: e.message });
+          },
         );
         return;
-      case 'stop':
+      }
+      case 'stop': {
+        const c = consumers.get(m.eventUid);
+        consumers.delete(m.eventUid);
+        pending.delete(m.eventUid);
         void (async () => {
-          const s = streams.get(m.eventUid);
-          streams.delete(m.eventUid);
-          pending.delete(m.eventUid);
-          await s?.stop();
+          if (c !== undefined) await retire(c)?.stop();
         })().then(() => post({ op: 'reply', id: m.id }));
         return;
-      case 'cpu':
-        post({ op: 'reply', id: m.id, cpuMs: threadCpuMs() });
+      }
+      case 'stats': {
+        let held = 0;
+        let answers = 0;
+        for (const c of consumers.values()) {
+          held += c.flowControlHeld + (c.stream?.flowControlHeld ?? 0);
+          answers += c.flowControlAnswers + (c.stream?.flowControlAnswers ?? 0);
+        }
+        post({ op: 'reply', id: m.id, stats: { cpuMs: threadCpuMs(), outstandingPeak, flowControlHeld: held, flowControlAnswers: answers, pauses } });
         return;
+      }
       case 'close':
         closing = true;
         void (async () => {
-          const all = [...streams.values()];
-          streams.clear();
+          const all = [...consumers.values()];
+          consumers.clear();
           pending.clear();
-          await Promise.all(all.map((s) => s.stop()));
+          await Promise.all(all.map((c) => retire(c)?.stop()));
           const c = await connection?.catch(() => null);
           await c?.close();
         })().then(
@@ -216,6 +305,9 @@ function runWorker(port: NonNullable<typeof parentPort>, o: EventsWorkerData): v
   });
   post({ op: 'ready' });
 }
+
+const RESUME_RETRY_MS = 250;
+const PAUSE_FACTOR = 4;
 
 /** User + system CPU of the calling thread so far, ms (Linux /proc; NaN elsewhere). */
 export function threadCpuMs(): number {

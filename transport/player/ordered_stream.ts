@@ -76,6 +76,8 @@ export class OrderedStream {
   incarnations = 0;
   /** Flow-control requests answered and heartbeats received (each costs a write or a read on the socket). */
   flowControlAnswers = 0;
+  /** Flow-control requests held back by holdFlowControl (answered later by releaseFlowControl). */
+  flowControlHeld = 0;
   heartbeats = 0;
   private deliverSeq = 0;
   private sub: Subscription | null = null;
@@ -208,7 +210,10 @@ export class OrderedStream {
 
   private answerFlowControl(subject: string): void {
     if (this.o.holdFlowControl?.() === true) {
-      if (!this.heldFlowControl.includes(subject)) this.heldFlowControl.push(subject);
+      if (!this.heldFlowControl.includes(subject)) {
+        this.heldFlowControl.push(subject);
+        this.flowControlHeld++;
+      }
       return;
     }
     this.flowControlAnswers++;
