@@ -181,6 +181,8 @@ export function registerBenchCommands(program: Command): void {
     .option('--body-bytes <n>', 'canon body size', '120')
     .option('--out <file>', 'write the JSON report here', 'bench-results/player.json')
     .option('--keep', 'keep the work directory')
+    .option('--cpu-prof-dir <dir>', 'write a CPU profile of the 1-player replay here and print its hot spots')
+    .option('--modes <list>', 'where clients read the events path: main (one thread), worker (NATS + parsing in a worker thread, the SQLite apply on the main thread)', 'main,worker')
     .option('--fleet', 'instead: commit → applied latency with a fleet of players (Postgres → relay → JetStream → each player\'s SQLite)')
     .option('--fleet-players <n>', 'players in the fleet', '1000')
     .option('--fleet-workers <n>', 'worker processes hosting them', '4')
@@ -213,6 +215,11 @@ export function registerBenchCommands(program: Command): void {
         bodyBytes: Number(o.bodyBytes),
         out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),
+        cpuProfDir: typeof o.cpuProfDir === 'string' ? o.cpuProfDir : undefined,
+        modes: String(o.modes).split(',').map((x) => {
+          if (x !== 'main' && x !== 'worker') throw new Error(`--modes: '${x}' is neither main nor worker`);
+          return x;
+        }),
       });
     });
   bench

@@ -35,8 +35,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function player(id: string): PlayerClient {
-  const c = PlayerClient.open({ playerId: id, dbPath: path.join(dir, `${id}.sqlite`), eventsServers: nats.urls, applyBatchMax: 64 });
+function player(id: string, eventsWorker: boolean): PlayerClient {
+  const c = PlayerClient.open({ playerId: id, dbPath: path.join(dir, `${id}.sqlite`), eventsServers: nats.urls, applyBatchMax: 64, eventsWorker });
   clients.push(c);
   return c;
 }
@@ -45,95 +45,119 @@ function batch(n: number, eventUid: string, participants: string[]) {
   return Array.from({ length: n }, () => canonMessage(nextCanonId++, eventUid, participants));
 }
 
-describe('player client over JetStream', () => {
+// Each case runs with the events path on the client's thread and in the events worker (config eventsWorker).
+describe.each([
+  { eventsWorker: false, s: '' },
+  { eventsWorker: true, s: '-w' },
+])('player client over JetStream (eventsWorker: $eventsWorker)', ({ eventsWorker, s }) => {
   it('applies each canon message once, even when the relay re-sends it under a new message id', async () => {
-    const p = player('alice');
-    await p.join('ev-a');
+    const p = player(`alice${s}`, eventsWorker);
+    await p.join(`ev-a${s}`);
     await p.connect();
-    const mine = batch(150, 'ev-a', ['alice', 'bob']);
-    const others = batch(20, 'ev-a', ['bob']);
+    const mine = batch(150, `ev-a${s}`, [`alice${s}`, `bob${s}`]);
+    const others = batch(20, `ev-a${s}`, [`bob${s}`]);
     await publishAll(js, [...mine, ...others]);
     // A relay repair after the dedup window: same canon ids, new stream messages.
-    for (const m of mine.slice(0, 40)) await publishCanon(js, m, `repair-${m.canonId}`);
-    await waitUntil('alice applied everything', () => p.store.checkpointOf('ev-a') === 210);
+    let last = 0;
+    for (const m of mine.slice(0, 40)) last = await publishCanon(js, m, `repair-${m.canonId}`);
+    await waitUntil('alice applied everything', () => p.store.checkpointOf(`ev-a${s}`) === last);
     expect(p.store.canonIds()).toEqual(mine.map((m) => m.canonId));
     expect(p.totals.stream).toMatchObject({ applied: 150, duplicates: 40, notForPlayer: 20, malformed: 0 });
   });
 
   it('replays from its own checkpoint after a disconnect; the server keeps no consumer while it is offline', async () => {
-    const p = player('carol');
-    await p.join('ev-c');
+    const p = player(`carol${s}`, eventsWorker);
+    await p.join(`ev-c${s}`);
     await p.connect();
-    const first = batch(100, 'ev-c', ['carol']);
+    const first = batch(100, `ev-c${s}`, [`carol${s}`]);
     await publishAll(js, first);
     await waitUntil('carol applied the first part', () => p.store.canonIds().length === 100);
     await p.disconnect();
     const jsm = await jetstreamManager(nc);
     const consumersOfCarol = async () =>
-      (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => (c.config.filter_subject ?? '').includes('.ev-c.')).length;
+      (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => (c.config.filter_subject ?? '').includes(`.ev-c${s}.`)).length;
     await waitUntil('no consumer left for carol', async () => (await consumersOfCarol()) === 0, 10_000, 100);
-    const checkpoint = p.store.checkpointOf('ev-c') ?? 0;
-    const second = batch(300, 'ev-c', ['carol']);
+    const checkpoint = p.store.checkpointOf(`ev-c${s}`) ?? 0;
+    const second = batch(300, `ev-c${s}`, [`carol${s}`]);
     await publishAll(js, second);
     await p.connect();
     expect(await consumersOfCarol()).toBe(1);
     await waitUntil('carol caught up', () => p.store.canonIds().length === 400);
     expect(p.store.canonIds()).toEqual([...first, ...second].map((m) => m.canonId));
-    expect(p.store.checkpointOf('ev-c')).toBeGreaterThan(checkpoint);
+    expect(p.store.checkpointOf(`ev-c${s}`)).toBeGreaterThan(checkpoint);
     expect(p.totals.stream.applied).toBe(400);
     expect(p.totals.stream.duplicates).toBe(0);
   });
 
   it('keeps the checkpoint across a close and reopen of the SQLite file', async () => {
-    const p = player('dave');
-    await p.join('ev-d');
+    const p = player(`dave${s}`, eventsWorker);
+    await p.join(`ev-d${s}`);
     await p.connect();
-    await publishAll(js, batch(50, 'ev-d', ['dave']));
+    await publishAll(js, batch(50, `ev-d${s}`, [`dave${s}`]));
     await waitUntil('dave applied 50', () => p.store.canonIds().length === 50);
-    const checkpoint = p.store.checkpointOf('ev-d');
+    const checkpoint = p.store.checkpointOf(`ev-d${s}`);
     await p.close();
-    await publishAll(js, batch(25, 'ev-d', ['dave']));
-    const again = player('dave');
-    expect(again.store.checkpointOf('ev-d')).toBe(checkpoint);
+    await publishAll(js, batch(25, `ev-d${s}`, [`dave${s}`]));
+    const again = player(`dave${s}`, eventsWorker);
+    expect(again.store.checkpointOf(`ev-d${s}`)).toBe(checkpoint);
     await again.connect();
     await waitUntil('dave applied 75', () => again.store.canonIds().length === 75);
     expect(again.totals.stream).toMatchObject({ applied: 25, duplicates: 0, redelivered: 0 });
   });
 
   it('a late joiner catches up from the start of the event', async () => {
-    const early = batch(120, 'ev-e', ['erin', 'frank']);
+    const early = batch(120, `ev-e${s}`, [`erin${s}`, `frank${s}`]);
     await publishAll(js, early);
-    const late = player('frank');
+    const late = player(`frank${s}`, eventsWorker);
     await late.connect();
-    await late.join('ev-e');
+    await late.join(`ev-e${s}`);
     await waitUntil('frank caught up', () => late.store.canonIds().length === 120);
-    const more = batch(10, 'ev-e', ['frank']);
+    const more = batch(10, `ev-e${s}`, [`frank${s}`]);
     await publishAll(js, more);
     await waitUntil('frank is live', () => late.store.canonIds().length === 130);
     expect(late.store.canonIds()).toEqual([...early, ...more].map((m) => m.canonId));
   });
 
   it('recreates its consumer from the last message delivered when the server loses it (heartbeats stop)', async () => {
-    const p = PlayerClient.open({ playerId: 'gil', dbPath: path.join(dir, 'gil.sqlite'), eventsServers: nats.urls, idleHeartbeatMs: 200 });
+    const p = PlayerClient.open({ playerId: `gil${s}`, dbPath: path.join(dir, `gil${s}.sqlite`), eventsServers: nats.urls, idleHeartbeatMs: 200, eventsWorker });
     clients.push(p);
-    await p.join('ev-g');
+    await p.join(`ev-g${s}`);
     await p.connect();
-    const first = batch(60, 'ev-g', ['gil']);
+    const first = batch(60, `ev-g${s}`, [`gil${s}`]);
     await publishAll(js, first);
     await waitUntil('gil applied the first part', () => p.store.canonIds().length === 60);
     // What a restarted server (memory-stored consumers) or an operator does: the consumer is gone.
     const jsm = await jetstreamManager(nc);
-    const mine = (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => (c.config.filter_subject ?? '').includes('.ev-g.'));
+    const mine = (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => (c.config.filter_subject ?? '').includes(`.ev-g${s}.`));
     expect(mine).toHaveLength(1);
     await jsm.consumers.delete(EVENTS_STREAM, mine[0]!.name);
-    const second = batch(40, 'ev-g', ['gil']);
+    const second = batch(40, `ev-g${s}`, [`gil${s}`]);
     await publishAll(js, second);
     await waitUntil('gil caught up after the consumer was recreated', () => p.store.canonIds().length === 100, 20_000);
     expect(p.store.canonIds()).toEqual([...first, ...second].map((m) => m.canonId));
     expect(p.totals.stream).toMatchObject({ applied: 100, duplicates: 0, redelivered: 0 });
   });
 
+  it('a long replay in small batches applies every message once; leaving and re-joining mid-replay applies nothing twice', async () => {
+    const all = batch(3_000, `ev-h${s}`, [`hana${s}`]);
+    await publishAll(js, all);
+    const last = await publishCanon(js, canonMessage(nextCanonId++, `ev-h${s}`, ['nobody']));
+    const p = player(`hana${s}`, eventsWorker); // applyBatchMax 64: with the worker, flow control is held beyond 4 batches
+    await p.connect();
+    await p.join(`ev-h${s}`);
+    await waitUntil('hana applied a part', () => p.store.canonIds().length >= 500);
+    // Batches of the left consumer may still be in flight (the worker's); none of them may be applied now.
+    await p.leave(`ev-h${s}`);
+    const before = p.store.canonIds().length;
+    await p.join(`ev-h${s}`);
+    await waitUntil('hana caught up', () => p.store.checkpointOf(`ev-h${s}`) === last, 30_000);
+    expect(p.store.canonIds()).toEqual(all.map((m) => m.canonId));
+    expect(p.totals.stream.applied).toBe(3_000);
+    expect(p.totals.stream.duplicates).toBe(before); // the rows applied before the leave, met again from the start
+    expect(p.totals.stream.malformed).toBe(0);
+  });
+
   it('refuses a second client on the same player file', () => {
-    expect(() => player('alice')).toThrow(/open in process/);
+    expect(() => player(`alice${s}`, eventsWorker)).toThrow(/open in process/);
   });
 });

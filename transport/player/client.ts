@@ -6,6 +6,8 @@ import { connect, type Msg, type NatsConnection, type Subscription } from '@nats
 import { DeliveryRequestSchema, playerInboxSubject, PRESENCE_SUBJECT, type DeliveryReply } from '../district/package.ts';
 import { subjectFilterFor } from '../subject.ts';
 import { DeliveryAcker } from './delivery_acker.ts';
+import { EventsThread } from './events_thread.ts';
+import type { EventsWorkerStats } from './events_worker.ts';
 import { PlayerClientConfigSchema, type PlayerClientConfig, type PlayerClientConfigInput } from './config.ts';
 import { emptyResult, LocalStore, type ApplyResult, type PruneResult, type StreamDelivery } from './local_store.ts';
 import { OrderedStream } from './ordered_stream.ts';
@@ -15,6 +17,9 @@ export type ApplyPath = 'stream' | 'district';
 export type ApplyListener = (path: ApplyPath, result: ApplyResult, committedAtMs: number, canonIds: readonly number[]) => void;
 
 const RECONNECT_WAIT_MS = 250;
+/** With `eventsWorker`: messages handed over by the worker and not yet applied, in batches of applyBatchMax,
+ *  before the worker holds the server's flow control. */
+const WORKER_BATCHES_AHEAD = 4;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -37,9 +42,17 @@ export class PlayerClient {
   private inbox: Subscription | null = null;
   /** Live ordered consumers by event UID. They are ephemeral: deleted on disconnect, and a client that
    *  vanishes abruptly leaves one only until the server's inactive threshold (5 min, set by nats.js). */
-  private readonly consumers = new Map<string, OrderedStream>();
+  private readonly consumers = new Map<string, { stop(): Promise<void> }>();
+  /** With `eventsWorker`: the worker reading the events path (null until connected, or after it ended). */
+  private eventsThread: EventsThread | null = null;
+  /** With `eventsWorker`: the epoch each event's current consumer was started with; a batch of any other
+   *  epoch (a consumer stopped meanwhile, whose batches were in flight) is dropped, never applied. */
+  private readonly epochs = new Map<string, number>();
+  private nextEpoch = 1;
   private pending: StreamDelivery[] = [];
-  private flushScheduled = false;
+  /** Cancels the scheduled flush (linger timer or immediate): a full batch that flushes first cancels it, so the
+   *  next batch gets its whole linger instead of being cut short by the previous one's timer. */
+  private cancelFlush: (() => void) | null = null;
   private readonly listeners: ApplyListener[] = [];
 
   private constructor(config: PlayerClientConfig, store: LocalStore) {
@@ -93,13 +106,16 @@ export class PlayerClient {
     await this.reconciling;
     const events = this.eventsNc;
     const district = this.districtNc;
+    const thread = this.eventsThread;
     this.eventsNc = null;
     this.districtNc = null;
+    this.eventsThread = null;
     await this.stopConsumers();
     this.inbox?.unsubscribe();
     this.inbox = null;
     this.flush(); // what already arrived is applied; anything later is replayed from the checkpoint
     this.pending = [];
+    await thread?.close();
     if (events !== null && events !== district) await events.close();
     await district?.close();
   }
@@ -151,7 +167,7 @@ export class PlayerClient {
       })
       .finally(() => {
         this.reconciling = null;
-        if (this.online && this.reconcileTimer === null && (this.eventsNc === null || this.consumers.size < this.store.subscriptions().length)) {
+        if (this.online && this.reconcileTimer === null && (!this.eventsPathUp() || this.consumers.size < this.store.subscriptions().length)) {
           this.reconcileTimer = setTimeout(() => {
             this.reconcileTimer = null;
             void this.reconcile();
@@ -161,9 +177,43 @@ export class PlayerClient {
     return this.reconciling;
   }
 
+  /** With `eventsWorker`: the events worker's CPU time and backpressure figures (null without a worker running). */
+  async eventsWorkerStats(): Promise<EventsWorkerStats | null> {
+    return this.eventsThread === null ? null : this.eventsThread.stats();
+  }
+
+  private eventsPathUp(): boolean {
+    return this.config.eventsWorker ? this.eventsThread !== null : this.eventsNc !== null;
+  }
+
   private async reconcileOnce(): Promise<void> {
     if (!this.online) return;
-    if (this.eventsNc === null) {
+    if (this.config.eventsWorker) {
+      if (this.eventsThread === null) {
+        const t = await EventsThread.start(
+          {
+            servers: this.config.eventsServers,
+            connectionName: `player-${this.config.playerId}-events`,
+            reconnectTimeWaitMs: RECONNECT_WAIT_MS,
+            playerId: this.config.playerId,
+            stream: this.config.stream,
+            idleHeartbeatMs: this.config.idleHeartbeatMs,
+            batchMax: this.config.applyBatchMax,
+            outstandingMax: WORKER_BATCHES_AHEAD * this.config.applyBatchMax,
+          },
+          {
+            onBatch: (eventUid, epoch, deliveries) => this.onWorkerBatch(eventUid, epoch, deliveries),
+            onError: (e) => (this.lastError = e),
+            onExit: (thread, e) => this.onWorkerExit(thread, e),
+          },
+        );
+        if (!this.online) {
+          await t.close();
+          return;
+        }
+        this.eventsThread = t;
+      }
+    } else if (this.eventsNc === null) {
       const nc = await connect({ ...this.natsOptions(), servers: this.config.eventsServers });
       if (!this.online) {
         await nc.close();
@@ -180,10 +230,12 @@ export class PlayerClient {
   private async stopConsumers(): Promise<void> {
     const old = [...this.consumers.values()];
     this.consumers.clear();
-    await Promise.all(old.map((c) => c.stop()));
+    this.epochs.clear();
+    await Promise.all(old.map((c) => c.stop().catch(() => undefined)));
   }
 
   private async startConsumer(eventUid: string): Promise<void> {
+    if (this.config.eventsWorker) return this.startWorkerConsumer(eventUid);
     const nc = this.eventsNc;
     if (nc === null) return;
     // One filter subject per consumer (nats-server 2.9.10 has no multi-filter consumers): the event's subjects.
@@ -203,20 +255,77 @@ export class PlayerClient {
     this.consumers.set(eventUid, stream);
   }
 
+  /** Starts the event's consumer in the events worker; batches of earlier consumers of the event are dropped from now. */
+  private async startWorkerConsumer(eventUid: string): Promise<void> {
+    const t = this.eventsThread;
+    if (t === null) return;
+    const epoch = this.nextEpoch++;
+    this.epochs.set(eventUid, epoch);
+    try {
+      await t.start(eventUid, subjectFilterFor(eventUid), this.store.checkpointOf(eventUid) ?? 0, epoch);
+    } catch (e) {
+      if (this.epochs.get(eventUid) === epoch) this.epochs.delete(eventUid);
+      throw e;
+    }
+    if (this.eventsThread !== t || !this.online || this.epochs.get(eventUid) !== epoch) {
+      await t.stop(eventUid).catch(() => undefined); // disconnected or restarted meanwhile
+      return;
+    }
+    this.consumers.set(eventUid, {
+      stop: () => {
+        if (this.epochs.get(eventUid) === epoch) this.epochs.delete(eventUid);
+        return t.stop(eventUid);
+      },
+    });
+  }
+
+  private onWorkerBatch(eventUid: string, epoch: number, deliveries: StreamDelivery[]): void {
+    for (let i = 0; i < deliveries.length; i++) {
+      // Checked per message: a failed apply (flush) restarts the consumers, and the rest of this batch is then stale.
+      if (!this.online || this.epochs.get(eventUid) !== epoch) {
+        this.eventsThread?.consumed(deliveries.length - i);
+        return;
+      }
+      this.pending.push(deliveries[i]!);
+      if (this.pending.length >= this.config.applyBatchMax) this.flush(); // at most applyBatchMax per transaction
+    }
+    if (this.pending.length > 0) this.scheduleFlush();
+  }
+
+  /** The worker crashed: its consumers are gone; reconcile starts a new one from the checkpoints. */
+  private onWorkerExit(t: EventsThread, e: Error): void {
+    this.lastError = e;
+    if (this.eventsThread !== t) return;
+    this.eventsThread = null;
+    this.consumers.clear();
+    this.epochs.clear();
+    this.flush(); // what arrived is applied; the rest is replayed
+    if (this.online) void this.reconcile();
+  }
+
   private onStreamMessage(eventUid: string, streamSeq: number, data: Uint8Array): void {
     this.pending.push({ eventUid, streamSeq, data });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.pending.length >= this.config.applyBatchMax) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
+    else if (this.cancelFlush === null) {
       // A short linger lets a replay fill batches (one fsync each) instead of committing per socket read.
-      if (this.config.applyLingerMs === 0) setImmediate(() => this.flush());
-      else setTimeout(() => this.flush(), this.config.applyLingerMs);
+      if (this.config.applyLingerMs === 0) {
+        const t = setImmediate(() => this.flush());
+        this.cancelFlush = () => clearImmediate(t);
+      } else {
+        const t = setTimeout(() => this.flush(), this.config.applyLingerMs);
+        this.cancelFlush = () => clearTimeout(t);
+      }
     }
   }
 
   /** Applies what arrived as one SQLite transaction (one fsync for the whole batch). */
   private flush(): void {
-    this.flushScheduled = false;
+    this.cancelFlush?.();
+    this.cancelFlush = null;
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
@@ -231,11 +340,15 @@ export class PlayerClient {
       // Nothing of the batch was committed: restart the consumers from the checkpoints, which replay it.
       this.lastError = e as Error;
       void this.restartConsumers();
+    } finally {
+      this.eventsThread?.consumed(batch.length);
     }
   }
 
   private async restartConsumers(): Promise<void> {
+    this.epochs.clear(); // nothing more of the old consumers is applied (the worker may have batches in flight)
     await this.stopConsumers();
+    this.eventsThread?.consumed(this.pending.length);
     this.pending = [];
     await new Promise((r) => setTimeout(r, RECONNECT_WAIT_MS));
     await this.reconcile();

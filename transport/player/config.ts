@@ -38,6 +38,10 @@ export const PlayerClientConfigSchema = z.strictObject({
   applyBatchMax: z.number().int().min(1).max(100_000).default(2_000),
   /** How long the first buffered stream message waits for others before the batch commits (0: next I/O turn). */
   applyLingerMs: z.number().int().min(0).max(1_000).default(5),
+  /** Read the events path (NATS connection, ordered consumers, canon parsing) in a worker thread, so it overlaps
+   *  the SQLite apply on the client's thread: replay then uses two cores. One more thread and NATS connection per
+   *  client, so off by default (a fleet runs hundreds of clients per process). */
+  eventsWorker: z.boolean().default(false),
   /** Events a player can be subscribed to at once (one ordered consumer each). */
   subscriptionsMax: z.number().int().min(1).max(10_000).default(256),
   /** Idle time after which the server sends a heartbeat on an event's consumer; two missed → it is recreated

@@ -110,8 +110,9 @@ describe('local store', () => {
   });
 });
 
-describe('player crash mid-apply (SIGKILL)', () => {
-  const supervisorDir = () => path.join(dir, 'crash');
+// With the events path on the player's thread and in the events worker (config eventsWorker).
+describe.each([{ eventsWorker: false }, { eventsWorker: true }])('player crash mid-apply (SIGKILL; eventsWorker: $eventsWorker)', ({ eventsWorker }) => {
+  const supervisorDir = () => path.join(dir, `crash-${eventsWorker}`);
   let supervisor: Supervisor;
   let child: ChildProcess | undefined;
   afterAll(async () => {
@@ -127,8 +128,8 @@ describe('player crash mid-apply (SIGKILL)', () => {
     const total = 1500;
     // A fresh stream holding only this event: stream sequence i carries canon id i.
     await publishAll(jetstream(nc), Array.from({ length: total }, (_, i) => canonMessage(i + 1, 'ev-k', ['kim'])));
-    const dbPath = path.join(dir, 'kim.sqlite');
-    child = forkTs(fileURLToPath(new URL('./testdata/crash_child.ts', import.meta.url)), [dbPath, nats.urls[0]!, 'kim', 'ev-k'], { stdio: 'ignore' });
+    const dbPath = path.join(dir, `kim-${eventsWorker}.sqlite`);
+    child = forkTs(fileURLToPath(new URL('./testdata/crash_child.ts', import.meta.url)), [dbPath, nats.urls[0]!, 'kim', 'ev-k', String(eventsWorker)], { stdio: 'ignore' });
     const exited = new Promise((r) => child?.once('exit', r));
     let applied = 0;
     child.on('message', (m) => (applied = (m as { applied: number }).applied));
@@ -137,7 +138,7 @@ describe('player crash mid-apply (SIGKILL)', () => {
     await exited;
     expect(applied).toBeLessThan(total); // killed mid-stream, not after the end
 
-    const p = PlayerClient.open({ playerId: 'kim', dbPath, eventsServers: nats.urls });
+    const p = PlayerClient.open({ playerId: 'kim', dbPath, eventsServers: nats.urls, eventsWorker });
     try {
       const checkpoint = p.store.checkpointOf('ev-k') ?? 0;
       expect(checkpoint).toBeGreaterThanOrEqual(applied);

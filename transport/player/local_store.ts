@@ -15,7 +15,7 @@
 // `synchronous: 'full'` fsyncs every commit instead (one fsync per batch).
 import { createRequire } from 'node:module';
 import { RETENTION_CLASSES, type CanonMessage, type RetentionClass } from '../canon.ts';
-import { parseCanonMessage } from './canon_parse.ts';
+import { parseForStore, RETENTION_CODE, type ParsedCanon } from './canon_parse.ts';
 import type { RetentionPolicy } from './config.ts';
 import { acquireOwnerLock } from './owner_lock.ts';
 
@@ -54,6 +54,9 @@ export interface StreamDelivery {
   eventUid: string;
   streamSeq: number;
   data: Uint8Array;
+  /** What `parseForStore(data, playerId)` gives, when the reader parsed it already (the events worker does, off
+   *  the apply thread); absent: the store parses `data`. */
+  parsed?: ParsedCanon | null;
 }
 
 export interface ApplyResult {
@@ -82,7 +85,6 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const PATH_STREAM = 0;
 const PATH_DISTRICT = 1;
-const RETENTION_CODE: Record<RetentionClass, number> = { ephemeral: 0, standard: 1, permanent: 2 };
 
 /** `normal`: no fsync per commit, a power loss may drop a tail of commits that the stream replays (see the
  *  header); `full`: one fsync per commit. */
@@ -214,7 +216,7 @@ export class LocalStore {
         continue;
       }
       advanced.set(d.eventUid, d.streamSeq);
-      const msg = parseCanonMessage(decoder.decode(d.data));
+      const msg = d.parsed !== undefined ? d.parsed : parseForStore(d.data, this.playerId);
       if (msg === null) result.malformed++;
       else this.collect(msg, d.data, rows, result, out.canonIds);
     }
@@ -231,7 +233,10 @@ export class LocalStore {
     const result = emptyResult();
     if (messages.length === 0) return result;
     const rows = new Map<string, EventRows>();
-    for (const m of messages) this.collect(m, encoder.encode(JSON.stringify(m)), rows, result, out.canonIds);
+    for (const m of messages) {
+      const parsed = { canonId: m.canonId, eventUid: m.eventUid, retention: RETENTION_CODE[m.retention], forPlayer: m.participants.includes(this.playerId) };
+      this.collect(parsed, encoder.encode(JSON.stringify(m)), rows, result, out.canonIds);
+    }
     this.transaction(() => this.insertAll(rows, PATH_DISTRICT, nowMs, result, out.events));
     return result;
   }
@@ -247,14 +252,14 @@ export class LocalStore {
     if (r.busy !== 0 || r.checkpointed !== r.log) throw new Error(`player ${this.playerId}: WAL checkpoint incomplete (${r.checkpointed} of ${r.log} frames)`);
   }
 
-  private collect(m: CanonMessage, bytes: Uint8Array, rows: Map<string, EventRows>, result: ApplyResult, canonIdsOut: number[] | undefined): void {
-    if (!m.participants.includes(this.playerId)) {
+  private collect(m: ParsedCanon, bytes: Uint8Array, rows: Map<string, EventRows>, result: ApplyResult, canonIdsOut: number[] | undefined): void {
+    if (!m.forPlayer) {
       result.notForPlayer++;
       return;
     }
     let r = rows.get(m.eventUid);
     if (r === undefined) rows.set(m.eventUid, (r = { values: [], count: 0 }));
-    r.values.push(m.canonId, RETENTION_CODE[m.retention], bytes);
+    r.values.push(m.canonId, m.retention, bytes);
     r.count++;
     canonIdsOut?.push(m.canonId);
   }

@@ -20,6 +20,10 @@ export interface OrderedStreamOptions {
   idleHeartbeatMs: number;
   /** Called with each error while (re)creating the consumer (it keeps retrying). */
   onError?: (e: Error) => void;
+  /** Backpressure for a reader that hands messages on to be applied elsewhere: while this returns true, the
+   *  server's flow-control requests (and stall notices) are held, so the server stops pushing once its pending
+   *  bytes are reached; `releaseFlowControl()` answers them. Absent: answered at once. */
+  holdFlowControl?: () => boolean;
 }
 
 const NANOS_PER_MS = 1_000_000;
@@ -72,6 +76,8 @@ export class OrderedStream {
   incarnations = 0;
   /** Flow-control requests answered and heartbeats received (each costs a write or a read on the socket). */
   flowControlAnswers = 0;
+  /** Flow-control requests held back by holdFlowControl (answered later by releaseFlowControl). */
+  flowControlHeld = 0;
   heartbeats = 0;
   private deliverSeq = 0;
   private sub: Subscription | null = null;
@@ -85,6 +91,8 @@ export class OrderedStream {
   private stopped = false;
   private readonly prefix = `oc_${nuid.next()}`;
   private readonly seqs = { streamSeq: 0, deliverSeq: 0 };
+  /** Flow-control replies held back by holdFlowControl (subjects to answer, in order). */
+  private heldFlowControl: string[] = [];
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -181,19 +189,39 @@ export class OrderedStream {
     }
     // A status message: flow control (answer on its reply subject) or an idle heartbeat.
     if (reply !== undefined && reply !== '') {
-      this.flowControlAnswers++;
-      msg.respond(EMPTY);
+      this.answerFlowControl(reply);
       return;
     }
     this.heartbeats++;
     const h = msg.headers;
     const stalled = h?.get('Nats-Consumer-Stalled');
-    if (stalled) this.nc.publish(stalled, EMPTY); // the server waits for a flow-control answer we missed
+    if (stalled) this.answerFlowControl(stalled); // the server waits for a flow-control answer we missed
     const lastDelivered = Number(h?.get('Nats-Last-Consumer') || Number.NaN);
     if (Number.isInteger(lastDelivered) && lastDelivered !== this.deliverSeq) this.reset(); // heartbeats tell of messages we never saw
   }
 
+  /** Answers the flow-control requests held back while holdFlowControl() was true (call when it turns false). */
+  releaseFlowControl(): void {
+    if (this.heldFlowControl.length === 0 || this.stopped) return;
+    const held = this.heldFlowControl;
+    this.heldFlowControl = [];
+    for (const subject of held) this.answerFlowControl(subject);
+  }
+
+  private answerFlowControl(subject: string): void {
+    if (this.o.holdFlowControl?.() === true) {
+      if (!this.heldFlowControl.includes(subject)) {
+        this.heldFlowControl.push(subject);
+        this.flowControlHeld++;
+      }
+      return;
+    }
+    this.flowControlAnswers++;
+    this.nc.publish(subject, EMPTY);
+  }
+
   private reset(): void {
+    this.heldFlowControl = []; // requests of the old consumer
     if (this.stopped || this.resetting !== null) return;
     this.sub?.unsubscribe();
     this.sub = null;
