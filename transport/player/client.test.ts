@@ -133,6 +133,31 @@ describe('player client over JetStream', () => {
     expect(p.totals.stream).toMatchObject({ applied: 100, duplicates: 0, redelivered: 0 });
   });
 
+  it('a district subscription applies every event there naming the player, through one consumer, exactly once', async () => {
+    const p = player('hana');
+    await p.joinDistrict('dz');
+    await p.connect();
+    const inDistrict = (n: number, eventUid: string, participants: string[], district = 'dz') =>
+      Array.from({ length: n }, () => canonMessage(nextCanonId++, eventUid, participants, 'standard', 's1', district));
+    const mine = [...inDistrict(30, 'ev-h1', ['hana', 'ivo']), ...inDistrict(20, 'ev-h2', ['hana'])];
+    const notMine = [...inDistrict(10, 'ev-h3', ['ivo']), ...inDistrict(10, 'ev-h4', ['hana'], 'dy')];
+    await publishAll(js, [...mine, ...notMine]);
+    // The same event also joined on its own: the canon id keeps the second path from applying twice.
+    await p.join('ev-h2');
+    for (const m of mine.slice(0, 5)) await publishCanon(js, m, `repair-${m.canonId}`);
+    await waitUntil('hana applied her canon of district dz', () => p.store.canonIds().length === 50 && p.store.checkpointOf('ev-h2') !== 0);
+    // 50 rows through the district, 5 re-sends of ev-h1 there, and ev-h2's 20 again through its own subscription.
+    await waitUntil('every copy seen', () => p.totals.stream.applied + p.totals.stream.duplicates >= 50 + 5 + 20);
+    expect(p.store.canonIds()).toEqual(mine.map((m) => m.canonId));
+    expect(p.store.canonIdsOf('ev-h1')).toHaveLength(30);
+    expect(p.store.canonIdsOf('ev-h2')).toHaveLength(20);
+    expect(p.totals.stream).toMatchObject({ applied: 50, duplicates: 25, malformed: 0 });
+    const jsm = await jetstreamManager(nc);
+    const filters = (await jsm.consumers.list(EVENTS_STREAM).next()).map((c) => c.config.filter_subject ?? '');
+    expect(filters.filter((f) => f.endsWith('.district.dz.scene.*'))).toHaveLength(1);
+    expect(p.store.recentEvents(10)).toEqual(['ev-h2', 'ev-h1']);
+  });
+
   it('refuses a second client on the same player file', () => {
     expect(() => player('alice')).toThrow(/open in process/);
   });

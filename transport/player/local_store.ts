@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS subscription (
 
 /** One message as the JetStream path hands it over: the subscription it came through and its stream sequence. */
 export interface StreamDelivery {
+  /** The subscription's key: an event UID, or a district scope (client.ts `districtScope`); rows are filed by the message's own event. */
   eventUid: string;
   streamSeq: number;
   data: Uint8Array;
@@ -295,6 +296,11 @@ export class LocalStore {
       tombstonesDropped += this.db.run('DELETE FROM canon WHERE pruned_at_ms IS NOT NULL AND pruned_at_ms <= ?', [nowMs - policy.tombstoneTtlMs]).changes;
     });
     return { contentDropped, tombstonesDropped };
+  }
+
+  /** The events with canon held, most recent first (by their newest canon id), at most `limit`. */
+  recentEvents(limit: number): string[] {
+    return (this.db.all('SELECT event_uid FROM canon GROUP BY event_uid ORDER BY max(canon_id) DESC LIMIT ?', [limit]) as { event_uid: string }[]).map((r) => r.event_uid);
   }
 
   /** Canon ids held (with content or as tombstones), ascending. */
