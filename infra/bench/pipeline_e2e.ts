@@ -82,7 +82,7 @@ interface RunExtras {
   onPosted?: (eventUid: string, participants: string[]) => void;
 }
 
-async function startRun(label: string, compositors: number, directors: Record<string, unknown>, keep: boolean, extras: RunExtras = {}): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<void> }> {
+async function startRun(label: string, compositors: number, directors: Record<string, unknown>, keep: boolean, extras: RunExtras = {}): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<number> }> {
   const dataDir = makeTempDir(`bench-${label}`);
   const cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 2, replicas: 1, compositors, gm: { enabled: false }, directors, handleSignals: false, ...extras.cluster });
   const pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 8 });
@@ -158,8 +158,10 @@ async function startRun(label: string, compositors: number, directors: Record<st
         posts.push(p);
         track(p);
       }
+      const offeredMs = Date.now() - start;
       // Every POST answered before the caller counts the events (the last ones were still in flight).
       await Promise.allSettled(posts);
+      return offeredMs;
     },
     async stop() {
       await Promise.allSettled([...inflight]);
@@ -248,8 +250,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<void> {
       }
       const before = fleet === null ? null : await fleet.stats();
       const t0 = Date.now();
-      await run.postFor(o.seconds, o.rate, o.participants);
-      const postedMs = Date.now() - t0;
+      const postedMs = await run.postFor(o.seconds, o.rate, o.participants);
       await Promise.allSettled([...entering]);
       const uids = [...run.posted.keys()];
       const done = await waitDelivered(run.pool, uids, 120_000 + o.deliveryTimeoutMs);

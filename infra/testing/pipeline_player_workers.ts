@@ -63,6 +63,8 @@ export class PipelinePlayerWorkers {
       });
     }
     const children = specs.map(() => forkTs(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    // Each IPC request listens for its answer; one enter per event per worker can be in flight at a time.
+    for (const c of children) c.setMaxListeners(0);
     const fleet = new PipelinePlayerWorkers(children, o);
     try {
       await Promise.all(
