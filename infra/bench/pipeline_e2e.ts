@@ -248,6 +248,15 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<void> {
         fleetStartMs = Date.now() - tf;
         log(`compositors ${c}: ${o.players} players connected and subscribed in ${(fleetStartMs / 1000).toFixed(1)} s (${load()})`);
       }
+      // The fleet's cost with nothing to deliver (connections, idle heartbeats, timers), over 5 s: what
+      // the per-delivery CPU below includes for every second of the run.
+      let idleCpuMsPerSec = NaN;
+      if (fleet !== null) {
+        const a = await fleet.stats();
+        const ta = Date.now();
+        await new Promise((res) => setTimeout(res, 5_000));
+        idleCpuMsPerSec = ((await fleet.stats()).cpuMs - a.cpuMs) / ((Date.now() - ta) / 1000);
+      }
       const before = fleet === null ? null : await fleet.stats();
       const t0 = Date.now();
       const postedMs = await run.postFor(o.seconds, o.rate, o.participants);
@@ -256,6 +265,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<void> {
       const done = await waitDelivered(run.pool, uids, 120_000 + o.deliveryTimeoutMs);
       const outcomes = await waitOutcomes(run.cluster.controllerUrl, uids, 60_000);
       const stats = fleet === null ? null : await fleet.stats();
+      const measuredSec = (Date.now() - t0) / 1000;
       const lat = uids.filter((u) => done.has(u)).map((u) => done.get(u)!.at - run.posted.get(u)!).sort((a, b) => a - b);
       const lastAt = Math.max(...[...done.values()].map((d) => d.at));
       const partialUids = [...done].filter(([, d]) => d.delivery === 'partial').map(([u]) => u);
@@ -303,6 +313,8 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<void> {
         playerErrors: stats?.lastErrors ?? [],
         // From the first POST until every outcome was seen (idle heartbeats included).
         workerCpuUsPerDelivery: stats === null || before === null || deliveries === 0 ? NaN : Math.round(((stats.cpuMs - before.cpuMs) * 1000) / deliveries),
+        workerIdleCpuMsPerSec: Math.round(idleCpuMsPerSec),
+        workerCpuUsPerDeliveryBeyondIdle: stats === null || before === null || deliveries === 0 ? NaN : Math.round(((stats.cpuMs - before.cpuMs - idleCpuMsPerSec * measuredSec) * 1000) / deliveries),
         playerStreamMessages: stats === null || before === null ? 0 : stats.messages - before.messages,
         workerCpuUsPerStreamMessage: stats === null || before === null || stats.messages === before.messages ? NaN : Math.round(((stats.cpuMs - before.cpuMs) * 1000) / (stats.messages - before.messages)),
         loadAverage: os.loadavg()[0],
@@ -310,7 +322,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<void> {
       results.push(r);
       log(`compositors ${c}: posted ${r.posted} (${r.postedPerSec}/s, rejected ${JSON.stringify(r.rejected)}), delivered ${r.delivered} (${r.partial} partial), outcome applied ${r.outcomeApplied}, at ${r.deliveredPerSec} events/s; POST → delivered (journal) p50 ${r.latencyMsP50} ms, p99 ${r.latencyMsP99} ms, max ${r.latencyMsMax} ms (${load()})`);
       if (!o.standIn) {
-        log(`compositors ${c}: real player fleet: POST → last participant's acknowledgement p50 ${r.playerAckedLatencyMsP50} ms, p99 ${r.playerAckedLatencyMsP99} ms over ${r.eventsAckedByEveryParticipant} events; answers ${JSON.stringify(answers)}, retries ${r.playerRetries}; worker CPU ${r.workerCpuUsPerDelivery} µs per (event, participant) delivery, ${r.workerCpuUsPerStreamMessage} µs per stream message handled (${r.playerStreamMessages} messages: every canon row reaches each player of its district)`);
+        log(`compositors ${c}: real player fleet: POST → last participant's acknowledgement p50 ${r.playerAckedLatencyMsP50} ms, p99 ${r.playerAckedLatencyMsP99} ms over ${r.eventsAckedByEveryParticipant} events; answers ${JSON.stringify(answers)}, retries ${r.playerRetries}; worker CPU ${r.workerCpuUsPerDelivery} µs per (event, participant) delivery (${r.workerCpuUsPerDeliveryBeyondIdle} µs beyond the idle fleet's ${r.workerIdleCpuMsPerSec} ms/s), ${r.workerCpuUsPerStreamMessage} µs per stream message handled (${r.playerStreamMessages} messages: every canon row reaches each player of its district)`);
         if (r.playerErrors.length > 0) log(`player errors: ${r.playerErrors.join(' | ')}`);
       }
       if (partial.length > 0) log(`partial deliveries (first 10): ${JSON.stringify(partial)}`);
