@@ -29,6 +29,7 @@ export interface PipelinePlayerWorkersOptions {
 
 const WORKER = fileURLToPath(new URL('./pipeline_player_worker.ts', import.meta.url));
 const START_TIMEOUT_MS = 600_000;
+const EXIT_WAIT_MS = 10_000;
 
 export class PipelinePlayerWorkers {
   private readonly byPlayer = new Map<string, ChildProcess>();
@@ -62,7 +63,10 @@ export class PipelinePlayerWorkers {
         districts: o.districts === 0 ? [] : Array.from({ length: n }, (_, i) => `d${(w * perWorker + i) % o.districts}`),
       });
     }
-    const children = specs.map(() => forkTs(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    // NIMMER_PLAYER_WORKER_CPU_PROF=<dir>: each worker writes a V8 CPU profile there when it stops.
+    const profDir = process.env.NIMMER_PLAYER_WORKER_CPU_PROF;
+    const execArgv = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+    const children = specs.map(() => forkTs(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv }));
     // Each IPC request listens for its answer; one enter per event per worker can be in flight at a time.
     for (const c of children) c.setMaxListeners(0);
     const fleet = new PipelinePlayerWorkers(children, o);
@@ -124,7 +128,10 @@ export class PipelinePlayerWorkers {
   /** Stops every worker (players disconnect, SQLite files close) and returns the final stats. */
   async stop(): Promise<PlayerWorkerStats> {
     try {
-      return sum(await Promise.all(this.children.map((c) => ipcRequest<PlayerWorkerStats>(c, { cmd: 'stop' }, 120_000))));
+      const all = await Promise.all(this.children.map((c) => ipcRequest<PlayerWorkerStats>(c, { cmd: 'stop' }, 120_000)));
+      // The workers exit on their own right after answering (a CPU profile is written then).
+      await Promise.all(this.children.map((c) => exited(c, EXIT_WAIT_MS)));
+      return sum(all);
     } finally {
       this.kill();
     }
@@ -133,6 +140,18 @@ export class PipelinePlayerWorkers {
   private kill(): void {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
+}
+
+/** Resolves when the child has exited, or after `waitMs`. */
+function exited(child: ChildProcess, waitMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, waitMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function sum(all: PlayerWorkerStats[]): PlayerWorkerStats {
