@@ -1,6 +1,6 @@
 // The transport's public API: UID → subject, the canon message, the SQL install (migrations + relay slot),
 // the relay, the streams configuration.
-export { canonSubject, EVENTS_PREFIX, EVENTS_STREAM, EVENTS_SUBJECTS, sceneUidOfSubject, SUBJECT_ROOT, subjectFilterFor } from './subject.ts';
+export { canonSubject, districtSubjectFilter, EVENTS_PREFIX, EVENTS_STREAM, EVENTS_SUBJECTS, sceneUidOfSubject, SUBJECT_ROOT, subjectFilterFor } from './subject.ts';
 export { CanonMessageSchema, RETENTION_CLASSES, type CanonMessage, type RetentionClass } from './canon.ts';
 export { migrate, TRANSPORT_MIGRATIONS, type MigrationSet } from './sql/migrate.ts';
 export { installTransport, RELAY_SLOT_DEFAULT } from './install.ts';

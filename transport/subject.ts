@@ -2,7 +2,7 @@
 // they agree for every UID form). Canon is published per scene:
 //   nimmerverse.events.<gm_event>.district.<district>.scene.<scene>
 // Coarser UIDs map to the wildcard subject that covers everything beneath them, for subscribing.
-import { parseUid, type ParsedUid } from '../catalogue/index.ts';
+import { isValidToken, parseUid, type ParsedUid } from '../catalogue/index.ts';
 
 export const SUBJECT_ROOT = 'nimmerverse';
 export const EVENTS_PREFIX = `${SUBJECT_ROOT}.events`;
@@ -28,6 +28,16 @@ export function subjectFilterFor(uid: string | ParsedUid): string {
   if (u.district === undefined) return `${EVENTS_PREFIX}.${u.gmEvent}.district.*.scene.*`;
   if (u.scene === undefined) return `${EVENTS_PREFIX}.${u.gmEvent}.district.${u.district}.scene.*`;
   return canonSubject(u);
+}
+
+/**
+ * The subject filter that covers every event's canon in one district:
+ * `nimmerverse.events.*.district.<district>.scene.*`. A player who lives in a district subscribes
+ * once with it instead of once per event it takes part in (see transport/player/README.md).
+ */
+export function districtSubjectFilter(district: string): string {
+  if (!isValidToken(district)) throw new Error(`district '${district}' is not a UID token (letters, digits, '-' and '_')`);
+  return `${EVENTS_PREFIX}.*.district.${district}.scene.*`;
 }
 
 /** The scene UID a canon subject carries, or null when the subject is not a canon subject. */

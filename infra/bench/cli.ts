@@ -127,12 +127,16 @@ export function registerBenchCommands(program: Command): void {
     });
   bench
     .command('e2e')
-    .description('the pipeline in a real nimmer up cluster: POST /events at a constant rate → Raft → director → compositor → canon, acknowledged by a stand-in fleet reading canon from Postgres; latency p50/p99 and events/s per compositor count')
+    .description('the pipeline in a real nimmer up cluster: POST /events at a constant rate → Raft → director → compositor → canon → relay → JetStream → a real player fleet (SQLite apply, self-acknowledged delivery) → outcome; POST → delivered p50/p99 and events/s per compositor count')
     .option('--compositors <list>', 'compositor processes, one cluster run each', '1,4')
     .option('--rate <n>', 'events posted per second', '10')
     .option('--seconds <n>', 'seconds of posting per run', '30')
     .option('--participants <n>', 'participants per event', '3')
     .option('--delivery-timeout-ms <n>', 'director delivery deadline', '10000')
+    .option('--players <n>', 'real players in the fleet', '200')
+    .option('--player-workers <n>', 'worker processes hosting the players', '4')
+    .option('--districts <n>', 'districts the players live in (each event picks its participants in its district); 0: players subscribe per event entered, as the pipeline check does', '20')
+    .option('--stand-in', 'baseline: a stand-in fleet reading canon from Postgres acknowledges instead of real players')
     .option('--out <file>', 'write the JSON report here', 'bench-results/e2e.json')
     .option('--keep', 'keep the data directories')
     .action(async (o: Record<string, string | boolean>) => {
@@ -142,6 +146,10 @@ export function registerBenchCommands(program: Command): void {
         seconds: Number(o.seconds),
         participants: Number(o.participants),
         deliveryTimeoutMs: Number(o.deliveryTimeoutMs),
+        players: Number(o.players),
+        playerWorkers: Number(o.playerWorkers),
+        districts: Number(o.districts),
+        standIn: Boolean(o.standIn),
         out: o.out ? String(o.out) : undefined,
         keep: Boolean(o.keep),
       });

@@ -37,7 +37,7 @@ export async function runDirectorsBench(o: DirectorsBenchOptions): Promise<void>
   const tpBase = await measure('throughput-baseline', o.cycles, o.concurrency);
   const tp = await measure('throughput', o.cycles, o.concurrency);
   log(
-    `throughput: ${tp.perSec}/s wall-clock, ${tp.perCpuSec}/s per CPU-second spawn-and-prune (${tp.ended} ended in ${tp.ms!.toFixed(0)} ms, ${tp.cpuMs!.toFixed(0)} ms CPU); ` +
+    `throughput: ${tp.perSec}/s wall-clock, ${tp.perCpuSec}/s per CPU-second spawn-and-prune, ${((tp.cpuMs! * 1000) / tp.routines!).toFixed(1)} µs CPU each, GC threads included (${tp.ended} ended in ${tp.ms!.toFixed(0)} ms, ${tp.cpuMs!.toFixed(0)} ms CPU); ` +
       `bare async baseline ${tpBase.perSec}/s wall, ${tpBase.perCpuSec}/s per CPU-second (routines/baseline per CPU-second ${(tp.perCpuSec! / tpBase.perCpuSec!).toFixed(2)})`,
   );
   const verdict = { rssUnder1GB: mem.rssBytes! <= 1024 ** 3, atLeast20kPerSecWall: tp.perSec! >= 20_000, atLeast20kPerCpuSec: tp.perCpuSec! >= 20_000 };

@@ -1,10 +1,12 @@
 // `nimmer bench e2e` and `nimmer bench soak`: the whole pipeline inside a real `nimmer up` cluster
-// (node processes, Postgres, NATS, compositor processes). Events are POSTed at a constant rate;
-// a stand-in player fleet acknowledges delivery the way the player client does (POST
-// /events/:uid/delivered with the canon ids naming the player), as soon as an event's canon is
-// committed — until the transport relay lands on main, canon reaches players through this
-// stand-in, not through JetStream. Latency: POST /events → delivered (the journal's delivered_at,
-// same host clock). Soak: samples every layer's size and reports its slope after warm-up.
+// (node processes, Postgres, NATS, relay, compositor processes). Events are POSTed at a constant rate.
+// e2e: the participants are a real player fleet in worker processes (infra/testing/
+// pipeline_player_workers.ts): canon → relay → JetStream → each player's SQLite → the player's own
+// acknowledgement (POST /events/:uid/delivered) → the director closes delivery → outcome. Latency:
+// POST /events → delivered to every participant (the journal's delivered_at, and the last
+// participant's acknowledgement as the players saw it; same host clock). `--stand-in` swaps the
+// fleet for the old baseline that reads canon from Postgres and acknowledges for the participants.
+// Soak: samples every layer's size and reports its slope after warm-up (stand-in acks plus a few real players).
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { startCluster, type ClusterHandle, type StartClusterOptions } from '../u
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { acknowledgeDelivered, DISTRICTS_STREAM, EVENTS_STREAM, PlayerFleet } from '../../transport/index.ts';
+import { PipelinePlayerWorkers } from '../testing/pipeline_player_workers.ts';
 import { afterWarmup, slopeVerdict, type SlopeVerdict } from './slope.ts';
 
 export interface E2eBenchOptions {
@@ -26,6 +29,12 @@ export interface E2eBenchOptions {
   participants: number;
   /** Director delivery deadline (events whose acks do not all arrive end partial). */
   deliveryTimeoutMs: number;
+  /** Real players in all, over `playerWorkers` processes, living in `districts` districts (each event picks its participants in its district). */
+  players: number;
+  playerWorkers: number;
+  districts: number;
+  /** The old baseline instead of the real fleet: canon read from Postgres and acknowledged for the participants. */
+  standIn?: boolean;
   out?: string;
   keep?: boolean;
 }
@@ -60,15 +69,20 @@ interface Run {
 interface RunExtras {
   /** More cluster options (stream limits, relay journal retention, snapshot interval). */
   cluster?: Partial<StartClusterOptions>;
+  /** False: no stand-in fleet at all (every participant is a real player). Default true. */
+  standIn?: boolean;
   /** Participants the stand-in fleet leaves alone (real player clients acknowledge for themselves). */
   realPlayer?: (participant: string) => boolean;
+  /** The i-th event's district and participants (default `d<i mod 50>` and stand-in ids). */
+  districtOf?: (i: number) => string;
+  participantsOf?: (i: number, district: string) => string[];
   /** Extra participants for the i-th event (e.g. one real player). */
   extraParticipants?: (i: number) => string[];
   /** Called with each accepted event (the game session enters its real players). */
   onPosted?: (eventUid: string, participants: string[]) => void;
 }
 
-async function startRun(label: string, compositors: number, directors: Record<string, unknown>, keep: boolean, extras: RunExtras = {}): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<void> }> {
+async function startRun(label: string, compositors: number, directors: Record<string, unknown>, keep: boolean, extras: RunExtras = {}): Promise<Run & { postFor(seconds: number, rate: number, participants: number): Promise<number> }> {
   const dataDir = makeTempDir(`bench-${label}`);
   const cluster = await startCluster({ dataDir, port: 0, nodes: 1, shards: 2, replicas: 1, compositors, gm: { enabled: false }, directors, handleSignals: false, ...extras.cluster });
   const pool = new pg.Pool({ connectionString: cluster.postgres.url, max: 8 });
@@ -96,21 +110,24 @@ async function startRun(label: string, compositors: number, directors: Record<st
   };
   const listener = new pg.Client({ connectionString: cluster.postgres.url });
   listener.on('error', () => undefined);
-  await listener.connect();
-  listener.on('notification', (n) => {
-    if (n.channel === COMPOSED_CHANNEL && n.payload) track(ackEvent(n.payload).catch(() => acks.failed++));
-  });
-  await listener.query(`LISTEN ${COMPOSED_CHANNEL}`);
+  if (extras.standIn !== false) {
+    await listener.connect();
+    listener.on('notification', (n) => {
+      if (n.channel === COMPOSED_CHANNEL && n.payload) track(ackEvent(n.payload).catch(() => acks.failed++));
+    });
+    await listener.query(`LISTEN ${COMPOSED_CHANNEL}`);
+  }
   const shards = cluster.shards;
   let seq = 0;
   const postOne = async (participants: number): Promise<void> => {
     const i = seq++;
     const shard = shards[i % shards.length]!;
+    const district = extras.districtOf?.(i) ?? `d${i % 50}`;
     const body = {
       key: { geography: shard.key.geography, theme: 'economic', tier: 'everyday', faction: 'guilds' },
       template: 'market_festival',
-      district: `d${i % 50}`,
-      participants: [...Array.from({ length: participants }, (_, k) => `p${(i * participants + k) % 10_000}`), ...(extras.extraParticipants?.(i) ?? [])],
+      district,
+      participants: extras.participantsOf?.(i, district) ?? [...Array.from({ length: participants }, (_, k) => `p${(i * participants + k) % 10_000}`), ...(extras.extraParticipants?.(i) ?? [])],
     };
     const t0 = Date.now();
     const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch(() => null);
@@ -132,12 +149,19 @@ async function startRun(label: string, compositors: number, directors: Record<st
     async postFor(seconds, rate, participants) {
       const start = Date.now();
       const intervalMs = 1000 / rate;
+      const posts: Promise<void>[] = [];
       for (let n = 0; Date.now() - start < seconds * 1000; n++) {
         const due = start + n * intervalMs;
         const wait = due - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        track(postOne(participants));
+        const p = postOne(participants);
+        posts.push(p);
+        track(p);
       }
+      const offeredMs = Date.now() - start;
+      // Every POST answered before the caller counts the events (the last ones were still in flight).
+      await Promise.allSettled(posts);
+      return offeredMs;
     },
     async stop() {
       await Promise.allSettled([...inflight]);
@@ -161,38 +185,150 @@ async function waitDelivered(pool: pg.Pool, uids: string[], timeoutMs: number): 
   return out;
 }
 
+/** Polls GET /events/:uid until each event's outcome is applied (or the time is up); returns those applied. */
+async function waitOutcomes(baseUrl: string, uids: string[], timeoutMs: number): Promise<Set<string>> {
+  const deadline = Date.now() + timeoutMs;
+  const applied = new Set<string>();
+  while (Date.now() < deadline && applied.size < uids.length) {
+    for (const uid of uids) {
+      if (applied.has(uid)) continue;
+      const res = await fetch(`${baseUrl}/events/${uid}`, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
+      const t = res?.status === 200 ? ((await res.json()) as { outcomeApplied?: boolean }) : (await res?.text(), null);
+      if (t?.outcomeApplied === true) applied.add(uid);
+    }
+    if (applied.size < uids.length) await new Promise((r) => setTimeout(r, 500));
+  }
+  return applied;
+}
+
 export async function runE2eBench(o: E2eBenchOptions): Promise<void> {
   const results: object[] = [];
-  log(`e2e bench: ${o.rate} events/s for ${o.seconds} s, ${o.participants} participants each, compositors ${o.compositors.join(', ')} (${load()})`);
+  const fleetLabel = o.standIn
+    ? 'stand-in fleet (canon read from Postgres, acknowledged for the participants; no JetStream, no player SQLite)'
+    : `real player fleet: ${o.players} players in ${o.playerWorkers} worker processes, ${o.districts > 0 ? `${o.districts} districts, each player subscribed to its district's canon` : 'one subscription (ordered consumer) per event a player enters'}`;
+  log(`e2e bench: ${o.rate} events/s for ${o.seconds} s, ${o.participants} participants each, compositors ${o.compositors.join(', ')}; ${fleetLabel} (${load()})`);
   for (const c of o.compositors) {
-    const run = await startRun(`e2e-c${c}`, c, { deliveryTimeoutMs: o.deliveryTimeoutMs, deliveryPollMs: 100 }, o.keep ?? false);
+    let fleet: PipelinePlayerWorkers | null = null;
+    /** Per event, each participant's first `acked` (or `already`) answer as the player saw it (ms, host clock). */
+    const ackedAt = new Map<string, Map<string, number>>();
+    const answers: Record<string, number> = {};
+    const entering = new Set<Promise<unknown>>();
+    const run = await startRun(`e2e-c${c}`, c, { deliveryTimeoutMs: o.deliveryTimeoutMs, deliveryPollMs: 100 }, o.keep ?? false, o.standIn
+      ? {}
+      : {
+          standIn: false,
+          districtOf: (i) => `d${i % Math.max(1, o.districts)}`,
+          participantsOf: (_i, district) => fleet!.pick(district, o.participants),
+          onPosted: (uid, participants) => {
+            const p = fleet!.enter(uid, participants).catch(() => undefined);
+            entering.add(p);
+            void p.finally(() => entering.delete(p));
+          },
+        });
     try {
+      let fleetStartMs = 0;
+      if (!o.standIn) {
+        const tf = Date.now();
+        fleet = await PipelinePlayerWorkers.start({
+          baseUrls: [run.cluster.controllerUrl],
+          natsUrls: [...run.cluster.nats.urls],
+          players: o.players,
+          workers: o.playerWorkers,
+          districts: o.districts,
+          seed: 1,
+          dir: path.join(run.cluster.dataDir, 'players'),
+          onFinal: (uid, player, answer, atMs) => {
+            answers[answer] = (answers[answer] ?? 0) + 1;
+            // 'already' first: the register recorded an earlier POST whose answer was lost (timed out under load).
+            if (answer !== 'acked' && answer !== 'already') return;
+            let m = ackedAt.get(uid);
+            if (m === undefined) ackedAt.set(uid, (m = new Map()));
+            if (!m.has(player)) m.set(player, atMs);
+          },
+        });
+        fleetStartMs = Date.now() - tf;
+        log(`compositors ${c}: ${o.players} players connected and subscribed in ${(fleetStartMs / 1000).toFixed(1)} s (${load()})`);
+      }
+      // The fleet's cost with nothing to deliver (connections, idle heartbeats, timers), over 5 s: what
+      // the per-delivery CPU below includes for every second of the run.
+      let idleCpuMsPerSec = NaN;
+      if (fleet !== null) {
+        const a = await fleet.stats();
+        const ta = Date.now();
+        await new Promise((res) => setTimeout(res, 5_000));
+        idleCpuMsPerSec = ((await fleet.stats()).cpuMs - a.cpuMs) / ((Date.now() - ta) / 1000);
+      }
+      const before = fleet === null ? null : await fleet.stats();
       const t0 = Date.now();
-      await run.postFor(o.seconds, o.rate, o.participants);
-      const postedMs = Date.now() - t0;
+      const postedMs = await run.postFor(o.seconds, o.rate, o.participants);
+      await Promise.allSettled([...entering]);
       const uids = [...run.posted.keys()];
       const done = await waitDelivered(run.pool, uids, 120_000 + o.deliveryTimeoutMs);
+      const outcomes = await waitOutcomes(run.cluster.controllerUrl, uids, 60_000);
+      const stats = fleet === null ? null : await fleet.stats();
+      const measuredSec = (Date.now() - t0) / 1000;
       const lat = uids.filter((u) => done.has(u)).map((u) => done.get(u)!.at - run.posted.get(u)!).sort((a, b) => a - b);
       const lastAt = Math.max(...[...done.values()].map((d) => d.at));
-      const partial = [...done.values()].filter((d) => d.delivery === 'partial').length;
+      const partialUids = [...done].filter(([, d]) => d.delivery === 'partial').map(([u]) => u);
+      // Players' side: the last participant's acknowledgement of each event every participant acknowledged.
+      const participantsOf = new Map<string, string[]>();
+      if (fleet !== null) {
+        const r = await run.pool.query<{ event_uid: string; participants: string[]; delivered: string[] }>('SELECT event_uid, participants, delivered FROM nimmer.event_journal WHERE event_uid = ANY($1::text[])', [uids]);
+        for (const x of r.rows) participantsOf.set(x.event_uid, x.participants);
+      }
+      const playerLat = uids
+        .filter((u) => participantsOf.has(u) && participantsOf.get(u)!.every((p) => ackedAt.get(u)?.has(p)))
+        .map((u) => Math.max(...participantsOf.get(u)!.map((p) => ackedAt.get(u)!.get(p)!)) - run.posted.get(u)!)
+        .sort((a, b) => a - b);
+      const partial = await Promise.all(
+        partialUids.slice(0, 10).map(async (u) => {
+          const j = await run.pool.query<{ participants: string[]; delivered: string[]; late: string[] }>('SELECT participants, delivered, late FROM nimmer.event_journal WHERE event_uid = $1', [u]);
+          const row = j.rows[0];
+          return { eventUid: u, missing: row?.participants.filter((p) => !row.delivered.includes(p)) ?? [], late: row?.late ?? [] };
+        }),
+      );
+      const deliveries = uids.reduce((n, u) => n + (participantsOf.get(u)?.length ?? 0), 0);
       const r = {
         compositors: c,
+        fleet: o.standIn ? 'stand-in' : 'real player fleet',
+        players: o.standIn ? 0 : o.players,
+        playerWorkers: o.standIn ? 0 : o.playerWorkers,
+        fleetStartMs,
         rateOffered: o.rate,
         posted: uids.length,
         rejected: Object.fromEntries(run.rejected),
         delivered: done.size,
-        partial,
+        partial: partialUids.length,
+        partialEvents: partial,
+        outcomeApplied: outcomes.size,
         deliveredPerSec: Math.round((done.size / ((lastAt - t0) / 1000)) * 10) / 10,
         postedPerSec: Math.round((uids.length / (postedMs / 1000)) * 10) / 10,
         latencyMsP50: Math.round(pct(lat, 50)),
         latencyMsP99: Math.round(pct(lat, 99)),
         latencyMsMax: Math.round(lat[lat.length - 1] ?? NaN),
-        acks: run.acks,
+        playerAckedLatencyMsP50: Math.round(pct(playerLat, 50)),
+        playerAckedLatencyMsP99: Math.round(pct(playerLat, 99)),
+        eventsAckedByEveryParticipant: playerLat.length,
+        playerAnswers: o.standIn ? run.acks : answers,
+        playerRetries: stats?.retried ?? 0,
+        playerErrors: stats?.lastErrors ?? [],
+        // From the first POST until every outcome was seen (idle heartbeats included).
+        workerCpuUsPerDelivery: stats === null || before === null || deliveries === 0 ? NaN : Math.round(((stats.cpuMs - before.cpuMs) * 1000) / deliveries),
+        workerIdleCpuMsPerSec: Math.round(idleCpuMsPerSec),
+        workerCpuUsPerDeliveryBeyondIdle: stats === null || before === null || deliveries === 0 ? NaN : Math.round(((stats.cpuMs - before.cpuMs - idleCpuMsPerSec * measuredSec) * 1000) / deliveries),
+        playerStreamMessages: stats === null || before === null ? 0 : stats.messages - before.messages,
+        workerCpuUsPerStreamMessage: stats === null || before === null || stats.messages === before.messages ? NaN : Math.round(((stats.cpuMs - before.cpuMs) * 1000) / (stats.messages - before.messages)),
         loadAverage: os.loadavg()[0],
       };
       results.push(r);
-      log(`compositors ${c}: posted ${r.posted} (${r.postedPerSec}/s, rejected ${JSON.stringify(r.rejected)}), delivered ${r.delivered} (${r.partial} partial) at ${r.deliveredPerSec} events/s; POST → delivered p50 ${r.latencyMsP50} ms, p99 ${r.latencyMsP99} ms, max ${r.latencyMsMax} ms`);
+      log(`compositors ${c}: posted ${r.posted} (${r.postedPerSec}/s, rejected ${JSON.stringify(r.rejected)}), delivered ${r.delivered} (${r.partial} partial), outcome applied ${r.outcomeApplied}, at ${r.deliveredPerSec} events/s; POST → delivered (journal) p50 ${r.latencyMsP50} ms, p99 ${r.latencyMsP99} ms, max ${r.latencyMsMax} ms (${load()})`);
+      if (!o.standIn) {
+        log(`compositors ${c}: real player fleet: POST → last participant's acknowledgement p50 ${r.playerAckedLatencyMsP50} ms, p99 ${r.playerAckedLatencyMsP99} ms over ${r.eventsAckedByEveryParticipant} events; answers ${JSON.stringify(answers)}, retries ${r.playerRetries}; worker CPU ${r.workerCpuUsPerDelivery} µs per (event, participant) delivery (${r.workerCpuUsPerDeliveryBeyondIdle} µs beyond the idle fleet's ${r.workerIdleCpuMsPerSec} ms/s), ${r.workerCpuUsPerStreamMessage} µs per stream message handled (${r.playerStreamMessages} messages: every canon row reaches each player of its district)`);
+        if (r.playerErrors.length > 0) log(`player errors: ${r.playerErrors.join(' | ')}`);
+      }
+      if (partial.length > 0) log(`partial deliveries (first 10): ${JSON.stringify(partial)}`);
     } finally {
+      await fleet?.stop().catch(() => undefined);
       await run.stop();
     }
   }

@@ -5,6 +5,9 @@
 // an event — is `enter(uid, players)` after POST /events answered. Once an acknowledgement is final
 // the player leaves the event (its canon is complete: the register counted every row naming it), so
 // its ordered consumer goes away and subscriptions stay bounded over a long run.
+// With `districtOf`, each player instead subscribes once, at start, to the district it lives in
+// (client.joinDistrict): entering an event then costs no JetStream round trip (no consumer created
+// per event and player, none deleted at the end), so delivery does not wait on the server's API.
 import { mkdir } from 'node:fs/promises';
 import { seededRandom } from '../../consensus/raft/rand.ts';
 import { acknowledgeDelivered, PlayerFleet, type DeliveryAckAnswer } from '../../transport/index.ts';
@@ -21,6 +24,12 @@ export interface PipelinePlayersOptions {
   idPrefix?: string;
   /** Share of final acknowledgements the fleet repeats on purpose (the register must answer `already`). */
   duplicateAckShare?: number;
+  /**
+   * The district each player lives in: it subscribes to that district's canon once, at start, and
+   * events it enters must be in it (the caller picks participants by district). Default: one
+   * subscription per event entered.
+   */
+  districtOf?: (playerId: string) => string;
   /** Every final answer, including the deliberate repeats. */
   onFinal?: (eventUid: string, playerId: string, answer: DeliveryAckAnswer) => void;
 }
@@ -59,6 +68,15 @@ export class PipelinePlayers {
       eventsServers: o.natsUrls,
       client: { deliveryAck: { baseUrls: o.baseUrls } },
     });
+    const districtOf = o.districtOf;
+    if (districtOf !== undefined) {
+      try {
+        for (const [id, client] of fleet.clients) await client.joinDistrict(districtOf(id));
+      } catch (e) {
+        await fleet.close();
+        throw e;
+      }
+    }
     return new PipelinePlayers(fleet, o);
   }
 
@@ -71,10 +89,13 @@ export class PipelinePlayers {
     return this.fleet.pick(k);
   }
 
-  /** The game session put these players into the event: each subscribes (replaying from the stream's start). */
+  /**
+   * The game session put these players into the event: each subscribes (replaying from the stream's
+   * start); with `districtOf` they already read their district's canon and nothing is subscribed.
+   */
   async enter(eventUid: string, players: readonly string[]): Promise<void> {
     if (this.stopped) return;
-    await this.fleet.enter(eventUid, players);
+    if (this.o.districtOf === undefined) await this.fleet.enter(eventUid, players);
     this.stats.entered += players.length;
   }
 
@@ -105,7 +126,7 @@ export class PipelinePlayers {
         const again = await acknowledgeDelivered(client.store, eventUid, { baseUrl: this.o.baseUrls[0]! });
         if (again !== 'unavailable' && again !== 'incomplete') this.final(eventUid, playerId, again);
       }
-      if (!this.stopped) await client.leave(eventUid);
+      if (!this.stopped && this.o.districtOf === undefined) await client.leave(eventUid);
     })().catch(() => undefined);
     this.side.add(p);
     void p.finally(() => this.side.delete(p));

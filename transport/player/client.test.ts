@@ -157,6 +157,31 @@ describe.each([
     expect(p.totals.stream.malformed).toBe(0);
   });
 
+  it('a district subscription applies every event there naming the player, through one consumer, exactly once', async () => {
+    const p = player(`ida${s}`, eventsWorker);
+    await p.joinDistrict(`dz${s}`);
+    await p.connect();
+    const inDistrict = (n: number, eventUid: string, participants: string[], district = `dz${s}`) =>
+      Array.from({ length: n }, () => canonMessage(nextCanonId++, eventUid, participants, 'standard', 's1', district));
+    const mine = [...inDistrict(30, `ev-i1${s}`, [`ida${s}`, `ivo${s}`]), ...inDistrict(20, `ev-i2${s}`, [`ida${s}`])];
+    const notMine = [...inDistrict(10, `ev-i3${s}`, [`ivo${s}`]), ...inDistrict(10, `ev-i4${s}`, [`ida${s}`], `dy${s}`)];
+    await publishAll(js, [...mine, ...notMine]);
+    // The same event also joined on its own: the canon id keeps the second path from applying twice.
+    await p.join(`ev-i2${s}`);
+    for (const m of mine.slice(0, 5)) await publishCanon(js, m, `repair-${m.canonId}`);
+    await waitUntil(`ida applied her canon of district dz${s}`, () => p.store.canonIds().length === 50 && p.store.checkpointOf(`ev-i2${s}`) !== 0);
+    // 50 rows through the district, 5 re-sends of ev-i1 there, and ev-i2's 20 again through its own subscription.
+    await waitUntil('every copy seen', () => p.totals.stream.applied + p.totals.stream.duplicates >= 50 + 5 + 20);
+    expect(p.store.canonIds()).toEqual(mine.map((m) => m.canonId));
+    expect(p.store.canonIdsOf(`ev-i1${s}`)).toHaveLength(30);
+    expect(p.store.canonIdsOf(`ev-i2${s}`)).toHaveLength(20);
+    expect(p.totals.stream).toMatchObject({ applied: 50, duplicates: 25, malformed: 0 });
+    const jsm = await jetstreamManager(nc);
+    const filters = (await jsm.consumers.list(EVENTS_STREAM).next()).map((c) => c.config.filter_subject ?? '');
+    expect(filters.filter((f) => f.endsWith(`.district.dz${s}.scene.*`))).toHaveLength(1);
+    expect(p.store.recentEvents(10)).toEqual([`ev-i2${s}`, `ev-i1${s}`]);
+  });
+
   it('refuses a second client on the same player file', () => {
     expect(() => player(`alice${s}`, eventsWorker)).toThrow(/open in process/);
   });

@@ -1,10 +1,11 @@
-// The player client: one ordered consumer per event the player took part in, each started at the
-// checkpoint kept in the player's own SQLite (so the server keeps nothing for an offline player), and
-// an inbox for the district path (Option B). Both paths apply through LocalStore, which dedupes by
-// canon id in the same transaction as the rows.
+// The player client: one ordered consumer per subscription — an event the player took part in, or
+// the district the player lives in (every event's canon there, one consumer for all of them) — each
+// started at the checkpoint kept in the player's own SQLite (so the server keeps nothing for an
+// offline player), and an inbox for the district path (Option B). Both paths apply through
+// LocalStore, which dedupes by canon id in the same transaction as the rows.
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { DeliveryRequestSchema, playerInboxSubject, PRESENCE_SUBJECT, type DeliveryReply } from '../district/package.ts';
-import { subjectFilterFor } from '../subject.ts';
+import { districtSubjectFilter, subjectFilterFor } from '../subject.ts';
 import { DeliveryAcker } from './delivery_acker.ts';
 import { EventsThread } from './events_thread.ts';
 import type { EventsWorkerStats } from './events_worker.ts';
@@ -20,6 +21,19 @@ const RECONNECT_WAIT_MS = 250;
 /** With `eventsWorker`: messages handed over by the worker and not yet applied, in batches of applyBatchMax,
  *  before the worker holds the server's flow control. */
 const WORKER_BATCHES_AHEAD = 4;
+/** Subscription keys of district scopes start with this (':' never occurs in a UID, so no event UID collides). */
+const DISTRICT_SCOPE_PREFIX = 'district:';
+
+/** The subscription key under which `joinDistrict(district)` keeps the district's checkpoint. */
+export function districtScope(district: string): string {
+  districtSubjectFilter(district); // validates the token
+  return `${DISTRICT_SCOPE_PREFIX}${district}`;
+}
+
+/** The stream filter of a subscription key: an event UID's subjects, or a district scope's. */
+function filterOfSubscription(key: string): string {
+  return key.startsWith(DISTRICT_SCOPE_PREFIX) ? districtSubjectFilter(key.slice(DISTRICT_SCOPE_PREFIX.length)) : subjectFilterFor(key);
+}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -93,7 +107,10 @@ export class PlayerClient {
     districtNc.publish(PRESENCE_SUBJECT, encoder.encode(JSON.stringify({ playerId: this.config.playerId })));
     // A crash between an apply's commit and its POST lost that acknowledgement: at each login, every
     // event with applied canon is acknowledged again (idempotent: 'already' when it was recorded).
-    this.acks?.applied(this.store.subscriptions().filter((s) => s.streamSeq > 0).map((s) => s.eventUid));
+    const applied = this.store.subscriptions().filter((s) => s.streamSeq > 0);
+    this.acks?.applied(applied.filter((s) => !s.eventUid.startsWith(DISTRICT_SCOPE_PREFIX)).map((s) => s.eventUid));
+    // A district scope holds many events: the most recent ones with canon held (bounded like the subscriptions).
+    if (applied.some((s) => s.eventUid.startsWith(DISTRICT_SCOPE_PREFIX))) this.acks?.applied(this.store.recentEvents(this.config.subscriptionsMax));
     await this.reconcile();
   }
 
@@ -128,7 +145,7 @@ export class PlayerClient {
 
   /** The player entered an event: subscribe from the start of the stream (a late joiner catches up). */
   async join(eventUid: string): Promise<void> {
-    subjectFilterFor(eventUid); // validates the UID before anything is stored
+    filterOfSubscription(eventUid); // validates the UID (or district scope) before anything is stored
     if (this.store.checkpointOf(eventUid) === undefined) {
       if (this.store.subscriptions().length >= this.config.subscriptionsMax) {
         throw new Error(`player ${this.config.playerId}: ${this.config.subscriptionsMax} subscriptions already (subscriptionsMax); leave ended events first`);
@@ -136,6 +153,20 @@ export class PlayerClient {
       this.store.addSubscription(eventUid, Date.now());
     }
     if (this.online) await this.reconcile();
+  }
+
+  /**
+   * The player lives in a district: one subscription (one ordered consumer, created now, not per event)
+   * covers the canon of every event there, from the start of the stream. Messages not naming the player
+   * only advance the checkpoint. Events the player takes part in need no `join` then: entering one costs
+   * no round trip to the server, which is what keeps delivery fast when players enter events at a high rate.
+   */
+  async joinDistrict(district: string): Promise<void> {
+    await this.join(districtScope(district));
+  }
+
+  async leaveDistrict(district: string): Promise<void> {
+    await this.leave(districtScope(district));
   }
 
   /** Subscribes to every event of the login feed (see login_feed.ts). */
@@ -238,11 +269,11 @@ export class PlayerClient {
     if (this.config.eventsWorker) return this.startWorkerConsumer(eventUid);
     const nc = this.eventsNc;
     if (nc === null) return;
-    // One filter subject per consumer (nats-server 2.9.10 has no multi-filter consumers): the event's subjects.
+    // One filter subject per consumer (nats-server 2.9.10 has no multi-filter consumers): the event's (or district's) subjects.
     // The consumer recreates itself from the last message it delivered after a gap or missed heartbeats.
     const stream = await OrderedStream.start(nc, {
       stream: this.config.stream,
-      filterSubject: subjectFilterFor(eventUid),
+      filterSubject: filterOfSubscription(eventUid),
       afterSeq: this.store.checkpointOf(eventUid) ?? 0,
       idleHeartbeatMs: this.config.idleHeartbeatMs,
       onMessage: (streamSeq, data) => this.onStreamMessage(eventUid, streamSeq, data),
@@ -262,7 +293,7 @@ export class PlayerClient {
     const epoch = this.nextEpoch++;
     this.epochs.set(eventUid, epoch);
     try {
-      await t.start(eventUid, subjectFilterFor(eventUid), this.store.checkpointOf(eventUid) ?? 0, epoch);
+      await t.start(eventUid, filterOfSubscription(eventUid), this.store.checkpointOf(eventUid) ?? 0, epoch);
     } catch (e) {
       if (this.epochs.get(eventUid) === epoch) this.epochs.delete(eventUid);
       throw e;

@@ -1,5 +1,5 @@
 // The player client library: replay from the player's own checkpoint into its SQLite, exactly once.
-export { PlayerClient, type ApplyListener, type ApplyPath } from './client.ts';
+export { districtScope, PlayerClient, type ApplyListener, type ApplyPath } from './client.ts';
 export { PlayerClientConfigSchema, RetentionPolicySchema, type PlayerClientConfig, type PlayerClientConfigInput, type RetentionPolicy } from './config.ts';
 export { PlayerFleet, type FleetOptions } from './fleet.ts';
 export { OrderedStream, type OrderedStreamOptions } from './ordered_stream.ts';

@@ -63,6 +63,31 @@ describe('local store', () => {
     s.close();
   });
 
+  it('a batch holding nothing for the player advances its checkpoint without a commit; the next apply and close write it', () => {
+    const file = path.join(dir, 'skip.sqlite');
+    const s = LocalStore.open(file, 'p3');
+    s.addSubscription('district:dz', 0);
+    const others = (id: number) => canonMessage(id, `ev-o${id}`, ['someone-else']);
+    expect(s.applyStream([delivery('district:dz', 1, others(1)), delivery('district:dz', 2, others(2))], 0)).toMatchObject({ applied: 0, notForPlayer: 2 });
+    expect(s.checkpointOf('district:dz')).toBe(2);
+    // A redelivery of what was skipped is recognised from the in-memory checkpoint.
+    expect(s.applyStream([delivery('district:dz', 2, others(2))], 0)).toMatchObject({ redelivered: 1, notForPlayer: 0 });
+    s.addSubscription('ev-m', 0);
+    expect(s.applyStream([delivery('district:dz', 3, others(3))], 0)).toMatchObject({ notForPlayer: 1 });
+    // Rows for the player commit with every checkpoint advanced so far (the district's too).
+    expect(s.applyStream([delivery('ev-m', 7, canonMessage(7, 'ev-m', ['p3']))], 0)).toMatchObject({ applied: 1 });
+    expect(s.applyStream([delivery('district:dz', 9, others(9))], 0)).toMatchObject({ notForPlayer: 1 });
+    s.close();
+    const reopened = LocalStore.open(file, 'p3');
+    expect(reopened.subscriptions().sort((a, b) => a.eventUid.localeCompare(b.eventUid))).toEqual([
+      { eventUid: 'district:dz', streamSeq: 9 },
+      { eventUid: 'ev-m', streamSeq: 7 },
+    ]);
+    expect(reopened.canonIds()).toEqual([7]);
+    expect(reopened.recentEvents(5)).toEqual(['ev-m']);
+    reopened.close();
+  });
+
   it('skips stream messages at or below the checkpoint and counts malformed ones without stalling', () => {
     const s = LocalStore.open(path.join(dir, 'redeliver.sqlite'), 'p2');
     s.addSubscription('ev-x', 0);

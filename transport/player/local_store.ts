@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS subscription (
 
 /** One message as the JetStream path hands it over: the subscription it came through and its stream sequence. */
 export interface StreamDelivery {
+  /** The subscription's key: an event UID, or a district scope (client.ts `districtScope`); rows are filed by the message's own event. */
   eventUid: string;
   streamSeq: number;
   data: Uint8Array;
@@ -94,6 +95,12 @@ export interface LocalStoreOptions {
   synchronous?: StoreSynchronous;
 }
 
+/**
+ * Messages skipped (not naming the player, or malformed) whose checkpoint advance may wait for the
+ * next transaction with rows: after a crash at most this many are read and skipped again.
+ */
+const SKIPPED_UNSAVED_MAX = 1_000;
+
 /** Rows per INSERT statement, largest first: a batch uses the largest that fits, then smaller ones. */
 const ROWS_PER_STATEMENT = [256, 16, 1] as const;
 
@@ -114,6 +121,15 @@ export interface ApplyOutput {
 
 export class LocalStore {
   private readonly checkpoints = new Map<string, number>();
+  /**
+   * Checkpoints advanced in memory only, past messages that hold nothing for the player (a district
+   * subscription mostly carries other players' canon): writing them costs a SQLite commit per batch
+   * for nothing. They are written with the next transaction that applies rows, at close, or once
+   * SKIPPED_UNSAVED_MAX messages were skipped. Exactly-once holds: rows always commit with their own
+   * checkpoint, and after a crash the skipped messages are read again and skipped again.
+   */
+  private readonly unsaved = new Map<string, number>();
+  private skippedUnsaved = 0;
   /** INSERT statements by rows carried (ROWS_PER_STATEMENT). */
   private readonly insertRows: Map<number, Stmt>;
   private readonly setCheckpoint: Stmt;
@@ -196,6 +212,7 @@ export class LocalStore {
   removeSubscription(eventUid: string): void {
     this.db.run('DELETE FROM subscription WHERE event_uid = ?', [eventUid]);
     this.checkpoints.delete(eventUid);
+    this.unsaved.delete(eventUid);
   }
 
   /**
@@ -208,6 +225,7 @@ export class LocalStore {
     if (batch.length === 0) return result;
     const advanced = new Map<string, number>();
     const rows = new Map<string, EventRows>();
+    let skipped = 0;
     for (const d of batch) {
       const checkpoint = advanced.get(d.eventUid) ?? this.checkpoints.get(d.eventUid);
       if (checkpoint === undefined) continue; // unsubscribed while the message was in flight
@@ -216,15 +234,28 @@ export class LocalStore {
         continue;
       }
       advanced.set(d.eventUid, d.streamSeq);
+      skipped++;
       const msg = d.parsed !== undefined ? d.parsed : parseForStore(d.data, this.playerId);
       if (msg === null) result.malformed++;
       else this.collect(msg, d.data, rows, result, out.canonIds);
     }
+    if (rows.size === 0 && this.skippedUnsaved + skipped < SKIPPED_UNSAVED_MAX) {
+      // Nothing for the player: advance in memory only (see `unsaved`).
+      this.skippedUnsaved += skipped;
+      for (const [eventUid, seq] of advanced) {
+        this.checkpoints.set(eventUid, seq);
+        this.unsaved.set(eventUid, seq);
+      }
+      return result;
+    }
     this.transaction(() => {
       this.insertAll(rows, PATH_STREAM, nowMs, result, out.events);
+      for (const [eventUid, seq] of this.unsaved) if (!advanced.has(eventUid)) this.setCheckpoint.run([seq, eventUid]);
       for (const [eventUid, seq] of advanced) this.setCheckpoint.run([seq, eventUid]);
     });
     for (const [eventUid, seq] of advanced) this.checkpoints.set(eventUid, seq);
+    this.unsaved.clear();
+    this.skippedUnsaved = 0;
     return result;
   }
 
@@ -302,6 +333,11 @@ export class LocalStore {
     return { contentDropped, tombstonesDropped };
   }
 
+  /** The events with canon held, most recent first (by their newest canon id), at most `limit`. */
+  recentEvents(limit: number): string[] {
+    return (this.db.all('SELECT event_uid FROM canon GROUP BY event_uid ORDER BY max(canon_id) DESC LIMIT ?', [limit]) as { event_uid: string }[]).map((r) => r.event_uid);
+  }
+
   /** Canon ids held (with content or as tombstones), ascending. */
   canonIds(): number[] {
     return (this.db.all('SELECT canon_id FROM canon ORDER BY canon_id') as { canon_id: number }[]).map((r) => r.canon_id);
@@ -338,6 +374,12 @@ export class LocalStore {
 
   close(): void {
     if (this.closed) return;
+    if (this.unsaved.size > 0) {
+      this.transaction(() => {
+        for (const [eventUid, seq] of this.unsaved) this.setCheckpoint.run([seq, eventUid]);
+      });
+      this.unsaved.clear();
+    }
     this.closed = true;
     for (const stmt of this.insertRows.values()) stmt.finalize();
     this.setCheckpoint.finalize();
