@@ -57,6 +57,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--shards <n>', 'nimmer shards for the load (registers = shards × catalogue axes; etcd gets as many keys)', '4')
     .option('--rss-shards <list>', 'shard counts for the idle RSS figure (fresh cluster each)', '4,64')
     .option('--tick-ms <n>', 'nimmer raft tick', '50')
+    .option('--snapshot-every-entries <n>', "nimmer's Raft snapshot interval (default: the node's)")
     .option('--profile', 'afterwards, profile the nimmer node processes (--cpu-prof) under the highest load and list the hot spots')
     .option('--out <file>', 'write the JSON report here', 'bench-results/cluster.json')
     .option('--md <file>', 'write the Markdown summary here', 'bench-results/cluster.md')
@@ -71,6 +72,7 @@ export function registerBenchCommands(program: Command): void {
         shards: Number(o.shards),
         rssShards: intList(String(o.rssShards)),
         tickMs: Number(o.tickMs),
+        ...(o.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: Number(o.snapshotEveryEntries) } : {}),
         profile: Boolean(o.profile),
         out: o.out ? String(o.out) : undefined,
         md: o.md ? String(o.md) : undefined,

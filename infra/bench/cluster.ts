@@ -38,6 +38,8 @@ export interface ClusterBenchOptions {
   shards: number;
   rssShards: number[];
   tickMs: number;
+  /** The nodes' Raft snapshot interval (undefined: the node default). */
+  snapshotEveryEntries?: number;
   profile: boolean;
   out?: string;
   md?: string;
@@ -274,7 +276,7 @@ export async function startNimmer(shards: number, opts: ClusterBenchOptions, nod
   if (nodeOptions !== undefined) process.env.NODE_OPTIONS = `${savedNodeOptions ?? ''} ${nodeOptions}`.trim();
   let c: LocalCluster;
   try {
-    c = await startLocalCluster({ nodes: 3, gm: false, tickMs: opts.tickMs });
+    c = await startLocalCluster({ nodes: 3, gm: false, tickMs: opts.tickMs, ...(opts.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: opts.snapshotEveryEntries } : {}) });
   } finally {
     if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = savedNodeOptions;

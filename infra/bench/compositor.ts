@@ -38,7 +38,7 @@ export async function runCompositorBench(o: CompositorBenchOptions): Promise<voi
     c.release();
     log(`compositor bench: ${o.events} events per run, workers ${o.workers.join(', ')}, model latency ${o.slotDelayMs} ms/slot (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores: a shared machine)`);
     for (const w of o.workers) {
-      await pool.query('TRUNCATE nimmer.canon, nimmer.register_events, nimmer.register_waiting, nimmer.director_fence');
+      await pool.query('TRUNCATE nimmer.canon, nimmer.register_events, nimmer.register_waiting, nimmer.director_fence CASCADE'); // CASCADE: the delivery tables reference register_events
       const startedAt = new Map<string, number>();
       const latencies: number[] = [];
       const gateway: ShardGateway = { applyOutcome: async () => 'applied', closeEvent: async () => 'applied' };

@@ -41,7 +41,7 @@ export async function startLocalCluster(
     clusterId: 'test',
     dataDir: dir,
     nodes,
-    raft: { tickMs: opts.tickMs ?? 20, electionTicks: 10, heartbeatTicks: 2, snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000, proposalTimeoutMs: 3000 },
+    raft: { tickMs: opts.tickMs ?? 20, electionTicks: 10, heartbeatTicks: 2, proposalTimeoutMs: 3000, ...(opts.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: opts.snapshotEveryEntries } : {}) },
     gm: { enabled: opts.gm ?? false, tickMs: 200, budgetActiveEventsMax: 2 },
     ...(nats ? { nats: nats.urls } : {}),
     ...(opts.eventual ? { eventual: opts.eventual } : {}),
