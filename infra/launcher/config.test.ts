@@ -34,6 +34,8 @@ describe('nats-server config', () => {
     });
     expect(text).not.toContain('cluster');
     expect(text).toContain('store_dir: "/tmp/with \\"quote\\""');
+    expect(text).not.toContain('prof_port');
+    expect(renderNatsConfig({ name: 'n', host: '127.0.0.1', clientPort: 1, monitorPort: 2, storeDir: '/d', jetstreamMemoryBytesMax: 1, jetstreamFileBytesMax: 1, profPort: 6565 })).toContain('prof_port: 6565');
   });
 
   it('a ring of solicited routes covers every pair exactly once', () => {

@@ -273,6 +273,8 @@ async function startLocal(options: NatsOptions, mode: LocalNatsMode): Promise<Na
         storeDir: path.join(modeDir, record.name),
         jetstreamMemoryBytesMax: options.jetstreamMemoryBytesMax ?? JETSTREAM_MEMORY_BYTES_MAX_DEFAULT,
         jetstreamFileBytesMax: options.jetstreamFileBytesMax ?? JETSTREAM_FILE_BYTES_MAX_DEFAULT,
+        // NIMMER_NATS_PROF_PORT=N: the first server serves Go pprof on port N (e.g. to profile a benchmark's nats-server).
+        ...(i === 0 && /^[0-9]+$/.test(process.env.NIMMER_NATS_PROF_PORT ?? '') ? { profPort: Number(process.env.NIMMER_NATS_PROF_PORT) } : {}),
         ...(clustered
           ? {
               cluster: {

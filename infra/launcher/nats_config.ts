@@ -11,6 +11,8 @@ export interface NatsServerConfig {
   storeDir: string;
   jetstreamMemoryBytesMax: number;
   jetstreamFileBytesMax: number;
+  /** Diagnostics: nats-server's Go pprof endpoint (http://<host>:<port>/debug/pprof/). */
+  profPort?: number;
   /** Absent for a single server. */
   cluster?: {
     name: string;
@@ -33,6 +35,7 @@ export function renderNatsConfig(config: NatsServerConfig): string {
     `server_name: ${quote(config.name)}`,
     `listen: ${quote(`${config.host}:${config.clientPort}`)}`,
     `http: ${quote(`${config.host}:${config.monitorPort}`)}`,
+    ...(config.profPort !== undefined ? [`prof_port: ${config.profPort}`] : []),
     'jetstream {',
     `  store_dir: ${quote(config.storeDir)}`,
     `  max_memory_store: ${config.jetstreamMemoryBytesMax}`,
