@@ -153,7 +153,10 @@ describe.each([
     await waitUntil('hana caught up', () => p.store.checkpointOf(`ev-h${s}`) === last, 30_000);
     expect(p.store.canonIds()).toEqual(all.map((m) => m.canonId));
     expect(p.totals.stream.applied).toBe(3_000);
-    expect(p.totals.stream.duplicates).toBe(before); // the rows applied before the leave, met again from the start
+    // The rows applied before the leave are met again from the start as duplicates, unless a batch the left consumer
+    // had already handed over lands after the re-join (main-thread mode): it advances the new subscription's
+    // checkpoint past them. Either way nothing is applied twice (above); CI once saw 0 of 2,944 here.
+    expect(p.totals.stream.duplicates).toBeLessThanOrEqual(before);
     expect(p.totals.stream.malformed).toBe(0);
   });
 
