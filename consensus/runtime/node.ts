@@ -364,7 +364,22 @@ export class RaftNode {
     const id = parseNodeName(node);
     if (id === undefined) return;
     this.peerUp.set(id, up);
-    if (up) return;
+    if (up) {
+      // A peer back from a restart does not know the leaders of groups that quiesced meanwhile, and a
+      // quiesced leader sends nothing: wake the groups led here that it belongs to, so the next
+      // heartbeat round tells it (they quiesce again once idle). Seen: a restarted replica's meta
+      // group stayed leaderless for minutes.
+      for (const g of this.groups.values()) {
+        if (g.rn.role !== 'leader' || !g.rn.isQuiesced()) continue;
+        const cs = g.confState;
+        if (cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id)) {
+          g.rn.raft.quiesced = false;
+          this.dirty.add(g);
+        }
+      }
+      if (this.dirty.size > 0) this.scheduleLoop();
+      return;
+    }
     // A quiesced group does not tick, so it would never notice its leader died: wake every group
     // led from that node so its election timer runs again.
     for (const g of this.groups.values()) {

@@ -132,7 +132,9 @@ export async function waitHealthy(cluster: LocalCluster, nodeIds: number[], time
         `n${id} healthy`,
         async () => {
           const r = await request(`${cluster.url(id)}/health`);
-          return r.kind === 'status' && r.status === 200 ? true : undefined;
+          if (r.kind === 'status' && r.status === 200) return true;
+          // Thrown, not returned: a timeout then says why the node was last unhealthy (its /health reasons).
+          throw new Error(r.kind === 'status' ? `/health answered ${r.status} ${JSON.stringify(r.body).slice(0, 300)}` : `/health: ${JSON.stringify(r).slice(0, 300)}`);
         },
         timeoutMs,
       ),
