@@ -147,6 +147,11 @@ export interface Ready {
   mustSync: boolean;
 }
 
+/** Whether `id` is in the configuration in any role (voter, learner, outgoing voter, learner next). */
+export function isMember(cs: ConfState, id: ReplicaId): boolean {
+  return cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id) || cs.learnersNext.includes(id);
+}
+
 export function emptyConfState(): ConfState {
   return { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 }

@@ -4,7 +4,7 @@
 // group's writes), and carries every group's messages over one TCP link per peer node.
 import { decodeMessage, encodeMessage, encodeMessages, CodecError } from '../codec/index.ts';
 import type { ConfChange, ConfState, Message, Ready, ReplicaId } from '../raft/index.ts';
-import { assert, decodeConfChange, emptyConfState, NONE, ProposalDroppedError } from '../raft/index.ts';
+import { assert, decodeConfChange, emptyConfState, isMember, NONE, ProposalDroppedError } from '../raft/index.ts';
 import type { PeerAddress, Frame } from '../transport/index.ts';
 import { Transport } from '../transport/index.ts';
 import { decodeEnvelope, encodeEnvelope, newEnvelopeHeader, readEnvelopeHeader } from './envelope.ts';
@@ -371,8 +371,7 @@ export class RaftNode {
       // group stayed leaderless for minutes.
       for (const g of this.groups.values()) {
         if (g.rn.role !== 'leader' || !g.rn.isQuiesced()) continue;
-        const cs = g.confState;
-        if (cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id)) {
+        if (isMember(g.confState, id)) {
           g.rn.raft.quiesced = false;
           this.dirty.add(g);
         }

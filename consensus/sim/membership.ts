@@ -24,10 +24,6 @@ export function isJoint(cs: ConfState): boolean {
   return cs.votersOutgoing.length > 0;
 }
 
-export function isMember(cs: ConfState, id: ReplicaId): boolean {
-  return cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id) || cs.learnersNext.includes(id);
-}
-
 export function members(cs: ConfState): ReplicaId[] {
   return [...new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext])].sort((a, b) => a - b);
 }

@@ -9,13 +9,13 @@
 // checked after every event of both phases; the client history is checked for linearizability
 // at the end.
 import { checkOperations, kvModel, type KvOutput } from '../check/index.ts';
-import { encodeConfChange, ProposalDroppedError } from '../raft/index.ts';
+import { encodeConfChange, isMember, ProposalDroppedError } from '../raft/index.ts';
 import type { ConfState, Entry, Message, ReplicaId } from '../raft/index.ts';
 import { ClientPool, type ClientRequest } from './clients.ts';
 import { EventQueue } from './event-queue.ts';
 import { InvariantChecker, SimViolation } from './invariants.ts';
 import { decodeCommand, encodeCommand, type KvCommand, type KvResult } from './kv.ts';
-import { chooseConfChange, describeConfState, isJoint, isMember, members } from './membership.ts';
+import { chooseConfChange, describeConfState, isJoint, members } from './membership.ts';
 import { cloneMessage, SimNetwork, type PartitionKind } from './network.ts';
 import { SimNode, type NodeHost, type PendingRead, type RaftKnobs } from './node.ts';
 import { FAULT_PROFILES, replayCommand, resolveSimOptions, type FaultProfile, type ResolvedSimOptions, type SimBug, type SimOptions } from './options.ts';
