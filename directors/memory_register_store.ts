@@ -66,7 +66,7 @@ export class MemoryRegisterStore implements RegisterStore {
 
   async composed(uids: readonly string[]): Promise<string[]> {
     this.maybeFail('composed');
-    return uids.filter((u) => this.rows.get(u)?.waiting === false);
+    return uids.filter((u) => this.rows.get(u)?.waiting !== true);
   }
 
   async auditVerdicts(uid: string): Promise<AuditVerdict[]> {

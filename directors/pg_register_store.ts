@@ -43,9 +43,8 @@ export class PgRegisterStore implements RegisterStore {
   async composed(uids: readonly string[]): Promise<string[]> {
     if (uids.length === 0) return [];
     const r = await this.pool.query<{ event_uid: string }>(
-      `SELECT e.event_uid FROM nimmer.register_events e
-        WHERE e.event_uid = ANY($1::text[]) AND e.stage = 'waiting'
-          AND NOT EXISTS (SELECT 1 FROM nimmer.register_waiting w WHERE w.event_uid = e.event_uid)`,
+      `SELECT u.uid AS event_uid FROM unnest($1::text[]) AS u (uid)
+        WHERE NOT EXISTS (SELECT 1 FROM nimmer.register_waiting w WHERE w.event_uid = u.uid)`,
       [uids],
     );
     return r.rows.map((x) => x.event_uid);

@@ -64,6 +64,8 @@ describe('the register in Postgres', () => {
     expect(await store.composed(['ev-open'])).toEqual([]);
     await composeBySql('ev-open', 'pass');
     expect(await store.composed(['ev-open'])).toEqual(['ev-open']);
+    // A UID with no row (pruned by a newer term's routine) is not waiting either: its waiter must move on to be fenced.
+    expect(await store.composed(['ev-open', 'ev-never-registered'])).toEqual(['ev-open', 'ev-never-registered']);
     expect(await store.auditVerdicts('ev-open')).toEqual(['pass']);
   });
 

@@ -24,7 +24,11 @@ export interface LiveEntry {
 export interface RegisterStore {
   /** Writes the unfolding and raises the waiting flag once; afterwards adopts the row under `term`. */
   open(term: number, event: CommittedEvent, unfolding: Unfolding): Promise<OpenResult>;
-  /** Of these event UIDs (registered, stage waiting), the ones whose waiting flag a compositor has pruned. */
+  /**
+   * Of these event UIDs, the ones no longer waiting for composition: a compositor pruned the flag,
+   * or the row moved on or is gone (a newer term's routine took it further; the caller's next
+   * write is fenced). Never a UID whose flag is still raised.
+   */
   composed(uids: readonly string[]): Promise<string[]>;
   /** The audit verdicts in the event's canon. */
   auditVerdicts(uid: string): Promise<AuditVerdict[]>;

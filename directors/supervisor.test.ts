@@ -111,6 +111,35 @@ describe('DirectorSupervisor', () => {
     sup.close();
   });
 
+  it('a deposed routine whose event a newer term already finished (row pruned before its poll saw it) ends fenced instead of waiting forever', async () => {
+    const store = new MemoryRegisterStore();
+    // The old routine's polls see nothing until the newer term has run the event to the end.
+    let pollsSee = false;
+    const late = new Proxy(store, {
+      get(target, key) {
+        if (key === 'composed') return async (uids: readonly string[]) => (pollsSee ? target.composed(uids) : []);
+        const v: unknown = Reflect.get(target, key);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const old = setup({ store: late });
+    old.sup.start(ev('ev-gone'), 7);
+    await eventually(() => store.rows.get('ev-gone')?.waiting === true && old.sup.stats().waiting === 1, 2_000, 'the old routine to wait');
+    const other = setup({ store });
+    other.sup.start(ev('ev-gone'), 8);
+    await eventually(() => store.rows.get('ev-gone')?.term === 8, 2_000, 'adoption by term 8');
+    store.compose('ev-gone');
+    await eventually(() => other.ends.length === 1, 2_000, 'the newer routine to finish');
+    expect(store.rows.has('ev-gone')).toBe(false);
+    pollsSee = true;
+    await eventually(() => old.ends.length === 1, 2_000, 'the old routine to end');
+    expect(old.ends).toEqual([['ev-gone', 'fenced']]);
+    expect(old.sup.stats()).toMatchObject({ fenced: 1, restarts: 0, live: 0 });
+    expect(old.gateway.outcomes.size).toBe(0);
+    old.sup.close();
+    other.sup.close();
+  });
+
   it('a routine fenced by the register (another process holds a newer term) ends without restarting', async () => {
     const { store, sup, ends } = setup();
     // Another process's routine of term 9 already wrote for this shard.
