@@ -8,7 +8,7 @@
 
 import { newEventUid } from '../catalogue/index.ts';
 import type { AppliedCommand, StateMachine } from '../consensus/runtime/index.ts';
-import { canonicalJsonBytes } from './canonical_json.ts';
+import { canonicalJsonSpliced, SPLICE } from './canonical_json.ts';
 import {
   entryFingerprint,
   decodeGmCommand,
@@ -128,7 +128,7 @@ export class GmStateMachine implements StateMachine<GmResult> {
   }
 
   snapshot(): Uint8Array {
-    return canonicalJsonBytes({ format: 'nimmer/gm-state/v1', state: this.state(), dedup: this.dedup.toCanonicalJson(), outcomes: this.outcomes.toJSON() });
+    return canonicalJsonSpliced({ format: 'nimmer/gm-state/v1', state: this.state(), dedup: SPLICE, outcomes: this.outcomes.toJSON() }, [this.dedup.toCanonicalBytes()]);
   }
 
   /** Replaces the whole state; empty bytes mean the initial state. Throws on a corrupt snapshot. */

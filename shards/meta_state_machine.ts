@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { CatalogueError, checkCatalogueUpgrade, validateCatalogue } from '../catalogue/index.ts';
 import type { AppliedCommand, StateMachine } from '../consensus/runtime/index.ts';
-import { canonicalJsonBytes } from './canonical_json.ts';
+import { canonicalJsonSpliced, SPLICE } from './canonical_json.ts';
 import {
   entryFingerprint,
   decodeMetaCommand,
@@ -142,7 +142,7 @@ export class MetaStateMachine implements StateMachine<MetaResult> {
   }
 
   snapshot(): Uint8Array {
-    return canonicalJsonBytes({ format: 'nimmer/meta-state/v1', state: this.state(), dedup: this.dedup.toCanonicalJson() });
+    return canonicalJsonSpliced({ format: 'nimmer/meta-state/v1', state: this.state(), dedup: SPLICE }, [this.dedup.toCanonicalBytes()]);
   }
 
   /** Replaces the whole state; empty bytes mean the initial state. Throws on a corrupt snapshot. */

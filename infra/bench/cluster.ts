@@ -147,6 +147,10 @@ export interface ServerLatency {
   slowCommitMsMean: number;
   eventLoopDelayMsMax: number[];
   eventLoopDelayMsP99: number[];
+  /** Per node: p50/p99 of every request's time inside the process (the entry node's view, forwarding included) and of its Raft part. */
+  serverMsP50: number[];
+  serverMsP99: number[];
+  raftMsP99: number[];
   snapshotMsMax: number[];
   /** Snapshots taken, sent, installed and proposals timed out in the window, summed over the nodes. */
   runtimeCounts: Record<string, number>;
@@ -155,7 +159,7 @@ export interface ServerLatency {
 }
 
 interface LatencyPayload {
-  requests: { slowMs: number; slow: number; verySlow: number; maxMs: number; slowBeforeRaftMsTotal: number; slowRaftMsTotal: number; slowAfterRaftMsTotal: number; eventLoopDelayMs: { p99: number; max: number } };
+  requests: { slowMs: number; slow: number; verySlow: number; maxMs: number; slowBeforeRaftMsTotal: number; slowRaftMsTotal: number; slowAfterRaftMsTotal: number; eventLoopDelayMs: { p99: number; max: number }; totalMs: { p50: number; p99: number }; raftMs: { p50: number; p99: number } };
   proposals: { slow: number; verySlow: number; maxMs: number; slowStageMsTotal: { queue: number; toLog: number; commit: number }; recent: Array<{ groupId: number; leader: boolean; queue: number; toLog: number; commit: number; total: number }> };
   runtime: { snapshotMsMax: number; snapshotsTaken: number; snapshotsSent: number; snapshotsInstalled: number; proposalsTimedOut: number };
 }
@@ -192,6 +196,9 @@ async function nimmerLatency(origins: string[], since?: LatencyPayload['runtime'
     slowCommitMsMean: perProp((p) => p.proposals.slowStageMsTotal.commit),
     eventLoopDelayMsMax: ps.map((p) => p.requests.eventLoopDelayMs.max),
     eventLoopDelayMsP99: ps.map((p) => p.requests.eventLoopDelayMs.p99),
+    serverMsP50: ps.map((p) => p.requests.totalMs.p50),
+    serverMsP99: ps.map((p) => p.requests.totalMs.p99),
+    raftMsP99: ps.map((p) => p.requests.raftMs.p99),
     snapshotMsMax: ps.map((p) => p.runtime.snapshotMsMax),
     runtimeCounts,
     samples,
@@ -386,6 +393,7 @@ function logServerLatency(l: ServerLatency): void {
     `           proposals: ${l.proposalsSlow} > ${l.slowMs} ms (${l.proposalsVerySlow} > ${2 * l.slowMs}), max ${fmt(l.proposalMsMax, 0)} ms; mean of the slow ones: ` +
       `queue ${fmt(l.slowQueueMsMean, 1)} + to log ${fmt(l.slowToLogMsMean, 1)} + commit/apply ${fmt(l.slowCommitMsMean, 1)} ms`,
   );
+  log(`           inside the nodes, per node: request p50/p99 ${l.serverMsP50.map((p, i) => `${fmt(p, 1)}/${fmt(l.serverMsP99[i], 1)}`).join(', ')} ms; its Raft part p99 ${l.raftMsP99.map((x) => fmt(x, 1)).join(', ')} ms`);
   log(`           event-loop delay p99/max per node: ${l.eventLoopDelayMsP99.map((p, i) => `${fmt(p, 0)}/${fmt(l.eventLoopDelayMsMax[i], 0)}`).join(', ')} ms; snapshot ms max per node (since start): ${l.snapshotMsMax.map((x) => fmt(x, 0)).join(', ')}; in the window: ${Object.entries(l.runtimeCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const s of l.samples) log(`             slow proposal ${s}`);
 }
@@ -486,8 +494,8 @@ function costTable(cmp: Comparison[]): string[] {
 /** The tail of each level: the client's slow requests for both systems, where nimmer's waited. */
 function tailTable(cmp: Comparison[]): string[] {
   const lines = [
-    '| op | clients | > 200 ms n / e | > 400 ms n / e | max ms n / e | nimmer slow requests: before / in / after Raft ms | nimmer slow proposals: queue / to log / commit ms | nimmer event-loop delay max ms | nimmer snapshots |',
-    '|---|---:|---:|---:|---:|---|---|---|---:|',
+    '| op | clients | > 200 ms n / e | > 400 ms n / e | max ms n / e | nimmer slow requests: before / in / after Raft ms | nimmer slow proposals: queue / to log / commit ms | nimmer p99 inside the nodes ms (Raft part) | nimmer event-loop delay max ms | nimmer snapshots |',
+    '|---|---:|---:|---:|---:|---|---|---|---|---:|',
   ];
   for (const c of cmp) {
     const [n, e] = [c.nimmer, c.etcd];
@@ -495,7 +503,7 @@ function tailTable(cmp: Comparison[]): string[] {
     const stages = l ? `${l.requestsSlow}: ${fmt(l.slowBeforeRaftMsMean, 1)} / ${fmt(l.slowRaftMsMean, 1)} / ${fmt(l.slowAfterRaftMsMean, 1)}` : 'n/a';
     const props = l ? `${l.proposalsSlow}: ${fmt(l.slowQueueMsMean, 1)} / ${fmt(l.slowToLogMsMean, 1)} / ${fmt(l.slowCommitMsMean, 1)}` : 'n/a';
     lines.push(
-      `| ${c.op} | ${c.clients} | ${n.over200Ms} / ${e.over200Ms} | ${n.over400Ms} / ${e.over400Ms} | ${fmt(n.latencyMsMax, 0)} / ${fmt(e.latencyMsMax, 0)} | ${stages} | ${props} | ${l ? l.eventLoopDelayMsMax.map((x) => fmt(x, 0)).join(', ') : 'n/a'} | ${l?.runtimeCounts.snapshotsTaken ?? 'n/a'} |`,
+      `| ${c.op} | ${c.clients} | ${n.over200Ms} / ${e.over200Ms} | ${n.over400Ms} / ${e.over400Ms} | ${fmt(n.latencyMsMax, 0)} / ${fmt(e.latencyMsMax, 0)} | ${stages} | ${props} | ${l ? l.serverMsP99.map((x, i) => `${fmt(x, 0)} (${fmt(l.raftMsP99[i], 0)})`).join(', ') : 'n/a'} | ${l ? l.eventLoopDelayMsMax.map((x) => fmt(x, 0)).join(', ') : 'n/a'} | ${l?.runtimeCounts.snapshotsTaken ?? 'n/a'} |`,
     );
   }
   return lines;

@@ -176,6 +176,8 @@ export class NodeProcesses implements NodeControl {
       name,
       entry: this.options.entry,
       args: ['--config', this.options.configFile, '--node', String(e.spec.id)],
+      // NIMMER_NODE_EXEC_ARGV="--trace-gc ...": extra Node flags for the node processes only (diagnosing a benchmark).
+      ...(process.env.NIMMER_NODE_EXEC_ARGV ? { execArgv: process.env.NIMMER_NODE_EXEC_ARGV.split(/\s+/).filter((a) => a !== '') } : {}),
       stopGraceMs: this.options.stopGraceMs ?? STOP_GRACE_MS_DEFAULT,
     });
     e.proc = proc;

@@ -60,7 +60,10 @@ export async function startLocalCluster(
     async start(id) {
       // The node's log goes to a file in the cluster dir, so a failing test can show it (logTail).
       const logFd = openSync(path.join(dir, `n${id}.log`), 'a');
-      const child = forkTs(MAIN, ['--config', configFile, '--node', String(id)], { stdio: ['ignore', logFd, logFd, 'ipc'] });
+      // NIMMER_NODE_EXEC_ARGV="--trace-gc ...": extra Node flags for the node processes (diagnosing a benchmark; with
+      // NIMMER_KEEP_CLUSTER_DIR=1 the logs stay).
+      const execArgv = (process.env.NIMMER_NODE_EXEC_ARGV ?? '').split(/\s+/).filter((a) => a !== '');
+      const child = forkTs(MAIN, ['--config', configFile, '--node', String(id)], { stdio: ['ignore', logFd, logFd, 'ipc'], execArgv });
       closeSync(logFd);
       procs.set(id, child);
       await new Promise<void>((resolve, reject) => {
@@ -93,7 +96,8 @@ export async function startLocalCluster(
       await Promise.all([...procs.keys()].map((id) => cluster.kill(id, 'SIGTERM')));
       await nats?.stop();
       await natsSupervisor?.stopAll();
-      await rm(dir, { recursive: true, force: true });
+      if (process.env.NIMMER_KEEP_CLUSTER_DIR === '1') process.stderr.write(`local cluster: kept ${dir}\n`);
+      else await rm(dir, { recursive: true, force: true });
     },
   };
   await Promise.all(nodes.map((nd) => cluster.start(nd.id)));
