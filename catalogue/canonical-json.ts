@@ -58,13 +58,13 @@ function fast(value: unknown, depth: number): string {
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) throw notFast;
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
+      const keys = sortKeys(Object.keys(record));
       let s = '{';
       let first = true;
       for (const k of keys) {
         const v = record[k];
         if (v === undefined) continue;
-        s += `${first ? '' : ','}${JSON.stringify(k)}:${fast(v, depth + 1)}`;
+        s += `${first ? '' : ','}${quotedKey(k)}:${fast(v, depth + 1)}`;
         first = false;
       }
       return `${s}}`;
@@ -72,6 +72,38 @@ function fast(value: unknown, depth: number): string {
     default:
       throw notFast;
   }
+}
+
+/**
+ * Sorts an object's keys in place by UTF-16 code units (as Array.prototype.sort does): by
+ * insertion for the few keys of a command or a result (sort() allocates a work array on every call,
+ * and this runs for every command on every replica), by sort() beyond.
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 24) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
+}
+
+/** JSON-quoted keys, remembered: commands and results use a small vocabulary of keys. Bounded, as keys may come from input. */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 4096;
+
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < QUOTED_KEYS_MAX && k.length <= 64) quotedKeys.set(k, q);
+  }
+  return q;
 }
 
 function write(value: unknown, out: string[], path: string, depth: number): void {

@@ -151,3 +151,32 @@ describe('encodeCatalogue / decodeCatalogue / catalogueHash', () => {
     expect(() => encodeCatalogue(broken)).toThrow(CatalogueError);
   });
 });
+
+describe('canonicalJson key order', () => {
+  /** The specification, written the slow way: keys sorted by Array.prototype.sort at every level. */
+  const reference = (v: unknown): string => {
+    if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+    if (typeof v === 'object' && v !== null) {
+      const o = v as Record<string, unknown>;
+      return `{${Object.keys(o)
+        .sort()
+        .filter((k) => o[k] !== undefined)
+        .map((k) => `${JSON.stringify(k)}:${reference(o[k])}`)
+        .join(',')}}`;
+    }
+    return JSON.stringify(v);
+  };
+
+  it('sorts any number of keys in any insertion order by UTF-16 code units, as sort() does', () => {
+    // A fixed LCG: the same objects every run.
+    let x = 12345;
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const alphabet = ['a', 'b', 'B', 'é', 'z', '_', '0', '𝄞', 'aa', 'ab', '', 'Ω'];
+    for (let round = 0; round < 300; round++) {
+      const n = Math.floor(rnd() * 40);
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) o[alphabet[Math.floor(rnd() * alphabet.length)]! + alphabet[Math.floor(rnd() * alphabet.length)]!] = rnd() < 0.2 ? { q: [i], p: undefined } : i;
+      expect(canonicalJson(o), `round ${round}`).toBe(reference(o));
+    }
+  });
+});
