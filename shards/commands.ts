@@ -463,13 +463,14 @@ function decodeWith<C>(bytes: Uint8Array, schemas: SchemaTable, bytesMax: number
 }
 
 function parseCommandWith<C>(raw: unknown, schemas: SchemaTable, group: string): DecodeResult<C> {
-  const known = Object.keys(schemas).join(', ');
+  // Only for the error messages: built when one is needed, not on every applied command.
+  const known = () => Object.keys(schemas).join(', ');
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { ok: false, message: `a ${group} command must be a JSON object with a "type" (one of ${known})` };
+    return { ok: false, message: `a ${group} command must be a JSON object with a "type" (one of ${known()})` };
   }
   const type: unknown = (raw as Record<string, unknown>).type;
   if (typeof type !== 'string' || !Object.hasOwn(schemas, type)) {
-    return { ok: false, message: `unknown ${group} command type ${JSON.stringify(type) ?? 'undefined'}; expected one of ${known}` };
+    return { ok: false, message: `unknown ${group} command type ${JSON.stringify(type) ?? 'undefined'}; expected one of ${known()}` };
   }
   const parsed = schemas[type]!.safeParse(raw);
   if (!parsed.success) return { ok: false, message: `invalid ${type} command: ${formatIssues(parsed.error.issues)}` };
