@@ -19,12 +19,25 @@ export function majorityCommittedIndex(cfg: MajorityConfig, acked: (id: ReplicaI
   if (n === 1) {
     for (const id of cfg) return acked(id) ?? 0;
   }
-  const srt: number[] = [];
-  for (const id of cfg) srt.push(acked(id) ?? 0);
-  srt.sort((a, b) => a - b);
+  // Insertion-sorted into a reused array: this runs on every acknowledgement a leader receives, and a
+  // fresh array plus sort()'s work array per call was garbage on the hottest path.
+  const srt = sortScratch;
+  srt.length = 0;
+  for (const id of cfg) {
+    const v = acked(id) ?? 0;
+    let j = srt.length - 1;
+    srt.push(v);
+    while (j >= 0 && srt[j]! > v) {
+      srt[j + 1] = srt[j]!;
+      j--;
+    }
+    srt[j + 1] = v;
+  }
   // The (n/2+1)-th largest value is acknowledged by a majority.
-  return srt[n - (Math.floor(n / 2) + 1)];
+  return srt[n - (Math.floor(n / 2) + 1)]!;
 }
+
+const sortScratch: number[] = [];
 
 export function majorityVoteResult(cfg: MajorityConfig, votes: ReadonlyMap<ReplicaId, boolean>): VoteResult {
   if (cfg.size === 0) return 'won';
