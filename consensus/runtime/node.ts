@@ -295,6 +295,11 @@ export class RaftNode {
     this.markDirty(g);
   }
 
+  /** Whether this node's link to `id` is up (its transport heard from it); false for unknown ids. */
+  isPeerUp(id: ReplicaId): boolean {
+    return this.peerUp.get(id) === true;
+  }
+
   transferLeader(groupId: number, to: ReplicaId): void {
     const g = this.group(groupId);
     g.rn.transferLeader(to);

@@ -151,6 +151,8 @@ export interface ServerLatency {
   serverMsP50: number[];
   serverMsP99: number[];
   raftMsP99: number[];
+  /** Shards led by each node at the end of the window (GET /cluster on the first node): leaders, not replicas, do a shard's proposing. */
+  shardLeaders: Record<string, number>;
   snapshotMsMax: number[];
   /** Snapshots taken, sent, installed and proposals timed out in the window, summed over the nodes. */
   runtimeCounts: Record<string, number>;
@@ -169,6 +171,9 @@ const RUNTIME_COUNTED = ['snapshotsTaken', 'snapshotsSent', 'snapshotsInstalled'
 /** GET /admin/latency of every node; `since` (the runtime counters at the window's start) turns counters into the window's counts. */
 async function nimmerLatency(origins: string[], since?: LatencyPayload['runtime'][]): Promise<ServerLatency> {
   const ps = (await Promise.all(origins.map((o) => http(`${o}/admin/latency`)))).map((r) => r.body as LatencyPayload);
+  const shardLeaders: Record<string, number> = {};
+  const cluster = (await http(`${origins[0]}/cluster`)).body as { shards?: Array<{ leader: string | null }> };
+  for (const sh of cluster.shards ?? []) shardLeaders[sh.leader ?? 'none'] = (shardLeaders[sh.leader ?? 'none'] ?? 0) + 1;
   const runtimeCounts = Object.fromEntries(RUNTIME_COUNTED.map((k) => [k, ps.reduce((a, p, i) => a + p.runtime[k] - (since?.[i]?.[k] ?? 0), 0)])) as Record<(typeof RUNTIME_COUNTED)[number], number>;
   const sum = (f: (p: LatencyPayload) => number) => ps.reduce((a, p) => a + f(p), 0);
   const requestsSlow = sum((p) => p.requests.slow);
@@ -199,6 +204,7 @@ async function nimmerLatency(origins: string[], since?: LatencyPayload['runtime'
     serverMsP50: ps.map((p) => p.requests.totalMs.p50),
     serverMsP99: ps.map((p) => p.requests.totalMs.p99),
     raftMsP99: ps.map((p) => p.requests.raftMs.p99),
+    shardLeaders,
     snapshotMsMax: ps.map((p) => p.runtime.snapshotMsMax),
     runtimeCounts,
     samples,
@@ -393,6 +399,7 @@ function logServerLatency(l: ServerLatency): void {
     `           proposals: ${l.proposalsSlow} > ${l.slowMs} ms (${l.proposalsVerySlow} > ${2 * l.slowMs}), max ${fmt(l.proposalMsMax, 0)} ms; mean of the slow ones: ` +
       `queue ${fmt(l.slowQueueMsMean, 1)} + to log ${fmt(l.slowToLogMsMean, 1)} + commit/apply ${fmt(l.slowCommitMsMean, 1)} ms`,
   );
+  log(`           shard leaders: ${Object.entries(l.shardLeaders).sort().map(([n, k]) => `${n} ${k}`).join(', ')}`);
   log(`           inside the nodes, per node: request p50/p99 ${l.serverMsP50.map((p, i) => `${fmt(p, 1)}/${fmt(l.serverMsP99[i], 1)}`).join(', ')} ms; its Raft part p99 ${l.raftMsP99.map((x) => fmt(x, 1)).join(', ')} ms`);
   log(`           event-loop delay p99/max per node: ${l.eventLoopDelayMsP99.map((p, i) => `${fmt(p, 0)}/${fmt(l.eventLoopDelayMsMax[i], 0)}`).join(', ')} ms; snapshot ms max per node (since start): ${l.snapshotMsMax.map((x) => fmt(x, 0)).join(', ')}; in the window: ${Object.entries(l.runtimeCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const s of l.samples) log(`             slow proposal ${s}`);

@@ -15,6 +15,8 @@ export const RaftSettingsSchema = z.strictObject({
   heartbeatTicks: z.number().int().min(1).default(2),
   snapshotEveryEntries: z.number().int().min(1).default(10_000),
   proposalTimeoutMs: z.number().int().min(1).default(5_000),
+  /** How often a node may hand one of the shards it leads to a replica that leads at least 2 fewer (shards/node/leader_balance.ts); 0: never. */
+  leaderBalanceIntervalMs: z.number().int().min(0).default(5_000),
   /** The node-wide WAL's segment size and preallocation (omitted: consensus/ defaults, 64 MiB and 8 MiB). A soak shrinks them to see segments collected within its run. */
   walSegmentBytesMax: z.number().int().min(1024).optional(),
   walPreallocateBytes: z.number().int().min(0).optional(),

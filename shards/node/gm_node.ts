@@ -6,11 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { Catalogue } from '../../catalogue/index.ts';
 import { defaultCatalogue, validateCatalogue } from '../../catalogue/index.ts';
 import type { RaftNode } from '../../consensus/runtime/index.ts';
-import { IndeterminateError, openRaftNode, UnavailableError } from '../../consensus/runtime/index.ts';
+import { IndeterminateError, nodeName, openRaftNode, UnavailableError } from '../../consensus/runtime/index.ts';
 import type { GmCommand, GmResult, MetaCommand, MetaResult, ShardRecord } from '../index.ts';
 import { decideNextEvent, encodeCommand, GmStateMachine, MetaStateMachine, proposeEventCommandFor } from '../index.ts';
 import type { ClusterConfig } from './config.ts';
 import { metaVotersOf, peerAddress } from './config.ts';
+import { pickLeaderTransfer, type LedGroupView } from './leader_balance.ts';
 
 export const META_GROUP_ID = 1;
 
@@ -42,6 +43,8 @@ export class GmNode {
   private catalogueCache: { version: number; catalogue: Catalogue } | undefined;
   /** Shards whose conf change this leader proposed and is waiting to see applied. */
   private readonly moveInFlight = new Map<string, number>();
+  /** Not before this (ms since epoch): the first balance waits an interval after start, so elections settle. */
+  private leaderBalanceNextMs = Date.now();
 
   constructor(id: number, config: ClusterConfig, log: NodeLogger) {
     if (!config.nodes.some((n) => n.id === id)) throw new Error(`node ${id} is not in the cluster config (nodes: ${config.nodes.map((n) => n.id).join(', ')})`);
@@ -190,11 +193,36 @@ export class GmNode {
         if (this.raft.status(shard.record.groupId).role !== 'leader') continue;
         await this.shardLeaderDuties(shard, catalogue);
       }
+      this.balanceLeaders();
     } catch (e) {
       if (!(e instanceof UnavailableError || e instanceof IndeterminateError)) this.log.warn({ err: (e as Error).message }, 'leader duty failed; will retry');
     } finally {
       this.dutyRunning = false;
     }
+  }
+
+  /** At most one leadership hand-over per leaderBalanceIntervalMs (shards/node/leader_balance.ts). */
+  private balanceLeaders(): void {
+    const every = this.config.raft.leaderBalanceIntervalMs;
+    const now = Date.now();
+    if (every === 0 || now < this.leaderBalanceNextMs) return;
+    this.leaderBalanceNextMs = now + every;
+    const views: LedGroupView[] = [];
+    for (const shard of this.shards.values()) {
+      // A shard being moved changes its voters: the move's own steps decide its leadership meanwhile.
+      if (shard.closed || shard.record.state === 'moving') continue;
+      const st = this.raft.status(shard.record.groupId);
+      views.push({ groupId: shard.record.groupId, leader: st.leader, voters: st.config.voters });
+    }
+    const pick = pickLeaderTransfer(this.id, views, (groupId, to) => {
+      if (!this.raft.isPeerUp(to)) return false;
+      const st = this.raft.status(groupId);
+      return (this.raft.progressOf(groupId)?.[to]?.match ?? -1) >= st.lastIndex;
+    });
+    if (pick === null) return;
+    const shard = [...this.shards.values()].find((s) => s.record.groupId === pick.groupId);
+    this.log.info({ shard: shard?.record.id, groupId: pick.groupId, to: nodeName(pick.to) }, 'leader balance: handing the shard to a replica that leads fewer');
+    this.raft.transferLeader(pick.groupId, pick.to);
   }
 
   private async registerAllNodes(): Promise<void> {
