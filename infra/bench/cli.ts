@@ -53,6 +53,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--warmup-seconds <n>', 'warm-up seconds before each level', '2')
     .option('--prewarm-seconds <n>', 'unmeasured writes and reads on each system before the first level (JIT warm-up)', '6')
     .option('--clients <list>', 'concurrent closed-loop clients per level', '1,64,256')
+    .option('--rounds <n>', 'back-to-back pairs per level; the verdict takes the median ratios (one 10-s pair at 64 clients varies by ±30 %)', '1')
     .option('--value-bytes <n>', 'etcd value size (nimmer values are integers 0..100)', '8')
     .option('--shards <n>', 'nimmer shards for the load (registers = shards × catalogue axes; etcd gets as many keys)', '4')
     .option('--rss-shards <list>', 'shard counts for the idle RSS figure (fresh cluster each)', '4,64')
@@ -68,6 +69,7 @@ export function registerBenchCommands(program: Command): void {
         warmupSeconds: Number(o.warmupSeconds),
         prewarmSeconds: Number(o.prewarmSeconds),
         clients: intList(String(o.clients)),
+        rounds: Number(o.rounds),
         valueBytes: Number(o.valueBytes),
         shards: Number(o.shards),
         rssShards: intList(String(o.rssShards)),
