@@ -223,7 +223,10 @@ describe('district fallback (Option B)', () => {
         console.log(JSON.stringify({ d3: d3.stats, d3mode: d3.mode, d3err: String(d3.lastError), d4: d4.stats, d4err: String(d4.lastError), rows: rows.rows, hb: hb.rows }));
         throw e;
       });
-      await waitUntil('d4 recorded the acknowledgements', () => d4.stats.delivered === 3 * 25);
+      // Each (row, player) is confirmed once by d4: applied, or "already had it" when the player's reply to an
+      // earlier attempt missed the 500 ms delivery timeout on a loaded machine and d4 sent the package again
+      // (seen in CI: delivered stayed below 75). The players' side is checked exactly-once below.
+      await waitUntil('d4 recorded the acknowledgements', () => d4.stats.delivered + d4.stats.duplicatesAtPlayer === 3 * 25);
       // Every delivery of d3's rows moved to d4 exactly once: handed over by d3, or taken by d4 from a
       // neighbour whose path is down (whichever tick runs first — both are the handover).
       expect(d3.stats.handedToNeighbour + d4.stats.adoptedFromNeighbour + d4.stats.adoptedBacklog).toBe(3 * 25);
