@@ -6,9 +6,9 @@
 const depthMax = 64;
 
 /**
- * Canonical JSON text encoded earlier, written as is where it appears in a value: a large value
- * built from many small ones (a snapshot's thousands of dedup rows) encodes each part once, when
- * it is created, instead of all of them again on every snapshot. The text must itself be canonical.
+ * Canonical JSON text encoded earlier, written as is where it appears in a value (a part encoded
+ * once instead of on every encoding of the whole; shards' snapshots use it to mark where their
+ * pre-encoded dedup bytes go). The text must itself be canonical.
  */
 export class CanonicalJsonText {
   constructor(readonly text: string) {}

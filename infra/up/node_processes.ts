@@ -5,6 +5,7 @@ import type { ControlledNode, NodeControl, NodeProcessState } from '../controlle
 import { nodeName } from '../controller/index.ts';
 import { getNodeJson } from '../controller/node_http.ts';
 import type { SupervisedProcess, Supervisor } from '../launcher/index.ts';
+import { nodeExecArgvFromEnv } from '../../shards/node/exec_argv.ts';
 
 export interface NodeSpec {
   id: number;
@@ -176,8 +177,8 @@ export class NodeProcesses implements NodeControl {
       name,
       entry: this.options.entry,
       args: ['--config', this.options.configFile, '--node', String(e.spec.id)],
-      // NIMMER_NODE_EXEC_ARGV="--trace-gc ...": extra Node flags for the node processes only (diagnosing a benchmark).
-      ...(process.env.NIMMER_NODE_EXEC_ARGV ? { execArgv: process.env.NIMMER_NODE_EXEC_ARGV.split(/\s+/).filter((a) => a !== '') } : {}),
+      // NIMMER_NODE_EXEC_ARGV: extra Node flags for the node processes only (diagnosing a benchmark).
+      execArgv: nodeExecArgvFromEnv(),
       stopGraceMs: this.options.stopGraceMs ?? STOP_GRACE_MS_DEFAULT,
     });
     e.proc = proc;

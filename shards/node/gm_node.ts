@@ -208,11 +208,13 @@ export class GmNode {
     if (every === 0 || now < this.leaderBalanceNextMs) return;
     this.leaderBalanceNextMs = now + every;
     const views: LedGroupView[] = [];
+    const shardOfGroup = new Map<number, string>();
     for (const shard of this.shards.values()) {
       // A shard being moved changes its voters: the move's own steps decide its leadership meanwhile.
       if (shard.closed || shard.record.state === 'moving') continue;
       const st = this.raft.status(shard.record.groupId);
       views.push({ groupId: shard.record.groupId, leader: st.leader, voters: st.config.voters });
+      shardOfGroup.set(shard.record.groupId, shard.record.id);
     }
     const pick = pickLeaderTransfer(this.id, views, (groupId, to) => {
       if (!this.raft.isPeerUp(to)) return false;
@@ -220,8 +222,7 @@ export class GmNode {
       return (this.raft.progressOf(groupId)?.[to]?.match ?? -1) >= st.lastIndex;
     });
     if (pick === null) return;
-    const shard = [...this.shards.values()].find((s) => s.record.groupId === pick.groupId);
-    this.log.info({ shard: shard?.record.id, groupId: pick.groupId, to: nodeName(pick.to) }, 'leader balance: handing the shard to a replica that leads fewer');
+    this.log.info({ shard: shardOfGroup.get(pick.groupId), groupId: pick.groupId, to: nodeName(pick.to) }, 'leader balance: handing the shard to a replica that leads fewer');
     this.raft.transferLeader(pick.groupId, pick.to);
   }
 

@@ -25,6 +25,8 @@ const RECENT_MAX = 32;
 const LOOP_DELAY_RESOLUTION_MS = 20;
 /** The delay past the sampling timer's period, in ms (never negative). */
 const loopDelayMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS);
+/** A percentile of a histogram recorded in µs, in ms (0 while empty). */
+const percentileMs = (h: RecordableHistogram, p: number) => (h.count > 0 ? h.percentile(p) / 1000 : 0);
 const raftSpans = new WeakMap<FastifyRequest, { startMs: number; endMs: number }>();
 
 export class RequestLatency {
@@ -98,8 +100,8 @@ export class RequestLatency {
       slowRaftMsTotal: this.slowRaftMsTotal,
       slowAfterRaftMsTotal: this.slowAfterRaftMsTotal,
       recent: [...this.recent],
-      totalMs: { p50: this.total.count > 0 ? this.total.percentile(50) / 1000 : 0, p99: this.total.count > 0 ? this.total.percentile(99) / 1000 : 0 },
-      raftMs: { p50: this.raftPart.count > 0 ? this.raftPart.percentile(50) / 1000 : 0, p99: this.raftPart.count > 0 ? this.raftPart.percentile(99) / 1000 : 0 },
+      totalMs: { p50: percentileMs(this.total, 50), p99: percentileMs(this.total, 99) },
+      raftMs: { p50: percentileMs(this.raftPart, 50), p99: percentileMs(this.raftPart, 99) },
       eventLoopDelayMs: { p50: loopDelayMs(this.loopDelay.percentile(50)), p99: loopDelayMs(this.loopDelay.percentile(99)), max: loopDelayMs(this.loopDelay.max) },
     };
   }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { forkTs } from '../../../infra/proc/spawn_ts.ts';
 import { freePort, startNats, Supervisor, type Nats } from '../../../infra/launcher/index.ts';
 import type { ClusterConfigInput } from '../config.ts';
+import { nodeExecArgvFromEnv } from '../exec_argv.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
@@ -60,10 +61,8 @@ export async function startLocalCluster(
     async start(id) {
       // The node's log goes to a file in the cluster dir, so a failing test can show it (logTail).
       const logFd = openSync(path.join(dir, `n${id}.log`), 'a');
-      // NIMMER_NODE_EXEC_ARGV="--trace-gc ...": extra Node flags for the node processes (diagnosing a benchmark; with
-      // NIMMER_KEEP_CLUSTER_DIR=1 the logs stay).
-      const execArgv = (process.env.NIMMER_NODE_EXEC_ARGV ?? '').split(/\s+/).filter((a) => a !== '');
-      const child = forkTs(MAIN, ['--config', configFile, '--node', String(id)], { stdio: ['ignore', logFd, logFd, 'ipc'], execArgv });
+      // NIMMER_NODE_EXEC_ARGV: extra Node flags for the node processes (with NIMMER_KEEP_CLUSTER_DIR=1 the logs stay).
+      const child = forkTs(MAIN, ['--config', configFile, '--node', String(id)], { stdio: ['ignore', logFd, logFd, 'ipc'], execArgv: nodeExecArgvFromEnv() });
       closeSync(logFd);
       procs.set(id, child);
       await new Promise<void>((resolve, reject) => {
